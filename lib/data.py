@@ -1,0 +1,197 @@
+"""Data sets, offline first.
+
+Bundled (always there): scikit-learn's 8x8 handwritten `digits`, its two sample photos, and
+2-D toy sets generated here. Online (optional): MNIST, Fashion-MNIST and CIFAR-10 through
+`keras.datasets`, cached in the Keras home after the first download. A download that fails or
+takes too long raises `DatasetUnavailable`; it never hangs a page.
+"""
+import dataclasses
+import functools
+import threading
+
+import numpy as np
+
+DIGIT_NAMES = tuple(str(d) for d in range(10))
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer",
+                 "dog", "frog", "horse", "ship", "truck")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    image_shape: tuple  # one image: (height, width) or (height, width, 3)
+    class_names: tuple
+    online: bool  # needs a download the first time
+
+
+DATASETS = {
+    "digits": DatasetInfo((8, 8), DIGIT_NAMES, online=False),
+    "mnist": DatasetInfo((28, 28), DIGIT_NAMES, online=True),
+    "fashion_mnist": DatasetInfo((28, 28), FASHION_NAMES, online=True),
+    "cifar10": DatasetInfo((32, 32, 3), CIFAR10_NAMES, online=True),
+}
+DOWNLOAD_TIMEOUT_S = 60.0
+
+
+class DatasetUnavailable(RuntimeError):
+    """An online data set could not be fetched (no internet, or too slow)."""
+
+    def __init__(self, name, reason):
+        super().__init__(f"{name} is unavailable: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Images as float32 in [0, 1], labels as ints: the workbook (train) and the mock exam (test)."""
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple
+
+    def __repr__(self):
+        return (f"Dataset({self.name!r}, train={self.x_train.shape}, test={self.x_test.shape}, "
+                f"classes={len(self.class_names)})")
+
+
+def load_dataset(name, *, seed=0, test_size=0.2, timeout=DOWNLOAD_TIMEOUT_S):
+    """A data set by name (see `DATASETS`). Arrays are shared and read-only: copy to change them.
+
+    `digits` is split here (stratified, `test_size`, `seed`); the online sets keep their
+    official split. Raises `DatasetUnavailable` when an online set cannot be fetched in `timeout`.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {sorted(DATASETS)}")
+    if not 0.05 <= test_size <= 0.9:
+        raise ValueError(f"test_size must be between 0.05 and 0.9, got {test_size}")
+    return _load(name, int(seed), float(test_size), float(timeout))
+
+
+@functools.lru_cache(maxsize=16)
+def _load(name, seed, test_size, timeout):
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        digits = load_digits()
+        x = (digits.images / 16.0).astype("float32")
+        x_train, x_test, y_train, y_test = train_test_split(
+            x, digits.target, test_size=test_size, random_state=seed, stratify=digits.target)
+    else:
+        (x_train, y_train), (x_test, y_test) = _download(name, timeout)
+        x_train, x_test = (x.astype("float32") / 255.0 for x in (x_train, x_test))
+    arrays = [x_train, y_train.reshape(-1).astype("int64"), x_test, y_test.reshape(-1).astype("int64")]
+    for a in arrays:
+        a.flags.writeable = False  # shared by every session: nobody edits it in place
+    return Dataset(name, *arrays, DATASETS[name].class_names)
+
+
+_downloads = {}  # name -> the thread fetching it; a second caller waits on the same thread
+_downloads_lock = threading.Lock()
+
+
+def _download(name, timeout):
+    """`keras.datasets.<name>.load_data()` in a worker thread, so a dead network cannot hang us."""
+    with _downloads_lock:
+        job = _downloads.get(name)
+        if job is None or (not job.is_alive() and "result" not in job.box):
+            job = _DownloadThread(name)
+            _downloads[name] = job
+            job.start()
+    job.join(timeout)
+    if job.is_alive():
+        raise DatasetUnavailable(name, f"no answer within {timeout:.0f} s")
+    if "error" in job.box:
+        raise DatasetUnavailable(name, job.box["error"])
+    return job.box["result"]
+
+
+class _DownloadThread(threading.Thread):
+    def __init__(self, name):
+        super().__init__(daemon=True, name=f"download-{name}")
+        self.dataset = name
+        self.box = {}
+
+    def run(self):
+        import keras
+
+        try:
+            self.box["result"] = getattr(keras.datasets, self.dataset).load_data()
+        except Exception as e:  # any failure of the network or the file means: not available
+            self.box["error"] = f"{type(e).__name__}: {e}"
+
+
+# --- Sample photos -------------------------------------------------------------------------
+
+SAMPLE_IMAGES = {"china": "china.jpg", "flower": "flower.jpg"}  # shipped with scikit-learn
+LUMA = np.array([0.299, 0.587, 0.114], dtype="float32")  # ITU-R 601 gray, as PIL's "L" mode
+
+
+def sample_image(name, *, gray=True, max_side=None):
+    """A bundled photo as float32 in [0, 1]: (h, w) gray or (h, w, 3); shrunk to `max_side`."""
+    if name not in SAMPLE_IMAGES:
+        raise ValueError(f"unknown sample image {name!r}; choose one of {sorted(SAMPLE_IMAGES)}")
+    image = _photo(name, gray)
+    return downscale(image, max_side) if max_side else image.copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _photo(name, gray):
+    from sklearn.datasets import load_sample_image
+
+    rgb = load_sample_image(SAMPLE_IMAGES[name])
+    return (rgb @ LUMA / 255.0 if gray else rgb / 255.0).astype("float32")
+
+
+def downscale(image, max_side):
+    """Shrink by an integer factor (mean over factor x factor blocks) so no side exceeds max_side."""
+    h, w = image.shape[:2]
+    factor = -(-max(h, w) // int(max_side))  # ceiling division
+    if factor <= 1:
+        return image.astype("float32")
+    h, w = h // factor * factor, w // factor * factor
+    blocks = image[:h, :w].reshape(h // factor, factor, w // factor, factor, *image.shape[2:])
+    return blocks.mean(axis=(1, 3)).astype("float32")
+
+
+# --- 2-D toy sets, as in TensorFlow Playground ---------------------------------------------
+
+TOY_SETS = ("circle", "xor", "gauss", "spiral", "moons")
+
+
+def toy_2d(name, n=200, noise=0.1, seed=0):
+    """`n` points in about [-1, 1]^2 with labels 0/1 (half each), shuffled; noise is a std-dev."""
+    if name not in TOY_SETS:
+        raise ValueError(f"unknown toy set {name!r}; choose one of {list(TOY_SETS)}")
+    if n < 2:
+        raise ValueError(f"n must be at least 2, got {n}")
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    y = np.repeat([0, 1], [n - half, half])
+    if name == "circle":  # class 1 inside radius 0.5, class 0 on a ring 0.7..1.0
+        r = np.where(y == 1, rng.uniform(0.0, 0.5, n), rng.uniform(0.7, 1.0, n))
+        angle = rng.uniform(0, 2 * np.pi, n)
+        X = np.column_stack([r * np.cos(angle), r * np.sin(angle)])
+    elif name == "xor":  # class 1 where x and y have the same sign; kept off the axes
+        X = rng.uniform(0.05, 1.0, (n, 2)) * rng.choice([-1, 1], (n, 2))
+        y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    elif name == "gauss":  # two round blobs on the diagonal
+        centre = np.where(y[:, None] == 1, 0.5, -0.5)
+        X = centre + rng.normal(0, 0.2, (n, 2))
+    elif name == "spiral":  # two arms, half a turn apart
+        t = rng.uniform(0.05, 1.0, n)
+        angle = 1.75 * 2 * np.pi * t + np.pi * y
+        X = np.column_stack([t * np.cos(angle), t * np.sin(angle)])
+    else:  # moons: two interleaved half circles, centred and scaled into [-1, 1]
+        angle = rng.uniform(0, np.pi, n)
+        X = np.where(y[:, None] == 0,
+                     np.column_stack([np.cos(angle), np.sin(angle)]),
+                     np.column_stack([1 - np.cos(angle), 0.5 - np.sin(angle)]))
+        X = (X - [0.5, 0.25]) / 1.5
+    X = X + rng.normal(0, noise, X.shape) if noise > 0 else X
+    order = rng.permutation(n)
+    return X[order].astype("float32"), y[order].astype("int64")

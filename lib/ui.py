@@ -1,0 +1,175 @@
+"""The shared Streamlit pieces every page uses: language, text, navigation, headers, code panel.
+
+The only module in `lib` that imports Streamlit. Pages read widgets, call the rest of `lib`, and
+show what comes back through these helpers, so every page looks and speaks alike.
+"""
+import dataclasses
+import pathlib
+
+import streamlit as st
+
+from lib import i18n
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
+
+
+@dataclasses.dataclass(frozen=True)
+class PageInfo:
+    id: str  # catalog key prefix and glossary link target
+    file: str
+    url_path: str
+    icon: str
+    section: str
+
+
+# The seed's flow. A page whose file does not exist yet is simply not listed.
+PAGES = (
+    PageInfo("overview", "pages/overview.py", "", ":material/account_tree:", "start"),
+    PageInfo("model", "pages/model.py", "model", ":material/stacks:", "build"),
+    PageInfo("filters", "pages/filters.py", "filters", ":material/blur_on:", "build"),
+    PageInfo("pooling", "pages/pooling.py", "pooling", ":material/grid_view:", "build"),
+    PageInfo("activations", "pages/activations.py", "activations", ":material/show_chart:", "build"),
+    PageInfo("losses", "pages/losses.py", "losses", ":material/straighten:", "compile"),
+    PageInfo("optimizers", "pages/optimizers.py", "optimizers", ":material/route:", "compile"),
+    PageInfo("training", "pages/training.py", "training", ":material/model_training:", "train"),
+    PageInfo("overfitting", "pages/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
+    PageInfo("evaluate", "pages/evaluate.py", "evaluate", ":material/fact_check:", "use"),
+    PageInfo("save_load", "pages/save_load.py", "save-load", ":material/save:", "use"),
+    PageInfo("glossary", "pages/glossary.py", "glossary", ":material/menu_book:", "reference"),
+)
+SECTIONS = ("start", "build", "compile", "train", "use", "reference")
+
+
+def available_pages():
+    """The pages that exist, in the seed's order."""
+    return [p for p in PAGES if (ROOT / p.file).exists()]
+
+
+def page_info(page_id):
+    return next(p for p in PAGES if p.id == page_id)
+
+
+def is_available(page_id):
+    return any(p.id == page_id for p in available_pages())
+
+
+# --- Language ------------------------------------------------------------------------------
+
+def lang():
+    return st.session_state.get("lang", i18n.DEFAULT_LANGUAGE)
+
+
+def t(key, **values):
+    """The text for `key` in the page's language."""
+    return i18n.translate(key, lang(), **values)
+
+
+class labels:  # noqa: N801  (used like a function: format_func=ui.labels("model.input"))
+    """A widget's `format_func` showing option `v` as the text of `prefix.v`.
+
+    The language is fixed when it is made: Streamlit may call a format_func outside the script
+    run, where the session (and so the language) is out of reach.
+    """
+
+    def __init__(self, prefix):
+        self.prefix, self.lang = prefix, lang()
+
+    def __call__(self, value):
+        return i18n.translate(f"{self.prefix}.{value}", self.lang)
+
+
+def choose_language():
+    """Settle the language for this run: a valid `?lang=` wins, else the session's, else English.
+
+    The choice lives in the session (so it survives page switches, which clear the URL) and is
+    written back to the URL on every run (so a copied link opens in the same language).
+    """
+    asked = st.query_params.get("lang")
+    if asked is not None and asked.strip().lower() in i18n.LANGUAGES:
+        st.session_state.lang = asked.strip().lower()
+    st.session_state.lang = i18n.normalize(st.session_state.get("lang"))
+    st.session_state.lang_switch = st.session_state.lang
+    st.sidebar.segmented_control(
+        t("app.language"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get,
+        key="lang_switch", on_change=_switch_language, required=True)
+
+
+def _switch_language():
+    st.session_state.lang = i18n.normalize(st.session_state.lang_switch)
+    st.query_params["lang"] = st.session_state.lang
+
+
+def navigation():
+    """`st.navigation` over the pages that exist, grouped in the seed's flow, titles translated."""
+    groups = {}
+    for info in available_pages():
+        page = st.Page(info.file, title=t(f"nav.{info.id}"), icon=info.icon,
+                       url_path=info.url_path or None, default=info.id == "overview")
+        groups.setdefault(t(f"nav.section.{info.section}"), []).append(page)
+    page = st.navigation(groups)
+    st.query_params["lang"] = lang()  # after st.navigation, which starts a new page's URL afresh
+    return page
+
+
+# --- Page furniture ------------------------------------------------------------------------
+
+def _leave_legacy_pages_mode():
+    """Make sure this run came through the entry point.
+
+    Streamlit treats a folder named `pages/` beside the entry point as an old-style multipage app
+    until the first `st.navigation` call in the process. So if the first visitor after a server
+    start opens a deep link (a class link to /model), Streamlit runs pages/model.py on its own:
+    no language, no layout, no navigation. The first page to run says "we use st.navigation"
+    and reruns, which goes through streamlit_app.py like every later run.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def header(page_id):
+    """The page's title and its idea in two sentences."""
+    _leave_legacy_pages_mode()
+    st.title(t(f"{page_id}.title"))
+    st.markdown(t(f"{page_id}.idea"))
+
+
+def page_link(page_id, label=None):
+    """A link to another page in the current language; nothing when that page is not built."""
+    if is_available(page_id):
+        info = page_info(page_id)
+        st.page_link(info.file, label=label or t(f"nav.{page_id}"), icon=info.icon,
+                     query_params={"lang": lang()})
+
+
+def plot(figure, key=None):
+    st.plotly_chart(figure, config=PLOT_CONFIG, key=key)
+
+
+def notice(page_id):
+    """'What to notice': the page's short list of things to look for."""
+    st.subheader(t("common.notice"))
+    st.markdown(t(f"{page_id}.notice"))
+
+
+def code_panel(code):
+    """The runnable Keras code for what the page shows (Streamlit's code block has a copy button)."""
+    st.subheader(t("common.code"))
+    st.caption(t("common.code_hint"))
+    st.code(code, language="python")
+
+
+def references(*links):
+    """The seed's references that go with this page: (label key, url) pairs."""
+    st.caption(" · ".join(f"[{t(key)}]({url})" for key, url in links))
+
+
+def spec_error_text(error):
+    """A `lib.models.ModelSpecError` in the page's language, naming the layer."""
+    reason = t(f"errors.model.{error.code}", **error.details)
+    if error.index:
+        return t("errors.model.in_layer", index=error.index, type=error.layer_type, reason=reason)
+    return reason

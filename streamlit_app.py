@@ -1,0 +1,16 @@
+"""Keras Classroom: deep learning taught by running real Keras and drawing what it does.
+
+Run with `streamlit run streamlit_app.py`. This file runs before every page: it prepares the
+server once (TensorFlow imported, the garbage collector kept off it), settles the language,
+and hands over to the page the student asked for.
+"""
+import streamlit as st
+
+from lib import server, ui
+
+st.set_page_config(page_title="Keras Classroom", page_icon=":material/school:", layout="wide")
+server.prepare()
+ui.choose_language()
+page = ui.navigation()
+st.sidebar.caption(ui.t("app.tagline"))
+page.run()

@@ -1,0 +1,128 @@
+"""What every page test needs: the app under AppTest, every widget moved, snippets run for real."""
+import os
+import pathlib
+import subprocess
+import sys
+
+from streamlit.testing.v1 import AppTest
+
+from lib import i18n
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WIDGET_KINDS = ("slider", "select_slider", "selectbox", "multiselect", "radio", "number_input",
+                "checkbox", "toggle", "text_input", "segmented_control", "pills", "button")
+
+
+def open_page(page_file=None, lang="en", query=None, timeout=120):
+    """The whole app (entry point included) under AppTest, showing `page_file` in `lang`."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    at.query_params["lang"] = lang
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    if page_file:
+        at.switch_page(page_file)
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def _widgets(at, kind):
+    return [w for w in getattr(at.main, kind)]
+
+
+def _moved(widget, kind):
+    """A different valid value for a widget (the other end of its range, the next option)."""
+    if kind in ("checkbox", "toggle"):
+        return not widget.value
+    if kind == "slider" or kind == "select_slider":
+        options = getattr(widget, "options", None)
+        if options:
+            return options[-1] if widget.value != options[-1] else options[0]
+        if isinstance(widget.value, tuple):
+            return (widget.min, widget.max)
+        return widget.max if widget.value != widget.max else widget.min
+    if kind == "number_input":
+        step = widget.step or 1
+        up = widget.value + step
+        return up if widget.max is None or up <= widget.max else widget.value - step
+    if kind in ("selectbox", "radio", "segmented_control", "pills"):
+        options = list(widget.options)
+        if not options:
+            return None
+        current = widget.format_func(widget.value) if widget.value is not None else None
+        index = options.index(current) if current in options else -1
+        return _option_value(widget, options[(index + 1) % len(options)])
+    if kind == "multiselect":
+        return [_option_value(widget, o) for o in widget.options[:2]]
+    if kind == "text_input":
+        return "relu"
+    return None
+
+
+def _option_value(widget, formatted):
+    """AppTest lists options as shown; set_value wants the value behind it. Invert `ui.labels`
+    through the catalog, else try the text itself, numbers and the usual sentinels."""
+    show = widget.format_func
+    candidates = [formatted, None, True, False]
+    if hasattr(show, "prefix"):
+        prefix = show.prefix + "."
+        candidates += [k[len(prefix):] for k in i18n.catalog(show.lang) if k.startswith(prefix)]
+    for number in (int, float):
+        try:
+            candidates.append(number(formatted))
+        except (TypeError, ValueError):
+            pass
+    candidates += list(range(-1, 11))
+    for candidate in candidates:
+        try:
+            if str(show(candidate)) == formatted:
+                return candidate
+        except Exception:  # a format_func meant for other values
+            continue
+    raise AssertionError(f"cannot find the value behind option {formatted!r} of {widget.key!r}")
+
+
+def exercise_widgets(at, skip=()):
+    """Move every widget on the page once (buttons clicked), rerunning after each; no exception.
+
+    Returns how many widgets were moved, so a test can check the page really has controls.
+    """
+    moved = 0
+    for kind in WIDGET_KINDS:
+        keys = [w.key for w in _widgets(at, kind)]
+        for position, key in enumerate(keys):
+            if key in skip:
+                continue
+            matches = [w for w in _widgets(at, kind) if w.key == key] if key else _widgets(at, kind)[position:position + 1]
+            if not matches or getattr(matches[0], "disabled", False):
+                continue
+            widget = matches[0]
+            if kind == "button":
+                widget.click()
+            else:
+                value = _moved(widget, kind)
+                if value is None:
+                    continue
+                widget.set_value(value)
+            at.run()
+            assert not at.exception, f"{kind} {key!r}: {at.exception}"
+            moved += 1
+    return moved
+
+
+def run_snippet(code, cwd, timeout=300):
+    """Run a page's code in a fresh Python, offline: any HTTP(S) goes to a closed port."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="",
+               KERAS_HOME=str(cwd), TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    result = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, f"snippet failed:\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def shown_code(at):
+    """The code panel's text (the last code block on the page)."""
+    return at.code[-1].value

@@ -1,0 +1,46 @@
+"""The app shell: navigation in the seed's order, the language switch and the URL."""
+from lib import ui
+from tests.helpers import open_page
+
+
+def test_navigation_lists_only_built_pages_in_the_seed_order():
+    pages = ui.available_pages()
+    assert pages[0].id == "overview" and pages[0].url_path == ""
+    assert [p.id for p in pages] == [p.id for p in ui.PAGES if (ui.ROOT / p.file).exists()]
+    assert all(ui.SECTIONS.index(a.section) <= ui.SECTIONS.index(b.section) for a, b in zip(pages, pages[1:]))
+
+
+def test_url_paths_are_the_documented_ones():
+    assert {p.id: p.url_path for p in ui.PAGES} == {
+        "overview": "", "model": "model", "filters": "filters", "pooling": "pooling",
+        "activations": "activations", "losses": "losses", "optimizers": "optimizers",
+        "training": "training", "overfitting": "overfitting", "evaluate": "evaluate",
+        "save_load": "save-load", "glossary": "glossary"}
+
+
+def test_lang_in_the_url_selects_korean_and_stays_in_the_url():
+    at = open_page(lang="ko")
+    assert at.title[0].value == "케라스 교실"
+    assert at.query_params["lang"] == ["ko"] or at.query_params["lang"] == "ko"
+
+
+def test_unknown_lang_falls_back_to_english():
+    at = open_page(lang="xx")
+    assert at.title[0].value == "Keras Classroom"
+    assert at.session_state["lang"] == "en"
+
+
+def test_the_sidebar_switch_changes_the_language_and_the_url():
+    at = open_page(lang="en")
+    at.sidebar.segmented_control(key="lang_switch").set_value("ko").run()
+    assert not at.exception
+    assert at.title[0].value == "케라스 교실"
+    assert at.session_state["lang"] == "ko"
+
+
+def test_the_language_survives_a_page_switch():
+    at = open_page(lang="ko")
+    at.switch_page("pages/model.py")
+    at.query_params.pop("lang", None)  # a page switch starts the URL afresh
+    at.run()
+    assert at.title[0].value == "모델과 레이어"

@@ -1,0 +1,188 @@
+"""A real browser: Debian's Chromium (driven by Playwright) against a real `streamlit run` server.
+
+Every built page, in both languages, loads with no exception box and draws its figure; moving a
+control updates the figure. Without a browser these tests skip, except under CI=true, where
+they fail: CI must have run them.
+"""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from lib import i18n, ui
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+FIGURES_JS = """() => JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(e => [e.data, (e.layout || {}).annotations]))"""
+
+
+def _need_browser():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    else:
+        missing = None if os.path.exists(CHROMIUM) else CHROMIUM
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI, but {missing} is missing")
+        pytest.skip(f"no {missing}")
+
+
+@contextlib.contextmanager
+def streamlit_server():
+    """`streamlit run streamlit_app.py` on a free port; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").is_dir() \
+        else subprocess.DEVNULL
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(base + "/_stcore/health", timeout=1).read().strip() == b"ok":
+                    break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("streamlit did not start")
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser):
+    with streamlit_server() as base:
+        yield base
+
+
+def new_tab(browser):
+    """A tab that notes when the server last sent anything over the app's websocket."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.frames_at = [time.time()]
+    tab.on("websocket", lambda ws: ws.on("framereceived", lambda _: tab.frames_at.append(time.time())))
+    return tab
+
+
+@pytest.fixture
+def page(browser):
+    tab = new_tab(browser)
+    yield tab
+    tab.close()
+
+
+def settle(tab, timeout=90, quiet=0.8):
+    """Wait until the server has stopped sending, the app is idle and the page stops changing."""
+    tab.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout * 1000)
+    deadline, last, stable_since = time.time() + timeout, None, time.time()
+    while time.time() < deadline:
+        state = tab.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+        busy = (state != "notRunning"
+                # elements whose code is still loading show skeletons; Plotly draws after it loads
+                or tab.locator('[data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]').count() > 0
+                or tab.locator('[data-testid="stPlotlyChart"]').count()
+                != tab.locator(".js-plotly-plot:has(.main-svg)").count())
+        now = tab.inner_text('[data-testid="stApp"]') + tab.evaluate(FIGURES_JS)
+        if busy or now != last:
+            last, stable_since = now, time.time()
+        elif time.time() - max(stable_since, tab.frames_at[-1]) > quiet:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the page never settled")
+
+
+def hangul_share(text):
+    letters = [c for c in text if c.isalpha()]
+    return sum("\uac00" <= c <= "\ud7a3" for c in letters) / max(len(letters), 1)
+
+
+def test_a_class_link_on_a_fresh_server_goes_through_the_app(browser):
+    """Streamlit runs pages/x.py on its own for the first visitor of a fresh server unless told."""
+    with streamlit_server() as base:
+        tab = new_tab(browser)
+        tab.goto(f"{base}/model?lang=ko&input=8x8x1&stack=Conv2D-4-3~Flatten~Dense-10")
+        settle(tab)
+        assert tab.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
+        assert tab.locator('[data-testid="stSidebar"]').inner_text().count("English") == 1
+        assert "lang=ko" in tab.evaluate("location.href")
+        tab.close()
+
+
+@pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
+@pytest.mark.parametrize("info", ui.available_pages(), ids=lambda p: p.id)
+def test_every_page_loads_in_both_languages_with_its_figure(server, page, info, lang):
+    page.goto(f"{server}/{info.url_path}?lang={lang}")
+    settle(page)
+    main = page.locator('[data-testid="stMain"]')
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in main.inner_text()
+    assert main.locator("h1").first.inner_text() == i18n.translate(f"{info.id}.title", lang)
+    assert page.locator(".js-plotly-plot").count() >= 1
+    assert page.locator(".js-plotly-plot:has(.main-svg)").count() >= 1  # drawn, not a placeholder
+    if lang == "ko":
+        prose = main.inner_text()
+        for code in page.eval_on_selector_all('[data-testid="stCode"]', "els => els.map(e => e.innerText)"):
+            prose = prose.replace(code, "")
+        assert hangul_share(prose) > 0.5
+    assert f"lang={lang}" in page.evaluate("location.href")
+
+
+@pytest.mark.parametrize("info", ui.available_pages(), ids=lambda p: p.id)
+def test_moving_a_control_updates_the_figure(server, page, info):
+    page.goto(f"{server}/{info.url_path}?lang=en")
+    settle(page)
+    before = page.evaluate(FIGURES_JS)
+    sliders = page.locator('[data-testid="stSlider"] [role="slider"]')
+    numbers = page.locator('[data-testid="stNumberInput"] input')
+    if sliders.count():
+        sliders.first.focus()
+        sliders.first.press("ArrowRight")
+    elif numbers.count():
+        numbers.first.fill(str(int(float(numbers.first.input_value())) + 16))
+        numbers.first.press("Enter")
+    else:  # no slider or number (overview, glossary): the language switch redraws the figure
+        page.locator('[data-testid="stSidebar"] button', has_text="한국어").click()
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.evaluate(FIGURES_JS) != before
+
+
+def test_the_language_switch_and_page_links_keep_the_language(server, page):
+    page.goto(f"{server}/?lang=en")
+    settle(page)
+    page.locator('[data-testid="stSidebar"] button', has_text="한국어").click()
+    settle(page)
+    assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "케라스 교실"
+    page.locator('[data-testid="stSidebarNav"] a', has_text="모델과 레이어").click()
+    settle(page)
+    assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
+    assert "lang=ko" in page.evaluate("location.href")

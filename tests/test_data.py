@@ -1,0 +1,129 @@
+"""lib.data: bundled sets are there offline, online sets fail fast and clearly, toy sets are right."""
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, load_sample_image
+
+from lib import data
+
+
+def test_digits_is_split_stratified_and_scaled():
+    d = data.load_dataset("digits")
+    assert d.x_train.shape == (1437, 8, 8) and d.x_test.shape == (360, 8, 8)
+    assert d.x_train.dtype == np.float32 and 0 <= d.x_train.min() and d.x_train.max() <= 1
+    assert np.bincount(d.y_test).min() >= 35  # every digit is in the mock exam
+    assert d.class_names == tuple("0123456789")
+    raw = load_digits()
+    # every test image is one of the original images divided by 16
+    first = d.x_test[0] * 16
+    assert any(np.array_equal(first, img) for img in raw.images)
+
+
+def test_digits_split_follows_the_seed_and_size():
+    a, b = data.load_dataset("digits", seed=1), data.load_dataset("digits", seed=2)
+    assert not np.array_equal(a.y_test, b.y_test)
+    assert data.load_dataset("digits", test_size=0.5).x_test.shape[0] == 899
+
+
+def test_shared_arrays_are_read_only():
+    d = data.load_dataset("digits")
+    with pytest.raises(ValueError):
+        d.x_train[0, 0, 0] = 1.0
+
+
+def test_unknown_dataset_and_bad_split_are_refused():
+    with pytest.raises(ValueError):
+        data.load_dataset("imagenet")
+    with pytest.raises(ValueError):
+        data.load_dataset("digits", test_size=0.99)
+
+
+def test_an_online_set_without_internet_fails_fast_with_dataset_unavailable(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # no route anywhere, even with internet
+    monkeypatch.setattr(data, "_downloads", {})
+    data._load.cache_clear()
+    start = time.time()
+    with pytest.raises(data.DatasetUnavailable) as error:
+        data.load_dataset("fashion_mnist", timeout=20)
+    assert time.time() - start < 20
+    assert error.value.name == "fashion_mnist"
+
+
+def test_a_download_that_hangs_is_cut_off_at_the_timeout(monkeypatch):
+    class Stuck(data._DownloadThread):
+        def run(self):
+            time.sleep(5)
+
+    monkeypatch.setattr(data, "_DownloadThread", Stuck)
+    monkeypatch.setattr(data, "_downloads", {})
+    start = time.time()
+    with pytest.raises(data.DatasetUnavailable, match="no answer"):
+        data._download("mnist", timeout=0.5)
+    assert time.time() - start < 2
+
+
+def test_an_online_set_is_normalised_like_the_bundled_one(monkeypatch):
+    fake = ((np.full((3, 28, 28), 255, np.uint8), np.array([1, 2, 3], np.uint8)),
+            (np.zeros((2, 28, 28), np.uint8), np.array([[4], [5]], np.uint8)))
+    monkeypatch.setattr(data, "_download", lambda name, timeout: fake)
+    data._load.cache_clear()
+    d = data.load_dataset("mnist")
+    data._load.cache_clear()
+    assert d.x_train.dtype == np.float32 and d.x_train.max() == 1.0 and d.x_test.max() == 0.0
+    assert d.y_test.tolist() == [4, 5] and d.class_names == data.DIGIT_NAMES
+
+
+@pytest.mark.parametrize("name", list(data.SAMPLE_IMAGES))
+def test_sample_images_are_gray_in_unit_range_and_match_a_luma_reference(name):
+    rgb = load_sample_image(data.SAMPLE_IMAGES[name]).astype(np.float64)
+    reference = (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]) / 255
+    image = data.sample_image(name)
+    assert image.shape == rgb.shape[:2] and image.dtype == np.float32
+    np.testing.assert_allclose(image, reference, atol=1e-5)
+    assert data.sample_image(name, gray=False).shape == rgb.shape
+
+
+@pytest.mark.parametrize("shape,max_side,expected", [((427, 640), 160, (106, 160)), ((10, 10), 20, (10, 10)),
+                                                     ((9, 7), 3, (3, 2)), ((8, 8, 3), 4, (4, 4, 3))])
+def test_downscale_is_a_block_mean(shape, max_side, expected):
+    rng = np.random.default_rng(0)
+    image = rng.random(shape).astype(np.float32)
+    small = data.downscale(image, max_side)
+    assert small.shape == expected
+    factor = -(-max(shape[:2]) // max_side)
+    if factor > 1:  # one block by hand
+        np.testing.assert_allclose(small[0, 0], image[:factor, :factor].mean(axis=(0, 1)), rtol=1e-5)
+
+
+def test_unknown_sample_image_is_refused():
+    with pytest.raises(ValueError):
+        data.sample_image("lena")
+
+
+@pytest.mark.parametrize("name", data.TOY_SETS)
+def test_toy_sets_are_balanced_deterministic_and_in_range(name):
+    X, y = data.toy_2d(name, n=300, noise=0.1, seed=3)
+    assert X.shape == (300, 2) and X.dtype == np.float32 and set(np.unique(y)) == {0, 1}
+    assert abs(int(y.sum()) - 150) <= 30
+    assert np.abs(X).max() < 1.6
+    X2, y2 = data.toy_2d(name, n=300, noise=0.1, seed=3)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+
+
+def test_toy_sets_without_noise_follow_their_rules():
+    X, y = data.toy_2d("circle", n=400, noise=0)
+    r = np.hypot(X[:, 0], X[:, 1])
+    assert r[y == 1].max() <= 0.5 + 1e-6 and r[y == 0].min() >= 0.7 - 1e-6
+    X, y = data.toy_2d("xor", n=400, noise=0)
+    assert np.array_equal(y, (X[:, 0] * X[:, 1] > 0).astype(int))
+    X, y = data.toy_2d("gauss", n=400, noise=0)
+    assert X[y == 1].mean() > 0.3 and X[y == 0].mean() < -0.3
+
+
+def test_bad_toy_requests_are_refused():
+    with pytest.raises(ValueError):
+        data.toy_2d("donut")
+    with pytest.raises(ValueError):
+        data.toy_2d("xor", n=1)

@@ -1,0 +1,56 @@
+"""Both languages are complete: same keys, nothing empty, same placeholders, every used key exists."""
+import re
+
+import pytest
+
+from lib import i18n
+from tests.helpers import ROOT
+
+EN, KO = i18n.catalog("en"), i18n.catalog("ko")
+
+
+def test_both_catalogs_have_the_same_keys():
+    assert sorted(set(EN) - set(KO)) == [], "missing in ko.toml"
+    assert sorted(set(KO) - set(EN)) == [], "missing in en.toml"
+
+
+@pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
+def test_no_value_is_empty(lang):
+    empty = [k for k, v in i18n.catalog(lang).items() if not str(v).strip()]
+    assert empty == []
+
+
+def test_placeholders_match_between_languages():
+    differ = {k: (i18n.placeholders(EN[k]), i18n.placeholders(KO[k])) for k in EN
+              if i18n.placeholders(EN[k]) != i18n.placeholders(KO[k])}
+    assert differ == {}
+
+
+def test_korean_is_written_in_korean():
+    """A Korean text that is all Latin letters is usually an untranslated copy (Keras names aside)."""
+    hangul = re.compile("[\uac00-\ud7a3]")
+    untranslated = [k for k, v in KO.items() if v == EN[k] and len(v) > 25 and not hangul.search(v)]
+    assert untranslated == []
+
+
+def test_every_literal_key_in_the_code_exists():
+    """t("a.b"), translate("a.b", ...) and ui.notice/header ids used with literal keys."""
+    pattern = re.compile(r"""\b(?:t|translate|_comment|_section)\(\s*["']([a-z0-9_.]+)["']""")
+    used = set()
+    for path in [*ROOT.glob("lib/*.py"), *ROOT.glob("pages/*.py"), ROOT / "streamlit_app.py"]:
+        for key in pattern.findall(path.read_text()):
+            used.add(key if not path.name == "snippets.py" or key.startswith("code.") else f"code.{key}")
+    missing = sorted(k for k in used if k not in EN)
+    assert missing == []
+
+
+def test_unknown_language_falls_back_to_english():
+    assert i18n.normalize("xx") == "en"
+    assert i18n.normalize(None) == "en"
+    assert i18n.normalize(" KO ") == "ko"
+    assert i18n.translate("nav.model", "xx") == EN["nav.model"]
+
+
+def test_translate_fills_placeholders():
+    text = i18n.translate("errors.model.not_positive", "ko", arg="units", value=-3)
+    assert "units" in text and "-3" in text

@@ -1,0 +1,40 @@
+"""The overview: the seed's missing figure, every step explained and linked, the journey in code."""
+import re
+
+from lib import i18n, plots, snippets, ui
+from tests.helpers import open_page, run_snippet, shown_code
+
+
+def test_the_figure_has_every_step_of_the_pipeline_in_order():
+    for lang in i18n.LANGUAGES:
+        figure = plots.pipeline_figure(lang)
+        texts = [a.text for a in figure.layout.annotations]
+        for number, (step, _, parts) in enumerate(plots.PIPELINE, start=1):
+            title = i18n.translate(f"overview.fig.{step}", lang)
+            assert any(t.startswith(f"<b>{number}.") and title.split()[0] in t for t in texts), step
+            for part in parts:
+                label = i18n.translate(f"overview.fig.{step}_{part}", lang)
+                assert any(label.split()[0] in t for t in texts), part
+
+
+def test_the_page_draws_the_figure_and_links_every_built_page_in_the_language():
+    at = open_page(lang="ko")
+    assert at.title[0].value == "케라스 교실"
+    assert len(at.get("plotly_chart")) == 1
+    links = at.get("page_link")
+    assert {link.proto.page for link in links} == {p.url_path for p in ui.available_pages() if p.id != "overview"}
+    assert all(link.proto.query_string == "lang=ko" for link in links)
+
+
+def test_the_journey_in_code_runs_offline_trains_and_reloads(tmp_path):
+    out = run_snippet(snippets.pipeline_snippet("en", epochs=3), tmp_path)
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)", out).group(1))
+    assert accuracy > 0.6
+    assert "same predictions after loading: True" in out
+    assert (tmp_path / "digits_model.keras").exists()
+
+
+def test_the_shown_code_is_the_pipeline_in_the_page_language():
+    at = open_page(lang="ko")
+    assert shown_code(at).strip() == snippets.pipeline_snippet("ko").strip()
+    assert "## 데이터" in shown_code(at)
