@@ -1,8 +1,8 @@
 """Keras Classroom: deep learning taught by running real Keras and drawing what it does.
 
-Run with `streamlit run streamlit_app.py`. This file runs before every page: it prepares the
-server once (TensorFlow imported, the garbage collector kept off it), settles the language,
-and hands over to the page the student asked for.
+Run with `streamlit run streamlit_app.py`. This file runs before every page: it starts the
+server's one-time preparation (TensorFlow imported in the background, then kept out of the
+garbage collector's way), settles the language, and hands over to the page the student asked for.
 """
 import streamlit as st
 

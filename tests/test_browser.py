@@ -161,7 +161,7 @@ def test_moving_a_control_updates_the_figure(server, page, info):
     page.goto(f"{server}/{info.url_path}?lang=en")
     settle(page)
     before = page.evaluate(FIGURES_JS)
-    sliders = page.locator('[data-testid="stSlider"] [role="slider"]')
+    sliders = page.locator('[data-testid="stSlider"] input[type="range"]')
     numbers = page.locator('[data-testid="stNumberInput"] input')
     if sliders.count():
         sliders.first.focus()
