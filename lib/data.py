@@ -7,6 +7,7 @@ takes too long raises `DatasetUnavailable`; it never hangs a page.
 """
 import dataclasses
 import functools
+import io
 import threading
 
 import numpy as np
@@ -147,10 +148,15 @@ def _photo(name, gray):
     return (rgb @ LUMA / 255.0 if gray else rgb / 255.0).astype("float32")
 
 
+def shrink_factor(shape, max_side):
+    """The smallest whole factor that brings both sides of `shape` to at most `max_side`."""
+    return max(1, -(-max(shape[:2]) // int(max_side)))  # ceiling division
+
+
 def downscale(image, max_side):
     """Shrink by an integer factor (mean over factor x factor blocks) so no side exceeds max_side."""
     h, w = image.shape[:2]
-    factor = -(-max(h, w) // int(max_side))  # ceiling division
+    factor = shrink_factor(image.shape, max_side)
     if factor <= 1:
         return image.astype("float32")
     h, w = h // factor * factor, w // factor * factor
@@ -195,3 +201,77 @@ def toy_2d(name, n=200, noise=0.1, seed=0):
     X = X + rng.normal(0, noise, X.shape) if noise > 0 else X
     order = rng.permutation(n)
     return X[order].astype("float32"), y[order].astype("int64")
+
+
+# --- Single images: a digit, an upload ------------------------------------------------------
+
+def digit(index):
+    """Digit number `index` (0..1796) of scikit-learn's set: (8x8 float32 in [0, 1], its label)."""
+    images, labels = _all_digits()
+    if not 0 <= index < len(images):
+        raise ValueError(f"digit index must be 0..{len(images) - 1}, got {index}")
+    return images[index].copy(), int(labels[index])
+
+
+@functools.lru_cache(maxsize=1)
+def _all_digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.images / 16.0).astype("float32"), digits.target
+
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 40_000_000  # a 5 MB file claiming more is a decompression bomb
+UPLOAD_FORMATS = ("PNG", "JPEG")
+
+
+class ImageUnreadable(ValueError):
+    """An uploaded file that is not a usable image; `code` says why (the pages translate it)."""
+
+    def __init__(self, code, message, **details):
+        super().__init__(message)
+        self.code, self.details = code, details
+
+
+def image_from_bytes(raw, *, max_side=128):
+    """An uploaded PNG/JPEG as (gray float32 image in [0, 1] shrunk to `max_side`, the factor
+    of that last shrink) — the factor is what the shown code needs to make the same image.
+
+    Checks the size, the format and the pixel count *before* decoding, so a broken file, a file
+    that is not an image, or a tiny file that would unpack to gigabytes all end in ImageUnreadable.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if not raw:
+        raise ImageUnreadable("empty", "the file is empty")
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise ImageUnreadable("too_big_file", f"{len(raw):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}",
+                              size=f"{len(raw) / 1e6:.1f}", limit=f"{MAX_UPLOAD_BYTES / 1e6:.0f}")
+    try:
+        picture = Image.open(io.BytesIO(raw))
+    except Image.DecompressionBombError:  # PIL's own check, for headers claiming billions of pixels
+        raise ImageUnreadable("too_many_pixels", "far too many pixels", width="?", height="?",
+                              limit=f"{MAX_UPLOAD_PIXELS / 1e6:.0f}")
+    except (UnidentifiedImageError, OSError):
+        raise ImageUnreadable("not_an_image", "not an image file")
+    if picture.format not in UPLOAD_FORMATS:
+        raise ImageUnreadable("bad_format", f"{picture.format} is not PNG or JPEG", format=str(picture.format))
+    width, height = picture.size
+    if width * height > MAX_UPLOAD_PIXELS:
+        raise ImageUnreadable("too_many_pixels", f"{width}×{height} pixels is too many",
+                              width=width, height=height, limit=f"{MAX_UPLOAD_PIXELS / 1e6:.0f}")
+    try:
+        picture.draft("L", (max_side, max_side))  # JPEG: decode already shrunk, fast and small
+        gray = np.asarray(picture.convert("L"), dtype="float32") / 255.0
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise ImageUnreadable("broken", "the image data is damaged")
+    return downscale(gray, max_side), shrink_factor(gray.shape, max_side)
+
+
+def square_photo(name, side=32):
+    """A bundled photo cropped to its centre square and shrunk to side x side (the seed's 32x32)."""
+    image = _photo(name, True)
+    crop = min(image.shape) // side * side  # a whole number of side-sized blocks
+    top, left = (image.shape[0] - crop) // 2, (image.shape[1] - crop) // 2
+    return downscale(image[top:top + crop, left:left + crop], side)

@@ -100,3 +100,113 @@ model.save("digits_model.keras")
 restored = keras.models.load_model("digits_model.keras")
 print("same predictions after loading:", np.allclose(restored.predict(x_test[:5], verbose=0), probabilities))
 '''
+
+
+# --- Images: how each page's input is made, step by step --------------------------------------
+
+def array_code(name, array, indent="    "):
+    from lib.filters import cell_text
+
+    rows = [f"{indent}[{', '.join(cell_text(v) for v in row)}]," for row in array]
+    return f"{name} = np.array([\n" + "\n".join(rows) + '\n], dtype="float32")'
+
+
+def image_code(source, lang, *, digit_index=0, upload_name="my_image.png", max_side=128, factor=None):
+    """The lines that make the page's gray input image, exactly as lib.data makes it."""
+    from lib import data
+
+    if source == "digit":
+        return "\n".join([
+            "from sklearn.datasets import load_digits",
+            "",
+            _comment("image.digit", lang, index=digit_index),
+            f'image = (load_digits().images[{digit_index}] / 16.0).astype("float32")',
+        ])
+    if source == "upload":
+        lines = [
+            "from PIL import Image",
+            "",
+            _comment("image.upload", lang, name=upload_name),
+            f'picture = Image.open("{upload_name}")',
+            f"picture.draft(\"L\", ({max_side}, {max_side}))  # {translate('code.image.draft', lang)}",
+            'image = np.asarray(picture.convert("L"), dtype="float32") / 255.0',
+        ]
+    else:
+        lines = [
+            "from sklearn.datasets import load_sample_image",
+            "",
+            _comment("image.photo", lang),
+            f'rgb = load_sample_image("{data.SAMPLE_IMAGES[source]}")',
+            'image = (rgb @ np.array([0.299, 0.587, 0.114], dtype="float32") / 255.0).astype("float32")',
+        ]
+    if factor and factor > 1:
+        lines += [
+            _comment("image.shrink", lang, factor=factor),
+            f"factor = {factor}",
+            "h, w = image.shape[0] // factor * factor, image.shape[1] // factor * factor",
+            "image = image[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))",
+        ]
+    return "\n".join(lines)
+
+
+def conv_lines(kernel, stride, padding, lang):
+    """The lines that make `feature_map` from `image` with a Conv2D holding `kernel`."""
+    return [
+        _section("filters.kernel", lang),
+        array_code("kernel", kernel),
+        _section("filters.conv", lang),
+        f"conv = keras.layers.Conv2D(filters=1, kernel_size=kernel.shape, strides={stride}, "
+        f'padding="{padding}", use_bias=False)',
+        "conv.build((None, None, None, 1))",
+        f"conv.set_weights([kernel[:, :, None, None]])  # {translate('code.filters.weights', lang)}",
+        f"feature_map = conv(image[None, :, :, None])  # {translate('code.filters.batch', lang)}",
+        "feature_map = keras.ops.convert_to_numpy(feature_map)[0, :, :, 0]",
+    ]
+
+
+def filters_snippet(*, source, kernel, stride, padding, pixel, lang, digit_index=0, upload_name=None,
+                    factor=None):
+    """Convolution filters: a Conv2D whose only weights are the kernel, on the page's image."""
+    row, col = pixel
+    return "\n".join([
+        f'"""{translate("code.filters.doc", lang)}"""',
+        "import keras",
+        "import numpy as np",
+        image_code(source, lang, digit_index=digit_index, upload_name=upload_name or "my_image.png",
+                   factor=factor),
+        'print("input:", image.shape)',
+        *conv_lines(kernel, stride, padding, lang),
+        'print("feature map:", feature_map.shape)',
+        f'print("at row {row}, column {col}:", round(float(feature_map[{row}, {col}]), 3))',
+        'print("min:", round(float(feature_map.min()), 3), "max:", round(float(feature_map.max()), 3))',
+        "",
+    ])
+
+
+def pooling_snippet(*, image_how, conv, pool_size, strides, padding, mode, lang):
+    """Pooling: the Keras pooling layer on the page's input (a photo, a digit, or the feature map
+    of the filters page, whose Conv2D is then written out too)."""
+    kind = "Max" if mode == "max" else "Average"
+    how = dict(image_how)
+    lines = [
+        f'"""{translate("code.pooling.doc", lang, layer=f"{kind}Pooling2D")}"""',
+        "import keras",
+        "import numpy as np",
+        image_code(how.pop("source"), lang, **how),
+    ]
+    if conv is not None:
+        lines += [*conv_lines(*conv, lang), f"image = feature_map  # {translate('code.pooling.pool_the_map', lang)}"]
+    lines += [
+        'print("input:", image.shape)',
+        _section(f"pooling.{mode}", lang),
+        f'pool = keras.layers.{kind}Pooling2D(pool_size={pool_size}, strides={strides}, padding="{padding}")',
+        "pooled = keras.ops.convert_to_numpy(pool(image[None, :, :, None]))[0, :, :, 0]",
+        'print("pooled:", pooled.shape)',
+        'print("first row:", np.round(pooled[0, :4], 3))',
+        'print("trainable parameters:", pool.count_params())',
+        _section("pooling.global", lang),
+        f"whole = keras.layers.Global{kind}Pooling2D()(image[None, :, :, None])",
+        f'print("Global{kind}Pooling2D:", round(float(whole[0, 0]), 3))',
+        "",
+    ]
+    return "\n".join(lines)

@@ -79,6 +79,39 @@ class labels:  # noqa: N801  (used like a function: format_func=ui.labels("model
         return i18n.translate(f"{self.prefix}.{value}", self.lang)
 
 
+def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
+    """A select-type widget (st.selectbox, st.segmented_control, st.radio, st.multiselect) whose
+    choice lives in the URL as the option itself (`?kernel=sobel_x`), the same in every language.
+
+    `key` is "page.name": unique across pages (Streamlit mixes up same-key widgets of two pages
+    at a page switch), while the URL says just `name`. Streamlit's own `bind="query-params"`
+    writes the *displayed* label there, which would tie a class link to one language; numbers
+    and text, which have no labels, use `bind` directly.
+    """
+    options = list(options)
+    param = key.rsplit(".", 1)[-1]
+    multi = widget is st.multiselect
+    if default is None:
+        default = [] if multi else options[0]
+    if key not in st.session_state:  # the first run of this page in this session: the link decides
+        st.session_state[key] = _from_url(param, options, default, multi)
+    value = widget(label, options, key=key, format_func=labels or str, **kwargs)
+    if value == default or value is None:
+        st.query_params.pop(param, None)
+    else:
+        st.query_params[param] = [str(v) for v in value] if multi else str(value)
+    return value
+
+
+def _from_url(param, options, default, multi):
+    by_text = {str(option): option for option in options}
+    if multi:
+        asked = st.query_params.get_all(param)
+        picked = [by_text[a] for a in asked if a in by_text]
+        return picked if asked else default
+    return by_text.get(st.query_params.get(param), default)
+
+
 def choose_language():
     """Settle the language for this run: a valid `?lang=` wins, else the session's, else English.
 
@@ -143,6 +176,13 @@ def page_link(page_id, label=None):
         info = page_info(page_id)
         st.page_link(info.file, label=label or t(f"nav.{page_id}"), icon=info.icon,
                      query_params={"lang": lang()})
+
+
+def shared_figure(builder):
+    """Cache a figure builder for all sessions, by its arguments. A built figure is never changed
+    (st.plotly_chart only reads it), so sessions share it without the copy st.cache_data makes
+    on every rerun — unpickling a figure of many small images cost tens of milliseconds."""
+    return st.cache_resource(max_entries=64, show_spinner=False)(builder)
 
 
 def plot(figure, key=None):

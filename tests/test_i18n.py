@@ -1,5 +1,6 @@
 """Both languages are complete: same keys, nothing empty, same placeholders, every used key exists."""
 import re
+import unicodedata
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_every_literal_key_in_the_code_exists():
     """t("a.b"), translate("a.b", ...) and ui.notice/header ids used with literal keys."""
     pattern = re.compile(r"""\b(?:t|translate|_comment|_section)\(\s*["']([a-z0-9_.]+)["']""")
     used = set()
-    for path in [*ROOT.glob("lib/*.py"), *ROOT.glob("pages/*.py"), ROOT / "streamlit_app.py"]:
+    for path in [*ROOT.glob("lib/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "streamlit_app.py"]:
         for key in pattern.findall(path.read_text()):
             used.add(key if not path.name == "snippets.py" or key.startswith("code.") else f"code.{key}")
     missing = sorted(k for k in used if k not in EN)
@@ -54,3 +55,32 @@ def test_unknown_language_falls_back_to_english():
 def test_translate_fills_placeholders():
     text = i18n.translate("errors.model.not_positive", "ko", arg="units", value=-3)
     assert "units" in text and "-3" in text
+
+
+def _punctuation(c):
+    return unicodedata.category(c)[0] in "PS"
+
+
+def _flanking(text, start, end):
+    """CommonMark: is the delimiter run text[start:end] left- and right-flanking?"""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    left = not after.isspace() and (not _punctuation(after) or before.isspace() or _punctuation(before))
+    right = not before.isspace() and (not _punctuation(before) or after.isspace() or _punctuation(after))
+    return left, right
+
+
+@pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
+def test_bold_and_italic_render_in_markdown(lang):
+    """`**3.8%**만` shows the asterisks: a closing run after punctuation must be followed by a space
+    or punctuation. Korean puts particles right after words, so this is easy to get wrong."""
+    broken = []
+    for key, text in i18n.catalog(lang).items():
+        for line in str(text).splitlines():
+            plain = re.sub(r"`[^`]*`", lambda m: "x" * len(m.group()), line)  # code spans are literal
+            for pair in re.finditer(r"(\*\*|\*)(?=\S)(.+?)(?<=\S)\1", plain):
+                opener = _flanking(plain, pair.start(), pair.start() + len(pair.group(1)))[0]
+                closer = _flanking(plain, pair.end() - len(pair.group(1)), pair.end())[1]
+                if not (opener and closer):
+                    broken.append((key, pair.group()))
+    assert broken == []

@@ -1,0 +1,163 @@
+"""The visual language every figure shares, and the pieces figures are made of.
+
+Train is always blue and test/validation orange; images are gray; signed values (feature maps,
+kernels, differences) use one red-blue scale centred on zero; layer kinds keep their colours.
+"""
+import unicodedata
+
+import numpy as np
+import plotly.graph_objects as go
+
+TRAIN, TEST = "#2563eb", "#ea580c"
+HIGHLIGHT = "#f59e0b"
+SIGNED_SCALE = "RdBu_r"  # negative blue, zero white, positive red
+GRAY_SCALE = "gray"
+FONT = dict(family="Inter, 'Noto Sans KR', 'Malgun Gothic', sans-serif", size=13)
+LAYER_COLORS = {
+    "Input": "#94a3b8", "Conv2D": "#2563eb", "MaxPooling2D": "#0d9488", "AveragePooling2D": "#0d9488",
+    "Flatten": "#64748b", "Dense": "#ea580c", "Dropout": "#a3a3a3", "Activation": "#9333ea",
+}
+
+
+def alpha(hex_color, opacity):
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{opacity})"
+
+
+def cells(text):
+    """Display width: a Hangul or other wide character takes two cells."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(text, width):
+    """Break a label over lines of at most `width` cells (Plotly does not wrap annotations)."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and cells(line + " " + word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join(lines + [line])
+
+
+def pair_height(picture, *, top=40, per_image=290, low=220, high=440):
+    """A figure height that fits two images side by side: a wide photo gets a short figure, a
+    square digit a taller one (about 290 px of width per image in the page's wide column)."""
+    h, w = np.shape(picture)[:2]
+    return int(min(max(top + per_image * h / w, low), high))
+
+
+def size(array):
+    """'85×128' for an array of that shape."""
+    return "×".join(map(str, np.shape(array)))
+
+
+class Canvas:
+    """A figure put together from plain dicts — traces, axes, shapes, annotations — and checked
+    by Plotly once, when `figure()` builds it.
+
+    Building the same figure step by step (make_subplots, add_shape, update_layout) took 21 ms;
+    from one dict it takes 1 ms. Plotly re-validates the whole layout at every step, which is
+    the difference between a slider the picture follows and one it lags behind.
+    """
+
+    def __init__(self, rows=1, cols=1, titles=(), *, spacing=0.06, vspacing=0.12):
+        self.rows, self.cols = rows, cols
+        self.data, self.shapes, self.notes, self.axes = [], [], [], {}
+        width = (1 - spacing * (cols - 1)) / cols
+        height = (1 - vspacing * (rows - 1)) / rows
+        for row in range(1, rows + 1):
+            for col in range(1, cols + 1):
+                x, y = self.at(row, col)
+                left, top = (col - 1) * (width + spacing), 1 - (row - 1) * (height + vspacing)
+                self.axes[x] = dict(domain=[left, left + width], anchor=y)
+                self.axes[y] = dict(domain=[top - height, top], anchor=x)
+                title = titles[(row - 1) * cols + col - 1] if len(titles) >= (row - 1) * cols + col else ""
+                if title and (rows > 1 or cols > 1):
+                    self.notes.append(dict(text=title, x=left + width / 2, y=top, xref="paper", yref="paper",
+                                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14)))
+
+    def at(self, row=1, col=1):
+        """The axes ('x3', 'y3') of cell (row, col)."""
+        n = (row - 1) * self.cols + col
+        return ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
+
+    def axis(self, name, **props):
+        """Set properties of an axis ('x', 'y2', ...)."""
+        self.axes.setdefault(name, {}).update(props)
+
+    def hide_axes(self):
+        for props in self.axes.values():
+            props.update(visible=False, fixedrange=True)
+
+    def trace(self, kind, row=1, col=1, **props):
+        """Add a trace (kind: 'heatmap', 'scatter', 'bar', ...) to cell (row, col)."""
+        x, y = self.at(row, col)
+        self.data.append(dict(type=kind, xaxis=x, yaxis=y, **props))
+
+    def image(self, z, *, row=1, col=1, signed=False, limit=None, numbers=None, colorbar=None,
+              hover="%{z:.3f}", gray="gray"):
+        """An image as a heatmap: square pixels, row 0 on top; gray from 0 to 1 (or `limit`
+        (low, high)), or red-blue centred on zero (`signed`, ± `limit`). `numbers` writes each
+        cell's value on it (a Plotly texttemplate, for small grids)."""
+        z = np.asarray(z, dtype="float64")
+        if signed:
+            limit = limit or max(float(np.nanmax(np.abs(z))) if z.size else 0.0, 1e-6)
+            scale = dict(colorscale=SIGNED_SCALE, zmin=-limit, zmax=limit, zmid=0)
+        else:
+            low, high = (0.0, 1.0) if limit is None else limit
+            scale = dict(colorscale=gray, zmin=low, zmax=high)
+        extra = dict(texttemplate=numbers, textfont=dict(size=12)) if numbers else {}
+        self.trace("heatmap", row, col, z=np.round(z, 4), showscale=colorbar is not None, colorbar=colorbar,
+                   hovertemplate="(%{y}, %{x}): " + hover + "<extra></extra>", **scale, **extra)
+        x, y = self.at(row, col)
+        self.axis(x, visible=False, constrain="domain")
+        self.axis(y, visible=False, autorange="reversed", scaleanchor=x, constrain="domain")
+
+    def box(self, x0, y0, x1, y1, color, *, fill=0.12, width=2, dash=None, at=("x", "y")):
+        """A filled rectangle in data coordinates, drawn under the traces."""
+        self.shapes.append(dict(type="rect", xref=at[0], yref=at[1], x0=x0, y0=y0, x1=x1, y1=y1, layer="below",
+                                line=dict(color=color, width=width, dash=dash), fillcolor=alpha(color, fill)))
+
+    def outline(self, top, left, height, width, color, *, at=("x", "y"), dash=None, line=2.5):
+        """A frame around image cells [top, top + height) x [left, left + width), over the image."""
+        self.shapes.append(dict(type="rect", xref=at[0], yref=at[1], x0=left - 0.5, x1=left + width - 0.5,
+                                y0=top - 0.5, y1=top + height - 0.5, line=dict(color=color, width=line, dash=dash)))
+
+    def text(self, x, y, text, *, at=("x", "y"), **style):
+        self.notes.append(dict(x=x, y=y, xref=at[0], yref=at[1], text=text, showarrow=False, **style))
+
+    def arrow(self, x0, x1, y, color="#475569"):
+        self.notes.append(dict(x=x1, y=y, ax=x0, ay=y, xref="x", yref="y", axref="x", ayref="y", text="",
+                               showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.8, arrowcolor=color))
+
+    def figure(self, height, title=None, *, top=None, **layout):
+        """The Plotly figure, checked once: size, margins, font, a left-aligned title, no legend."""
+        top = top if top is not None else (40 if title else 10)
+        spec = dict(height=height, margin=dict(l=10, r=10, t=top, b=10), font=FONT, paper_bgcolor="white",
+                    plot_bgcolor="white", showlegend=False, shapes=self.shapes, annotations=self.notes)
+        if title:
+            spec["title"] = dict(text=title, x=0, xanchor="left")
+        for name, props in self.axes.items():
+            spec[name.replace("x", "xaxis", 1) if name[0] == "x" else name.replace("y", "yaxis", 1)] = props
+        spec.update(layout)
+        return go.Figure(dict(data=self.data, layout=spec))
+
+
+def image_grid(images, titles, *, cols=4, signed=True, height_per_row=200, numbers=None):
+    """Small images in a grid (feature maps of a filter bank, learned kernels). `signed` (one flag,
+    or one per image): signed images share one red-blue scale, so they compare; gray ones (inputs)
+    are drawn from 0 to 1."""
+    images = [np.asarray(i) for i in images]
+    signed = list(signed) if isinstance(signed, (list, tuple)) else [signed] * len(images)
+    rows = max(1, -(-len(images) // cols))
+    canvas = Canvas(rows, cols, list(titles), spacing=0.03)
+    shared = max([float(np.abs(i).max()) for i, s in zip(images, signed) if s] + [1e-6])
+    for k, picture in enumerate(images):
+        canvas.image(picture, row=k // cols + 1, col=k % cols + 1, signed=signed[k],
+                     limit=shared if signed[k] else None, numbers=numbers)
+    canvas.hide_axes()
+    for note in canvas.notes:
+        note["font"] = dict(size=12)
+    return canvas.figure(height_per_row * rows + 30, top=30)

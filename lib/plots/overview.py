@@ -1,0 +1,70 @@
+"""The overview's figure (the seed's "figure needed") and the seed's data analogies."""
+import numpy as np
+
+from lib.i18n import translate
+from lib.plots.base import LAYER_COLORS, TEST, TRAIN, Canvas, wrap
+
+PIPELINE = (  # (step, colour, sub-steps drawn inside the box)
+    ("data", "#64748b", ("train", "test", "labels")),
+    ("layers", "#2563eb", ("conv", "pool", "dense")),
+    ("compile", "#9333ea", ("loss", "optimizer", "metrics")),
+    ("fit", "#ea580c", ("epochs", "batch", "lr")),
+    ("evaluate", "#0d9488", ("evaluate", "predict")),
+    ("save", "#475569", ("save", "load")),
+)
+_LAYER_OF_PART = {"conv": "Conv2D", "pool": "MaxPooling2D", "dense": "Dense"}
+
+
+def pipeline_figure(lang):
+    """Data -> layers -> compile -> fit -> evaluate/predict -> save/load, each with its parts."""
+    canvas = Canvas()
+    width, gap = 1.0, 0.3
+    for i, (step, color, parts) in enumerate(PIPELINE):
+        x0 = i * (width + gap)
+        canvas.box(x0, 0, x0 + width, 1, color, fill=0.08)
+        title = wrap(f"{i + 1}. {translate(f'overview.fig.{step}', lang)}", 12)
+        canvas.text(x0 + width / 2, 0.88, f"<b>{title}</b>", font=dict(color=color, size=13))
+        for j, part in enumerate(parts):
+            y = 0.62 - j * 0.21
+            if step == "layers":  # feature extraction (Conv -> Pool) then classification (Dense)
+                canvas.box(x0 + 0.08, y - 0.085, x0 + width - 0.08, y + 0.085, LAYER_COLORS[_LAYER_OF_PART[part]],
+                           fill=0.18, width=1)
+            canvas.text(x0 + width / 2, y, wrap(translate(f"overview.fig.{step}_{part}", lang), 14),
+                        font=dict(size=11.5, color="#1e293b"))
+        if i:
+            canvas.arrow(x0 - gap + 0.03, x0 - 0.03, 0.5)
+    canvas.axis("x", range=[-0.05, len(PIPELINE) * (width + gap) - gap + 0.05])
+    canvas.axis("y", range=[-0.04, 1.04])
+    canvas.hide_axes()
+    return canvas.figure(280)
+
+
+def _strip(images, gap=1):
+    """Images side by side in one array, separated by NaN columns (drawn blank)."""
+    h, w = images.shape[1:3]
+    strip = np.full((h, len(images) * (w + gap) - gap), np.nan, dtype="float32")
+    for k, picture in enumerate(images):
+        strip[:, k * (w + gap):k * (w + gap) + w] = picture
+    return strip
+
+
+def image_strip(canvas, images, captions, colors, *, col=1):
+    """Gray images in a row with a caption under each (digits: dark ink on white paper)."""
+    w = images.shape[2]
+    canvas.trace("heatmap", col=col, z=_strip(images), colorscale="Greys", zmin=0, zmax=1, showscale=False,
+                 hoverinfo="skip")
+    for k, (caption, color) in enumerate(zip(captions, colors)):
+        canvas.text(k * (w + 1) + (w - 1) / 2, images.shape[1] + 0.4, f"<b>{caption}</b>", at=canvas.at(1, col),
+                    yanchor="top", font=dict(size=15, color=color))
+    x, y = canvas.at(1, col)
+    canvas.axis(x, visible=False)
+    canvas.axis(y, visible=False, autorange="reversed")
+
+
+def workbook_figure(train_x, train_y, test_x, test_y, lang):
+    """Train set = the workbook, answers printed; test set = the mock exam, answers kept for grading."""
+    canvas = Canvas(1, 2, (translate("glossary.fig.workbook", lang), translate("glossary.fig.exam", lang)),
+                    spacing=0.08)
+    image_strip(canvas, train_x, [str(y) for y in train_y], [TRAIN] * len(train_y), col=1)
+    image_strip(canvas, test_x, ["?"] * len(test_y), [TEST] * len(test_y), col=2)
+    return canvas.figure(200, top=40)

@@ -1,0 +1,47 @@
+"""Pooling figures: before and after, the windows one by one, and what a shift changes."""
+import numpy as np
+
+from lib.i18n import translate
+from lib.plots.base import Canvas, pair_height, size
+
+WINDOW_COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#475569")
+
+
+def pooled_pair_figure(picture, pooled, lang, *, signed=False):
+    """Before and after pooling at the same height: fewer, bigger pixels, the same picture.
+    A feature map (`signed`) keeps the red-blue scale, the same for both."""
+    canvas = Canvas(1, 2, (translate("pooling.fig.before", lang, shape=size(picture)),
+                           translate("pooling.fig.after", lang, shape=size(pooled))))
+    limit = max(float(np.abs(picture).max()), 1e-6) if signed else None
+    canvas.image(picture, col=1, signed=signed, limit=limit)
+    canvas.image(pooled, col=2, signed=signed, limit=limit)
+    return canvas.figure(pair_height(picture), top=40)
+
+
+def windows_figure(grid, windows, pooled, lang, *, mode="max"):
+    """A small grid with every window framed in its colour and (max) the kept value ringed;
+    the pooled grid beside it, each cell in the colour of its window."""
+    canvas = Canvas(1, 2, (translate("pooling.fig.grid", lang, shape=size(grid)),
+                           translate("pooling.fig.pooled", lang, shape=size(pooled))), spacing=0.08)
+    limit = (0.0, max(float(np.max(grid)), 1e-6))
+    canvas.image(grid, col=1, numbers="%{z:.0f}", limit=limit, hover="%{z:.0f}")
+    canvas.image(pooled, col=2, numbers="%{z:.1f}" if mode == "average" else "%{z:.0f}", limit=limit,
+                 hover="%{z:.2f}")
+    for k, w in enumerate(windows):
+        color = WINDOW_COLORS[k % len(WINDOW_COLORS)]
+        canvas.outline(w.top, w.left, w.bottom - w.top, w.right - w.left, color,
+                       dash="dot" if (w.out_row + w.out_col) % 2 else None)
+        if mode == "max":
+            canvas.outline(w.kept[0], w.kept[1], 1, 1, color, line=4)
+        canvas.outline(w.out_row, w.out_col, 1, 1, color, at=canvas.at(1, 2), line=4)
+    return canvas.figure(420, top=40)
+
+
+def shift_figure(change, lang):
+    """Where a one-pixel shift changes the image, before and after max pooling (red = changed)."""
+    canvas = Canvas(1, 2, (translate("pooling.fig.raw", lang, change=f"{100 * change.raw:.1f}"),
+                           translate("pooling.fig.pooled_change", lang, change=f"{100 * change.pooled:.1f}")))
+    limit = max(float(change.raw_difference.max()), float(change.pooled_difference.max()), 1e-6)
+    canvas.image(change.raw_difference, col=1, signed=True, limit=limit)
+    canvas.image(change.pooled_difference, col=2, signed=True, limit=limit)
+    return canvas.figure(pair_height(change.raw_difference), top=40)

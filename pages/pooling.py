@@ -1,0 +1,124 @@
+"""Pooling: shrink a feature map by keeping one number per window, with real Keras pooling layers."""
+import numpy as np
+import streamlit as st
+
+from lib import data, filters, plots, pooling, snippets, ui
+
+t = ui.t
+MAX_SIDE = 128
+SOURCES = ("china", "flower", "digit", "feature_map")
+SAME_AS_POOL = 0  # the strides option that means "= pool_size" (Keras's default, strides=None)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def photo(name):
+    image = data.sample_image(name)
+    return data.downscale(image, MAX_SIDE), data.shrink_factor(image.shape, MAX_SIDE)
+
+
+@ui.shared_figure
+def seed_figure(mode, lang):
+    """The study note's example: a 32×32 photo, pooled with a 2×2 window to 16×16."""
+    image = data.square_photo("china", 32)
+    return plots.pooled_pair_figure(image, pooling.pool(image, pool_size=2, mode=mode), lang)
+
+
+@ui.shared_figure
+def windows_figure(digit, pool_size, strides, padding, mode, lang):
+    """(figure, number of windows) for one digit's pixels on the digits' own 0..16 scale."""
+    grid = np.round(data.digit(digit)[0] * 16)  # whole numbers a student can read
+    boxes = pooling.windows(grid, pool_size=pool_size, strides=strides, padding=padding)
+    pooled = pooling.pool(grid, pool_size=pool_size, strides=strides, padding=padding, mode=mode)
+    return plots.windows_figure(grid, boxes, pooled, lang, mode=mode), len(boxes)
+
+
+def feature_map_input():
+    """The filters page's current feature map (its defaults if the student has not been there)."""
+    saved = st.session_state.get("filters_settings") or {}
+    if saved.get("kernel") is None:
+        image, factor = photo("china")
+        saved = dict(image=image, image_how=dict(source="china", factor=factor),
+                     kernel=filters.KERNELS["sobel_x"], stride=1, padding="valid")
+    feature_map = filters.convolve(saved["image"], saved["kernel"], stride=saved["stride"], padding=saved["padding"])
+    return feature_map, saved["image_how"], (saved["kernel"], saved["stride"], saved["padding"])
+
+
+def choose_input():
+    """(image, how the code makes it, the Conv2D before it or None, whether values are signed)."""
+    source = ui.choice(st.selectbox, t("pooling.input"), SOURCES, key="pooling.source", labels=ui.labels("pooling.sources"))
+    if source == "digit":
+        index = st.number_input(t("pooling.digit"), 0, 1796, 0, key="input_digit", bind="query-params")
+        return data.digit(index)[0], dict(source="digit", digit_index=index), None, False
+    if source == "feature_map":
+        st.caption(t("pooling.from_filters"))
+        ui.page_link("filters")
+        try:
+            image, how, conv = feature_map_input()
+            return image, how, conv, True
+        except filters.KernelError:
+            st.warning(t("pooling.filters_unusable"))
+            source = "china"
+    image, factor = photo(source)
+    return image, dict(source=source, factor=factor), None, False
+
+
+# --- The page --------------------------------------------------------------------------------
+ui.header("pooling")
+controls, picture = st.columns([1, 2.4], gap="large")
+with controls:
+    image, image_how, conv, signed = choose_input()
+    mode = ui.choice(st.segmented_control, t("pooling.mode"), pooling.MODES, key="pooling.mode",
+                     labels=ui.labels("pooling.modes"), required=True)
+    pool_size = st.slider("pool_size", 2, 4, 2, key="pool_size", bind="query-params")
+    strides = ui.choice(st.selectbox, "strides", [SAME_AS_POOL, 1, 2, 3, 4], key="pooling.strides",
+                        labels=lambda s, same=t("pooling.same_as_pool"): str(s) if s else same)
+    strides = strides or pool_size
+    padding = ui.choice(st.segmented_control, "padding", pooling.PADDINGS, key="pooling.padding", required=True)
+
+layer = f"{'Max' if mode == 'max' else 'Average'}Pooling2D"
+try:
+    pooled = pooling.pool(image, pool_size=pool_size, strides=strides, padding=padding, mode=mode)
+except pooling.PoolError as e:
+    pooled = None
+    picture.error(t(f"pooling.error.{e.code}", **e.details), icon=":material/block:")
+if pooled is not None:
+    with picture:
+        ui.plot(plots.pooled_pair_figure(image, pooled, ui.lang(), signed=signed))
+        st.markdown(t("pooling.shape_formula", layer=layer, size=pool_size, strides=strides, padding=padding,
+                      h=image.shape[0], w=image.shape[1], oh=pooled.shape[0], ow=pooled.shape[1],
+                      kept=f"{100 * pooled.size / image.size:.0f}"))
+        st.caption(t("pooling.first_row", values=", ".join(f"{v:.3f}" for v in pooled[0, :4])))
+
+st.subheader(t("pooling.seed_title"))
+left, right = st.columns([2.4, 1], gap="large")
+with left:
+    ui.plot(seed_figure(mode, ui.lang()))
+right.markdown(t("pooling.seed_idea", layer=layer))
+
+st.subheader(t("pooling.windows_title"))
+grid_digit = st.number_input(t("pooling.grid_digit"), 0, 1796, 0, key="grid", bind="query-params")
+figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
+ui.plot(figure)
+st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))
+
+st.subheader(t("pooling.why_title"))
+why, numbers = st.columns([2.4, 1], gap="large")
+with why:
+    try:
+        change = pooling.shift_change(image, pool_size=pool_size, mode="max")
+        ui.plot(plots.shift_figure(change, ui.lang()))
+        st.markdown(t("pooling.why_idea", raw=f"{100 * change.raw:.1f}", pooled=f"{100 * change.pooled:.1f}",
+                      size=pool_size))
+    except pooling.PoolError as e:
+        st.info(t(f"pooling.error.{e.code}", **e.details))
+with numbers:
+    st.metric(t("pooling.params", layer=layer), pooling.trainable_params(pool_size=pool_size, mode=mode))
+    st.metric(f"Global{layer}", f"{pooling.global_pool(image, mode=mode):.3f}")
+    st.caption(t("pooling.global_idea"))
+
+ui.notice("pooling")
+if pooled is not None:
+    ui.code_panel(snippets.pooling_snippet(image_how=image_how, conv=conv, pool_size=pool_size, strides=strides,
+                                           padding=padding, mode=mode, lang=ui.lang()))
+ui.references(("common.ref_pooling", "https://keras.io/api/layers/pooling_layers/"),
+              ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))

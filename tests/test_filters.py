@@ -1,0 +1,241 @@
+"""lib.filters against scipy's cross-correlation, the one-pixel arithmetic, uploads that must be
+refused, and the Convolution filters page (every control, bad inputs, the code it shows)."""
+import io
+import re
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import signal
+
+from lib import data, filters, i18n, snippets
+from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
+
+
+def reference(image, kernel, stride, padding):
+    """Cross-correlation as Keras computes it, by scipy: pad like TensorFlow, correlate, stride."""
+    image = image.astype(np.float64)
+    if padding == "same":
+        pads = []
+        for n, k in zip(image.shape, kernel.shape):
+            total = max((-(-n // stride) - 1) * stride + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        image = np.pad(image, pads)
+    full = signal.correlate2d(image, kernel.astype(np.float64), mode="valid")
+    return full[::stride, ::stride]
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (17, 23), (40, 31)])
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_convolve_is_scipys_cross_correlation(shape, k, stride, padding):
+    rng = np.random.default_rng(k * 100 + stride)
+    image = rng.random(shape).astype(np.float32)
+    kernel = rng.normal(size=(k, k)).astype(np.float32)
+    got = filters.convolve(image, kernel, stride=stride, padding=padding)
+    np.testing.assert_allclose(got, reference(image, kernel, stride, padding), rtol=1e-4, atol=1e-5)
+    for n, side in zip(shape, got.shape):
+        assert filters.output_size(n, k, stride, padding).size == side
+
+
+def test_the_kernel_is_not_flipped():
+    image = np.zeros((5, 5), np.float32)
+    image[2, 2] = 1
+    kernel = np.arange(9, dtype=np.float32).reshape(3, 3)
+    got = filters.convolve(image, kernel, padding="same")
+    np.testing.assert_array_equal(got[1:4, 1:4], kernel[::-1, ::-1])  # correlation mirrors an impulse
+
+
+def test_many_kernels_in_one_conv2d_give_one_map_each():
+    image = data.sample_image("flower", max_side=40)
+    names = ["sobel_x", "sobel_y", "box_blur"]
+    maps = filters.convolve_many(image, np.stack([filters.KERNELS[n] for n in names]), stride=2)
+    assert maps.shape == (3, *filters.convolve(image, filters.KERNELS["sobel_x"], stride=2).shape)
+    for name, got in zip(names, maps):
+        np.testing.assert_allclose(got, reference(image, filters.KERNELS[name], 2, "valid"), atol=1e-5)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_the_window_times_the_kernel_sums_to_the_feature_map(padding, stride):
+    rng = np.random.default_rng(1)
+    image = rng.random((9, 11)).astype(np.float32)
+    kernel = rng.normal(size=(3, 3)).astype(np.float32)
+    fmap = filters.convolve(image, kernel, stride=stride, padding=padding)
+    for row in range(fmap.shape[0]):
+        for col in range(fmap.shape[1]):
+            patch, _ = filters.window(image, kernel.shape, row, col, stride=stride, padding=padding)
+            assert (patch * kernel).sum() == pytest.approx(fmap[row, col], abs=1e-5)
+
+
+def test_presets_are_the_textbook_kernels():
+    k = filters.KERNELS
+    assert k["sobel_x"].tolist() == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+    np.testing.assert_array_equal(k["sobel_y"], k["sobel_x"].T)
+    assert k["box_blur"].sum() == pytest.approx(1) and k["gaussian_blur"].sum() == pytest.approx(1)
+    assert k["laplacian"].sum() == 0 and k["sharpen"].sum() == 1
+    assert all(kernel.shape == (3, 3) and kernel.dtype == np.float32 for kernel in k.values())
+
+
+def test_typed_cells_accept_numbers_and_fractions_and_name_a_bad_cell():
+    kernel = filters.parse_kernel([["1/9", "-0.5", "2"], ["0", " 3 ", "−1"], ["1e-1", "4", "5"]])
+    assert kernel[0, 0] == pytest.approx(1 / 9) and kernel[1, 2] == -1 and kernel[2, 0] == pytest.approx(0.1)
+    with pytest.raises(filters.KernelError) as caught:
+        filters.parse_kernel([["1", "0", "0"], ["0", "abc", "0"], ["0", "0", "1/0"]])
+    assert (caught.value.code, caught.value.row, caught.value.col, caught.value.text) == ("not_a_number", 2, 2, "abc")
+    with pytest.raises(filters.KernelError, match="square"):
+        filters.parse_kernel([["1", "2"], ["3"]])
+    for kernel in filters.KERNELS.values():  # presets become typed cells and come back exactly
+        np.testing.assert_array_equal(filters.parse_kernel(filters.kernel_text(kernel)), kernel)
+    assert filters.kernel_text(filters.KERNELS["box_blur"])[0] == ["1/9"] * 3
+
+
+def test_cells_round_trip_through_a_link_and_resize_around_the_centre():
+    rows = filters.kernel_text(filters.KERNELS["sobel_x"])
+    assert filters.decode_cells(filters.encode_cells(rows)) == rows
+    five = filters.resize_cells(rows, 5)
+    assert len(five) == 5 and five[2][1:4] == rows[1] and five[0] == ["0"] * 5
+    assert filters.resize_cells(five, 3) == rows
+
+
+def test_a_kernel_larger_than_the_image_is_refused():
+    with pytest.raises(filters.KernelError) as caught:
+        filters.convolve(np.ones((2, 2)), filters.KERNELS["sobel_x"])
+    assert caught.value.code == "too_large"
+    assert filters.convolve(np.ones((2, 2)), filters.KERNELS["sobel_x"], padding="same").shape == (2, 2)
+
+
+def test_the_learned_kernels_come_from_a_cnn_that_reads_digits():
+    kernels, accuracy = filters.learned_kernels()
+    assert kernels.shape == (8, 3, 3) and accuracy > 0.9
+    again, _ = filters.learned_kernels()
+    np.testing.assert_array_equal(kernels, again)  # trained once, then shared
+    maps = filters.learned_feature_maps(data.digit(0)[0])
+    assert maps.shape == (8, 8, 8) and maps.min() >= 0  # after its ReLU
+
+
+# --- Uploads ----------------------------------------------------------------------------------
+
+def _png(array):
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _bomb_png(width=60_000, height=60_000):
+    """A tiny PNG whose header claims 3.6 billion pixels."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+
+
+def test_an_upload_becomes_a_small_gray_image():
+    rgb = (np.random.default_rng(0).random((300, 500, 3)) * 255).astype(np.uint8)
+    image, factor = data.image_from_bytes(_png(rgb), max_side=128)
+    assert image.dtype == np.float32 and max(image.shape) <= 128 and factor == 4
+    gray = np.asarray(Image.fromarray(rgb).convert("L"), dtype=np.float32) / 255
+    np.testing.assert_allclose(image, data.downscale(gray, 128), atol=1e-6)
+
+
+@pytest.mark.parametrize("raw,code", [
+    (b"", "empty"),
+    (b"this is not an image at all", "not_an_image"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 50, "not_an_image"),
+    (_bomb_png(), "too_many_pixels"),
+    (b"\0" * (data.MAX_UPLOAD_BYTES + 1), "too_big_file"),
+])
+def test_bad_uploads_are_refused_with_a_reason(raw, code):
+    with pytest.raises(data.ImageUnreadable) as caught:
+        data.image_from_bytes(raw)
+    assert caught.value.code == code
+    for lang in i18n.LANGUAGES:
+        assert i18n.translate(f"filters.bad_upload.{code}", lang, **caught.value.details)
+
+
+def test_a_gif_is_refused_as_the_wrong_format():
+    out = io.BytesIO()
+    Image.new("L", (10, 10)).save(out, format="GIF")
+    with pytest.raises(data.ImageUnreadable) as caught:
+        data.image_from_bytes(out.getvalue())
+    assert caught.value.code == "bad_format"
+
+
+# --- The page ---------------------------------------------------------------------------------
+
+def _numbers(at):
+    text = " ".join(m.value for m in at.markdown)
+    return re.findall(r"\*\*(-?[0-9.]+)\*\*", text)
+
+
+def test_the_page_opens_on_sobel_x_and_its_code_prints_the_same_numbers(tmp_path):
+    at = open_page("pages/filters.py")
+    total, value = _numbers(at)[:2]
+    assert total == value  # the sum of the products is the feature map's value
+    assert len(at.get("plotly_chart")) == 5  # image and map, one pixel, the bank, learned kernels and maps
+    low, high = re.search(r"from (-?[0-9]+\.[0-9]+) to (-?[0-9]+\.[0-9]+)", " ".join(c.value for c in at.caption)).groups()
+    out = run_snippet(shown_code(at), tmp_path)
+    assert "input: (85, 128)" in out and "feature map: (83, 126)" in out
+    assert float(re.search(r"at row 41, column 63: (-?[0-9.]+)", out).group(1)) == float(value)
+    printed = re.search(r"min: (-?[0-9.]+) max: (-?[0-9.]+)", out).groups()
+    assert [float(x) for x in printed] == [float(low), float(high)]
+
+
+def test_every_control_of_the_page_works_in_korean():
+    at = open_page("pages/filters.py", "ko")
+    assert exercise_widgets(at) >= 8
+
+
+def test_a_custom_kernel_with_a_bad_cell_names_the_cell_and_the_rest_works():
+    at = open_page("pages/filters.py", "ko", query={"kernel": "custom", "cells": "1_abc_0~0_1_0~0_0_1"})
+    message = at.error[0].value
+    assert "1행 2열" in message and "abc" in message
+    assert not at.exception
+    assert len(at.get("plotly_chart")) >= 2  # the bank and the learned filters still draw
+
+
+def test_an_all_zero_kernel_warns_and_still_draws_an_empty_map():
+    at = open_page("pages/filters.py", query={"kernel": "custom", "cells": "0_0_0~0_0_0~0_0_0"})
+    assert at.warning[0].value == i18n.translate("filters.all_zero", "en") and not at.error
+    assert any("from 0.000 to 0.000" in c.value for c in at.caption)
+
+
+def test_a_link_with_unreadable_cells_says_so():
+    at = open_page("pages/filters.py", query={"kernel": "custom", "cells": "1_2~3"})
+    assert at.warning and not at.exception
+
+
+def test_uploads_work_and_bad_ones_fall_back_to_the_photo(tmp_path):
+    at = open_page("pages/filters.py", query={"image": "upload"})
+    at.file_uploader[0].upload("broken.png", b"not a picture", "image/png").run()
+    assert at.error and "PNG" in at.error[0].value and not at.exception
+    tiny = _png(np.array([[0, 255], [255, 0]], np.uint8))
+    at.file_uploader[0].set_value(("tiny.png", tiny, "image/png")).run()
+    assert any("2×2" in e.value for e in at.error)  # a 3×3 kernel does not fit a 2×2 image
+    photo = _png((np.random.default_rng(2).random((90, 120)) * 255).astype(np.uint8))
+    at.file_uploader[0].set_value(("mine.png", photo, "image/png")).run()
+    assert not at.error and not at.exception
+    (tmp_path / "mine.png").write_bytes(photo)
+    out = run_snippet(shown_code(at), tmp_path)
+    assert "input: (90, 120)" in out
+
+
+def test_the_code_for_a_digit_with_stride_and_same_padding_prints_the_page_numbers(tmp_path):
+    at = open_page("pages/filters.py", query={"image": "digit", "digit": "12", "kernel": "laplacian",
+                                              "stride": "2", "padding": "same"})
+    assert not at.exception
+    total, value = _numbers(at)[:2]
+    row, col = at.slider(key="row").value, at.slider(key="col").value
+    out = run_snippet(shown_code(at), tmp_path)
+    assert "feature map: (4, 4)" in out
+    printed = re.search(rf"at row {row}, column {col}: (-?[0-9.]+)", out).group(1)
+    assert float(printed) == pytest.approx(float(value), abs=1e-3)
+
+
+def test_the_snippet_writes_fractions_exactly():
+    code = snippets.filters_snippet(source="china", kernel=filters.KERNELS["box_blur"], stride=1,
+                                    padding="valid", pixel=(0, 0), lang="en", factor=5)
+    assert "[1/9, 1/9, 1/9]" in code

@@ -1,0 +1,146 @@
+"""lib.pooling against numpy (reshape-max, and windows by hand for strides and 'same'), the
+windows and the shift lesson, and the Pooling page (every control, bad input, its code)."""
+import re
+
+import numpy as np
+import pytest
+
+from lib import data, i18n, pooling
+from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
+
+
+def reference(image, size, stride, padding, mode):
+    """Pooling by hand: TensorFlow's padding split, padded cells never count."""
+    h, w = image.shape
+    if padding == "same":
+        out_h, out_w = -(-h // stride), -(-w // stride)
+        top = max((out_h - 1) * stride + size - h, 0) // 2
+        left = max((out_w - 1) * stride + size - w, 0) // 2
+    else:
+        out_h, out_w, top, left = (h - size) // stride + 1, (w - size) // stride + 1, 0, 0
+    out = np.empty((out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            r, c = i * stride - top, j * stride - left
+            block = image[max(r, 0):r + size, max(c, 0):c + size]
+            out[i, j] = block.max() if mode == "max" else block.mean()
+    return out
+
+
+def test_max_pooling_2x2_is_a_reshape_max_32_to_16():
+    image = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    expected = image.reshape(16, 2, 16, 2).max(axis=(1, 3))
+    got = pooling.pool(image, pool_size=2, mode="max")
+    assert got.shape == (16, 16)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(pooling.pool(image, mode="average"), image.reshape(16, 2, 16, 2).mean(axis=(1, 3)),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (13, 17), (32, 30)])
+@pytest.mark.parametrize("size", [2, 3, 4])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("mode", ["max", "average"])
+def test_pool_matches_windows_by_hand(shape, size, stride, padding, mode):
+    image = np.random.default_rng(size * 10 + stride).normal(size=shape).astype(np.float32)
+    got = pooling.pool(image, pool_size=size, strides=stride, padding=padding, mode=mode)
+    np.testing.assert_allclose(got, reference(image, size, stride, padding, mode), rtol=1e-5, atol=1e-6)
+    assert got.shape == tuple(pooling.output_side(n, size, stride, padding) for n in shape)
+
+
+@pytest.mark.parametrize("size,stride,padding", [(2, 2, "valid"), (3, 2, "same"), (3, 1, "valid"), (4, 3, "same")])
+def test_each_window_keeps_the_value_max_pooling_outputs(size, stride, padding):
+    grid = np.round(data.digit(5)[0] * 16)
+    boxes = pooling.windows(grid, pool_size=size, strides=stride, padding=padding)
+    pooled = pooling.pool(grid, pool_size=size, strides=stride, padding=padding)
+    assert len(boxes) == pooled.size
+    for box in boxes:
+        assert grid[box.kept] == pooled[box.out_row, box.out_col]
+        assert grid[box.top:box.bottom, box.left:box.right].max() == grid[box.kept]
+        assert 0 < box.bottom - box.top <= size and 0 < box.right - box.left <= size
+
+
+def test_pooling_learns_nothing_and_global_pooling_is_one_window():
+    assert pooling.trainable_params(mode="max") == 0 and pooling.trainable_params(mode="average") == 0
+    image = data.sample_image("china", max_side=64)
+    assert pooling.global_pool(image, mode="max") == pytest.approx(float(image.max()))
+    assert pooling.global_pool(image, mode="average") == pytest.approx(float(image.mean()), rel=1e-5)
+
+
+def test_a_one_pixel_shift_changes_the_max_pooled_image_less_than_the_raw_one():
+    image = data.sample_image("china", max_side=128)
+    change = pooling.shift_change(image, pool_size=2)
+    moved = np.concatenate([image[:, :1], image[:, :-1]], axis=1)
+    assert change.raw == pytest.approx(np.abs(image - moved).mean() / np.abs(image).mean(), rel=1e-5)
+    assert 0 < change.pooled < change.raw
+    assert change.pooled_difference.shape == pooling.pool(image).shape
+
+
+@pytest.mark.parametrize("kwargs,code", [
+    (dict(pool_size=9), "too_large"), (dict(pool_size=2, padding="full"), "bad_padding"),
+    (dict(pool_size=0), "not_positive"), (dict(pool_size=2, strides=-1), "not_positive"),
+    (dict(pool_size=2, mode="median"), "bad_mode")])
+def test_impossible_settings_raise_pool_error_with_a_translated_reason(kwargs, code):
+    with pytest.raises(pooling.PoolError) as caught:
+        pooling.pool(np.ones((8, 8)), **kwargs)
+    assert caught.value.code == code
+    for lang in i18n.LANGUAGES:
+        assert "{" not in i18n.translate(f"pooling.error.{code}", lang, **caught.value.details)
+
+
+def test_a_pool_larger_than_the_image_is_fine_with_same_padding():
+    assert pooling.pool(np.ones((3, 3)), pool_size=4, padding="same").shape == (1, 1)
+
+
+# --- The page ---------------------------------------------------------------------------------
+
+def test_the_page_shows_the_seeds_32_to_16_and_its_code_prints_the_same_numbers(tmp_path):
+    at = open_page("pages/pooling.py")
+    assert not at.exception
+    assert any("32×32" in m.value and "16×16" in m.value for m in at.markdown)
+    assert [m.value for m in at.metric][0] == "0"
+    first = re.search(r": ([-0-9., ]+) \(", at.caption[0].value).group(1).split(", ")
+    out = run_snippet(shown_code(at), tmp_path)
+    assert "input: (85, 128)" in out and "pooled: (42, 64)" in out and "trainable parameters: 0" in out
+    printed = re.search(r"first row: \[([^\]]+)\]", out).group(1).split()
+    assert [float(x) for x in printed] == [float(x) for x in first]
+    global_shown = [m.value for m in at.metric][1]
+    assert f"GlobalMaxPooling2D: {float(global_shown)}" in out
+
+
+def test_every_control_of_the_page_works_in_both_languages():
+    for lang in i18n.LANGUAGES:
+        at = open_page("pages/pooling.py", lang)
+        assert exercise_widgets(at) >= 6
+
+
+def test_the_feature_map_of_the_filters_page_can_be_pooled_and_its_code_runs(tmp_path):
+    at = open_page("pages/filters.py", query={"image": "digit", "digit": "3", "kernel": "sobel_y"})
+    at.switch_page("pages/pooling.py")
+    at.query_params.clear()
+    at.query_params.update({"lang": "en", "source": "feature_map", "mode": "average"})
+    at.run()
+    assert not at.exception and not at.error
+    assert "6×6" in " ".join(m.value for m in at.markdown)  # the 8×8 digit's 6×6 map, pooled to 3×3
+    out = run_snippet(shown_code(at), tmp_path)
+    assert "input: (6, 6)" in out and "pooled: (3, 3)" in out and "GlobalAveragePooling2D" in out
+
+
+def test_a_pool_larger_than_its_input_says_so_and_the_page_keeps_working():
+    at = open_page("pages/filters.py", query={"image": "digit", "kernel": "sobel_x", "stride": "3"})
+    at.switch_page("pages/pooling.py")
+    at.query_params.clear()
+    at.query_params.update({"lang": "ko", "source": "feature_map", "pool_size": "3"})
+    at.run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "3×3" in message and "2×2" in message  # the 2×2 feature map of an 8×8 digit at stride 3
+    assert len(at.get("plotly_chart")) >= 2  # the seed's example and the windows still draw
+    assert not at.code  # no code for settings that cannot run
+
+
+def test_links_carry_the_choices_as_ids_in_any_language():
+    at = open_page("pages/pooling.py", "ko", query={"source": "digit", "mode": "average", "strides": "1"})
+    assert at.selectbox(key="pooling.source").value == "digit" and at.selectbox(key="pooling.strides").value == 1
+    assert at.query_params["mode"] in ("average", ["average"])
