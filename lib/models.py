@@ -23,15 +23,17 @@ PADDINGS = ("valid", "same")
 class Arg:
     """One constructor argument the builder offers: its kind decides how a value is checked."""
     name: str
-    kind: str  # "count" (int >= 1), "stride" (count or None), "rate" ([0, 1)), "padding", "activation"
+    kind: str  # "count" (int >= 1), "stride" (count or None), "rate" ([0, 1)), "penalty" (>= 0), "padding", "activation"
     default: object  # the builder's starting value; for optional arguments also Keras's default
     positional: bool = False  # always written, positionally in Keras's order (units, filters, ...)
+    offered: bool = True  # shown in the Model & layers editor (L2 is set on the Overfitting page)
 
 
 _POOL_ARGS = (Arg("pool_size", "count", 2, True), Arg("strides", "stride", None),
               Arg("padding", "padding", "valid"))
 LAYER_TYPES = {
-    "Dense": (Arg("units", "count", 32, True), Arg("activation", "activation", "linear")),
+    "Dense": (Arg("units", "count", 32, True), Arg("activation", "activation", "linear"),
+              Arg("l2", "penalty", 0.0, offered=False)),
     "Conv2D": (Arg("filters", "count", 8, True), Arg("kernel_size", "count", 3, True), Arg("strides", "count", 1),
                Arg("padding", "padding", "valid"), Arg("activation", "activation", "linear")),
     "MaxPooling2D": _POOL_ARGS,
@@ -39,8 +41,11 @@ LAYER_TYPES = {
     "Flatten": (),
     "Dropout": (Arg("rate", "rate", 0.5, True),),
     "Activation": (Arg("activation", "activation", "relu", True),),
+    # Data augmentation: random shifts of up to `factor` of the height and width, during training only.
+    "RandomTranslation": (Arg("factor", "rate", 0.125, True),),
 }
-IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
+BUILDER_TYPES = ("Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Activation")
+IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "RandomTranslation")
 
 INPUT_SHAPES = {"784": (784,), "64": (64,), "28x28x1": (28, 28, 1), "8x8x1": (8, 8, 1),
                 "32x32x3": (32, 32, 3)}
@@ -129,12 +134,14 @@ def _check_arg(arg, value, index, layer_type):
         if number < 1:
             fail("not_positive", f"{arg.name} must be at least 1, got {value!r}")
         return int(number)
-    if arg.kind == "rate":
+    if arg.kind in ("rate", "penalty"):
         number = _number(value)
         if number is None:
             fail("not_a_number", f"{arg.name} must be a number, got {value!r}")
-        if not 0 <= number < 1:
+        if arg.kind == "rate" and not 0 <= number < 1:
             fail("not_a_rate", f"{arg.name} must be at least 0 and below 1, got {value!r}")
+        if arg.kind == "penalty" and number < 0:
+            fail("negative", f"{arg.name} must not be negative, got {value!r}")
         return float(number)
     choices = PADDINGS if arg.kind == "padding" else ACTIVATIONS
     value = "linear" if value is None and arg.kind == "activation" else value
@@ -260,6 +267,13 @@ def make_layer(layer_type, args, name, seed=None):
     import keras
 
     kwargs = {k: v for k, v in args.items() if k != "type"}
+    if layer_type == "Dense":
+        l2 = kwargs.pop("l2", 0.0)
+        if l2:
+            kwargs["kernel_regularizer"] = keras.regularizers.L2(l2)
+    if layer_type == "RandomTranslation":
+        factor = kwargs.pop("factor")
+        kwargs.update(height_factor=factor, width_factor=factor, fill_mode="constant")
     if seed is not None and layer_type in ("Dense", "Conv2D"):
         kwargs["kernel_initializer"] = keras.initializers.GlorotUniform(seed=seed)
     if seed is not None and layer_type == "Dropout":

@@ -28,10 +28,15 @@ def layer_code(spec, seed=None, index=None):
     args = []
     for arg in LAYER_TYPES[kind]:
         value = spec.get(arg.name, arg.default)
-        if arg.positional:
+        if arg.name == "l2":
+            if value:
+                args.append(f"kernel_regularizer=keras.regularizers.L2({value!r})")
+        elif arg.positional:
             args.append(literal(value))
         elif value != arg.default:
             args.append(f"{arg.name}={literal(value)}")
+    if kind == "RandomTranslation":  # the same shift up and down as left and right, empty paper at the edge
+        args = [args[0], args[0], 'fill_mode="constant"']
     if seed is not None and kind in ("Dense", "Conv2D"):
         args.append(f"kernel_initializer=keras.initializers.GlorotUniform(seed={seed + index})")
     if seed is not None and kind == "Dropout":
@@ -210,3 +215,107 @@ def pooling_snippet(*, image_how, conv, pool_size, strides, padding, mode, lang)
         "",
     ]
     return "\n".join(lines)
+
+
+# --- Training: the Job, as code -------------------------------------------------------------
+
+def data_code(data, lang):
+    """Lines that make x_train, y_train, x_test, y_test exactly as lib.training.load_arrays does."""
+    shape = tuple(data["reshape"])
+    if data["dataset"] == "digits":
+        lines = [
+            "from sklearn.datasets import load_digits",
+            "from sklearn.model_selection import train_test_split",
+            "",
+            "digits = load_digits()",
+            'x = (digits.images / 16.0).astype("float32")  # 1,797 images of 8 x 8 pixels, values 0..1',
+            "x_train, x_test, y_train, y_test = train_test_split(",
+            f"    x, digits.target, test_size={data.get('test_size', 0.2)}, random_state=0, stratify=digits.target)",
+        ]
+    else:
+        lines = [
+            f"(x_train, y_train), (x_test, y_test) = keras.datasets.{data['dataset']}.load_data()",
+            'x_train, x_test = x_train.astype("float32") / 255.0, x_test.astype("float32") / 255.0',
+        ]
+    if data.get("train_samples"):
+        lines.append(f"x_train, y_train = x_train[:{data['train_samples']}], y_train[:{data['train_samples']}]"
+                     f"  # {translate('code.training.slice', lang)}")
+    lines.append(f"x_train, x_test = x_train.reshape((-1, *{shape})), x_test.reshape((-1, *{shape}))")
+    return "\n".join(lines)
+
+
+def optimizer_code(spec):
+    options = "".join(f", {k}={literal(v)}" for k, v in spec.get("options", {}).items())
+    return f"keras.optimizers.{spec.get('optimizer', 'Adam')}(learning_rate={spec.get('learning_rate', 0.001)!r}{options})"
+
+
+def _validation(fit):
+    if fit.get("validation") == "test":
+        return "validation_data=(x_test, y_test)"
+    return f"validation_split={fit.get('validation_split', 0.0)}"
+
+
+def training_snippet(job, lang):
+    """Training: the exact data, model, compile and fit of a `lib.training.Job`, and its scores."""
+    fit, early = job.fit, job.fit.get("early_stopping")
+    callbacks = ""
+    if early:
+        callbacks = (f",\n    callbacks=[keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience={early['patience']}, "
+                     f"restore_best_weights={early.get('restore_best_weights', True)})]")
+    return "\n".join([
+        f'"""{translate("code.training.doc", lang)}"""',
+        "import keras",
+        "from keras import layers",
+        "",
+        f"keras.utils.set_random_seed({job.seed})  # {translate('code.training.seed', lang)}",
+        _section("training.data", lang),
+        data_code(job.data, lang),
+        'print("train:", x_train.shape, "test:", x_test.shape)',
+        _section("build_model", lang),
+        f"model = {sequential_code(job.model['layers'], job.model['input_shape'])}",
+        _section("training.compile", lang),
+        f"model.compile(optimizer={optimizer_code(job.compile)},",
+        f'              loss="{job.compile.get("loss", "sparse_categorical_crossentropy")}", metrics=["accuracy"])',
+        _section("training.fit", lang),
+        f"history = model.fit(x_train, y_train, epochs={fit['epochs']}, batch_size={fit['batch_size']}, "
+        f"{_validation(fit)}, verbose=0{callbacks})",
+        'print("epochs run:", len(history.history["loss"]))',
+        'print("train accuracy:", round(history.history["accuracy"][-1], 3))',
+        'print("validation accuracy:", round(history.history["val_accuracy"][-1], 3))',
+        _section("training.evaluate", lang),
+        "loss, accuracy = model.evaluate(x_test, y_test, verbose=0)",
+        'print("test accuracy:", round(accuracy, 3))',
+        "",
+    ])
+
+
+def curve_snippet(job, lang):
+    """Overfitting in 1-D: the noisy points, the wide network, its fit, the losses the page shows."""
+    from lib.overfitting import curve_layers
+
+    n, epochs, kwargs = len(job.data["x_train"]), job.fit["epochs"], job.model["kwargs"]
+    return "\n".join([
+        f'"""{translate("code.curve.doc", lang)}"""',
+        "import keras",
+        "import numpy as np",
+        "from keras import layers",
+        "",
+        f"keras.utils.set_random_seed({job.seed})",
+        _section("curve.data", lang),
+        "def noisy_points(n, noise, seed):",
+        "    rng = np.random.default_rng(seed)",
+        '    x = np.sort(rng.uniform(-1.0, 1.0, n)).astype("float32")',
+        f'    y = np.sin(np.pi * x) + rng.normal(0, noise, n).astype("float32")  # {translate("code.curve.truth", lang)}',
+        '    return x[:, None], y[:, None].astype("float32")',
+        "",
+        f"x, y = noisy_points({n}, {job.data['noise']!r}, seed={job.seed})",
+        f"x_val, y_val = noisy_points({len(job.data['x_test'])}, {job.data['noise']!r}, seed={job.seed + 1000})",
+        _section("build_model", lang),
+        f"model = {sequential_code(curve_layers(**kwargs), (1,))}",
+        f"model.compile(optimizer={optimizer_code(job.compile)}, loss=\"mse\")",
+        f"history = model.fit(x, y, epochs={epochs}, batch_size={n}, validation_data=(x_val, y_val), "
+        f"validation_freq={job.fit.get('validation_freq', 1)}, verbose=0)",
+        'print("training loss:", round(history.history["loss"][-1], 4))',
+        'print("validation loss:", round(history.history["val_loss"][-1], 4))',
+        "",
+    ])

@@ -5,6 +5,7 @@ show what comes back through these helpers, so every page looks and speaks alike
 """
 import dataclasses
 import pathlib
+import time
 
 import streamlit as st
 
@@ -213,3 +214,19 @@ def spec_error_text(error):
     if error.index:
         return t("errors.model.in_layer", index=error.index, type=error.layer_type, reason=reason)
     return reason
+
+
+def follow(runs, redraw, every=0.3):
+    """Redraw now and, while any of `runs` (a Run, a list of them, or None) waits or trains,
+    again every `every` seconds. When the last one ends while the student watches, rerun the
+    page so buttons and tables show the final state. Any control the student touches
+    interrupts this loop (Streamlit reruns the page); the runs go on in their workers, and the
+    new run of the page picks them up again."""
+    runs = [r for r in (runs if isinstance(runs, (list, tuple)) else [runs]) if r is not None]
+    redraw()
+    if not any(r.active for r in runs):
+        return
+    while any(r.active for r in runs):
+        time.sleep(every)
+        redraw()
+    st.rerun()

@@ -93,6 +93,8 @@ def pixel_slider(label_key, key, side):
     """Which output row/column to compute by hand (no slider when the side is a single pixel)."""
     if side <= 1:
         return 0
+    if (st.session_state.get(key) or 0) > side - 1:  # the map shrank (stride, padding, image): stay inside it
+        st.session_state[key] = side - 1
     return st.slider(t(label_key), 0, side - 1, side // 2, key=key, bind="query-params")
 
 

@@ -80,11 +80,11 @@ def layer_editor(layers):
             cols = st.columns([0.3, 1.6, 1, 1, 1, 1, 1.3, 0.35, 0.35, 0.35], vertical_alignment="bottom")
             cols[0].markdown(f"**{position}**")
             st.session_state.setdefault(f"L{uid}.type", layer["type"])
-            kind = cols[1].selectbox(t("model.layer_type"), list(models.LAYER_TYPES), key=f"L{uid}.type")
+            kind = cols[1].selectbox(t("model.layer_type"), models.BUILDER_TYPES, key=f"L{uid}.type")
             before = dict(layer)
             layer.clear()
             layer.update(uid=uid, type=kind)
-            for col, arg in zip(cols[2:7], models.LAYER_TYPES[kind]):
+            for col, arg in zip(cols[2:7], [a for a in models.LAYER_TYPES[kind] if a.offered]):
                 with col:
                     layer[arg.name] = _arg_widget(arg, before.get(arg.name, arg.default), f"L{uid}.{arg.name}")
             cols[7].button("", icon=":material/arrow_upward:", key=f"L{uid}.up", help=t("model.move_up"),
@@ -127,7 +127,7 @@ stack["input"] = st.selectbox(t("model.input_shape"), list(models.INPUT_SHAPES),
                               format_func=ui.labels("model.input"))
 layer_editor(stack["layers"])
 add_type, add_button = st.columns([3, 1], vertical_alignment="bottom")
-add_type.selectbox(t("model.new_layer"), list(models.LAYER_TYPES), key="new_layer_type")
+add_type.selectbox(t("model.new_layer"), models.BUILDER_TYPES, key="new_layer_type")
 add_button.button(t("model.add"), icon=":material/add:", on_click=_add, width="stretch")
 
 layers = [{k: v for k, v in layer.items() if k != "uid"} for layer in stack["layers"]]

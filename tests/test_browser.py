@@ -158,22 +158,67 @@ def test_every_page_loads_in_both_languages_with_its_figure(server, page, info, 
 
 @pytest.mark.parametrize("info", ui.available_pages(), ids=lambda p: p.id)
 def test_moving_a_control_updates_the_figure(server, page, info):
+    """Nudge the page's sliders (or type in a number box) until a figure changes; on a page with
+    neither, the language switch must redraw the figure. Sliders that only set up a training run
+    change nothing until Train is pressed, so several are tried."""
     page.goto(f"{server}/{info.url_path}?lang=en")
     settle(page)
     before = page.evaluate(FIGURES_JS)
     sliders = page.locator('[data-testid="stSlider"] input[type="range"]')
     numbers = page.locator('[data-testid="stNumberInput"] input')
-    if sliders.count():
-        sliders.first.focus()
-        sliders.first.press("ArrowRight")
-    elif numbers.count():
+    changed = False
+    for k in range(min(sliders.count(), 6)):
+        sliders.nth(k).focus()
+        sliders.nth(k).press("ArrowRight")
+        settle(page)
+        changed = page.evaluate(FIGURES_JS) != before
+        if changed:
+            break
+    if not changed and numbers.count():
         numbers.first.fill(str(int(float(numbers.first.input_value())) + 16))
         numbers.first.press("Enter")
-    else:  # no slider or number (overview, glossary): the language switch redraws the figure
+        settle(page)
+        changed = page.evaluate(FIGURES_JS) != before
+    if not sliders.count() and not numbers.count():
         page.locator('[data-testid="stSidebar"] button', has_text="한국어").click()
-    settle(page)
+        settle(page)
+        changed = page.evaluate(FIGURES_JS) != before
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.evaluate(FIGURES_JS) != before
+    assert changed
+
+
+POINTS_JS = """() => { const p = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+    return p ? Math.max(0, ...(p.data || []).map(t => (t.x || []).length)) : 0; }"""  # the live curves: the first chart
+
+
+@pytest.mark.parametrize("path", ["training", "overfitting"])
+def test_train_on_a_click_and_watch_the_curve_grow(server, page, path):
+    page.goto(f"{server}/{path}?lang=ko")
+    settle(page)
+    page.locator('[data-testid="stMain"] button', has_text="학습").first.click()
+    seen, deadline = set(), time.time() + 60
+    while time.time() < deadline:
+        seen.add(page.evaluate(POINTS_JS))
+        if page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() and len(seen) > 2:
+            break
+        time.sleep(0.05)
+    settle(page)
+    assert len([n for n in seen if n > 0]) >= 2  # the curve was drawn while it grew, not only at the end
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 1  # the run is listed
+
+
+def test_stop_ends_a_long_run_and_keeps_what_it_learned(server, page):
+    page.goto(f"{server}/training?lang=en&epochs=100&batch=1")
+    settle(page)
+    page.locator('[data-testid="stMain"] button', has_text="Train").first.click()
+    deadline = time.time() + 30
+    while page.evaluate(POINTS_JS) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    page.locator('[data-testid="stMain"] button', has_text="Stop").first.click()
+    settle(page)
+    status = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Stopped at epoch" in status and page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_the_language_switch_and_page_links_keep_the_language(server, page):

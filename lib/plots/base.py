@@ -16,6 +16,7 @@ FONT = dict(family="Inter, 'Noto Sans KR', 'Malgun Gothic', sans-serif", size=13
 LAYER_COLORS = {
     "Input": "#94a3b8", "Conv2D": "#2563eb", "MaxPooling2D": "#0d9488", "AveragePooling2D": "#0d9488",
     "Flatten": "#64748b", "Dense": "#ea580c", "Dropout": "#a3a3a3", "Activation": "#9333ea",
+    "RandomTranslation": "#a3a3a3",
 }
 
 

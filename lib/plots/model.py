@@ -18,7 +18,7 @@ def model_diagram(infos, input_shape, lang, *, failed=None):
     step = 1.7
     for k, (kind, caption, shape, params, formula) in enumerate(blocks):
         x, color = k * step, LAYER_COLORS[kind]
-        if kind in ("Activation", "Dropout"):
+        if kind in ("Activation", "Dropout", "RandomTranslation"):
             canvas.box(x - 0.1, -0.9, x + 0.1, 0.9, color, fill=0.35, width=1.5)
         elif len(shape) == 3:
             _feature_maps(canvas, x, shape, biggest_side, color)
@@ -87,6 +87,8 @@ def _layer_caption(info):
         return f"{info.type[:3]}Pool {a['pool_size']}×{a['pool_size']}"
     if info.type == "Dropout":
         return f"Dropout({a['rate']:g})"
+    if info.type == "RandomTranslation":
+        return f"shift ±{a['factor']:g}"
     if info.type == "Activation":
         return a["activation"]
     return info.type

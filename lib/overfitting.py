@@ -1,0 +1,99 @@
+"""Overfitting: a model that learns the workbook by heart instead of the subject — and the cures.
+
+Two views. A 1-D one: a few noisy points from a known curve and a wide network that, given
+enough epochs, bends through every point. And the digits: a small training set, a big model,
+many epochs — training and validation loss split apart. The cures are switches on the same job:
+more data, a smaller model, Dropout, L2, EarlyStopping, small random shifts of the images.
+"""
+import numpy as np
+
+from lib.training import Job
+
+CURVE_RANGE = (-1.0, 1.0)
+GRID = np.linspace(*CURVE_RANGE, 200, dtype="float32")[:, None]  # where the fitted curve is drawn
+
+
+def true_curve(x):
+    """The subject to learn: what the points would be without noise."""
+    return np.sin(np.pi * np.asarray(x, dtype="float32"))
+
+
+def noisy_points(n=12, noise=0.25, seed=0):
+    """n points (x, y), x sorted in [-1, 1], y the true curve plus Gaussian noise; float32 (n, 1)."""
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(*CURVE_RANGE, n)).astype("float32")
+    y = true_curve(x) + rng.normal(0, noise, n).astype("float32")
+    return x[:, None], y[:, None].astype("float32")
+
+
+def curve_layers(width=128, depth=3, l2=0.0, dropout=0.0):
+    """The 1-D model's layers: depth x Dense(width, tanh) [+ Dropout], then one output."""
+    layers = []
+    for _ in range(depth):
+        layers.append({"type": "Dense", "units": width, "activation": "tanh", "l2": l2})
+        if dropout:
+            layers.append({"type": "Dropout", "rate": dropout})
+    return layers + [{"type": "Dense", "units": 1}]
+
+
+def regressor(width=128, depth=3, l2=0.0, dropout=0.0):
+    """The wide network from x to y (uncompiled), layers named explicitly."""
+    from lib import models
+
+    return models.build_sequential(curve_layers(width, depth, l2, dropout), (1,), name="curve_fit")
+
+
+CURVE_LEARNING_RATE = 0.02
+
+
+def curve_job(*, n=12, noise=0.25, width=128, depth=3, l2=0.0, dropout=0.0, epochs=200, seed=0, budget_s=20.0):
+    """Fit the noisy points with full-batch Adam; the fitted curve is predicted on GRID, and the
+    loss on 100 fresh points from the same curve measured, every few epochs, to watch it bend."""
+    x, y = noisy_points(n, noise, seed)
+    x_val, y_val = noisy_points(100, noise, seed + 1000)
+    every = max(1, epochs // 40)
+    return Job(model={"builder": "lib.overfitting:regressor",
+                      "kwargs": {"width": width, "depth": depth, "l2": l2, "dropout": dropout}},
+               data={"x_train": x, "y_train": y, "x_test": x_val, "y_test": y_val, "noise": noise},
+               compile={"optimizer": "Adam", "learning_rate": CURVE_LEARNING_RATE, "loss": "mse", "metrics": []},
+               fit={"epochs": epochs, "batch_size": n, "validation": "test", "validation_freq": every},
+               probes={"curve": GRID}, probe_every=every, seed=seed, budget_s=budget_s,
+               batch_losses=False).checked()
+
+
+def digits_layers(*, width=256, depth=2, dropout=0.0, l2=0.0, augment=False):
+    """The digits model: [random shifts] -> Flatten -> depth x Dense(width) [+ Dropout] -> softmax."""
+    layers = [{"type": "RandomTranslation", "factor": 0.125}] if augment else []  # ±1 pixel of 8
+    layers.append({"type": "Flatten"})
+    for _ in range(depth):
+        layers.append({"type": "Dense", "units": width, "activation": "relu", "l2": l2})
+        if dropout:
+            layers.append({"type": "Dropout", "rate": dropout})
+    layers.append({"type": "Dense", "units": 10, "activation": "softmax"})
+    return layers
+
+
+def digits_job(*, samples=100, width=256, depth=2, dropout=0.0, l2=0.0, augment=False, early_stopping=None,
+               epochs=60, batch_size=32, seed=0, budget_s=20.0):
+    """Train on the first `samples` digits of the workbook; validate on the 360 held-out ones."""
+    return Job(model={"layers": digits_layers(width=width, depth=depth, dropout=dropout, l2=l2, augment=augment),
+                      "input_shape": (8, 8, 1)},
+               data={"dataset": "digits", "train_samples": samples, "reshape": (8, 8, 1)},
+               compile={"optimizer": "Adam", "learning_rate": 0.003, "loss": "sparse_categorical_crossentropy",
+                        "metrics": ["accuracy"]},
+               fit={"epochs": epochs, "batch_size": min(batch_size, samples), "validation": "test",
+                    "early_stopping": early_stopping},
+               seed=seed, budget_s=budget_s, batch_losses=False).checked()
+
+
+def best_epoch(history):
+    """The epoch (1-based) with the lowest validation loss: where training should have stopped."""
+    losses = history.get("val_loss", [])
+    return int(np.argmin(losses)) + 1 if losses else None
+
+
+def gap(history):
+    """Generalisation gap at the end: train accuracy minus validation accuracy (0 = no overfitting)."""
+    if not history.get("accuracy") or not history.get("val_accuracy"):
+        return None
+    return history["accuracy"][-1] - history["val_accuracy"][-1]

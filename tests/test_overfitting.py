@@ -1,0 +1,102 @@
+"""Overfitting: the 1-D curve and the digits job with its cures, real runs showing the split,
+and the Overfitting page with the code it shows."""
+import time
+
+import numpy as np
+import pytest
+
+from lib import models, overfitting, snippets, training
+from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return training.Runner(slots=1)
+
+
+def wait(run, timeout=120):
+    deadline = time.time() + timeout
+    while run.active and time.time() < deadline:
+        time.sleep(0.02)
+    return run
+
+
+def test_the_points_follow_the_true_curve_plus_noise():
+    x, y = overfitting.noisy_points(20, noise=0.0, seed=3)
+    assert x.shape == (20, 1) and np.all(np.diff(x.ravel()) >= 0)
+    np.testing.assert_allclose(y.ravel(), np.sin(np.pi * x.ravel()), atol=1e-6)
+    x2, y2 = overfitting.noisy_points(20, noise=0.3, seed=3)
+    assert np.array_equal(x, x2) and 0.1 < np.std(y2 - y) < 0.5
+
+
+def test_best_epoch_and_gap_read_a_history():
+    history = {"loss": [1, 0.5, 0.2, 0.1], "val_loss": [1, 0.6, 0.7, 0.9], "accuracy": [0.5, 0.8, 0.95, 1.0],
+               "val_accuracy": [0.5, 0.7, 0.72, 0.7]}
+    assert overfitting.best_epoch(history) == 2
+    assert overfitting.gap(history) == pytest.approx(0.3)
+    assert overfitting.best_epoch({}) is None and overfitting.gap({}) is None
+
+
+def test_the_cures_change_the_model_as_keras_sees_it():
+    layers = overfitting.digits_layers(width=64, depth=2, dropout=0.5, l2=0.001, augment=True)
+    model = models.build_sequential(layers, (8, 8, 1))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["RandomTranslation", "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    dense = model.layers[2]
+    assert dense.kernel_regularizer is not None and float(dense.kernel_regularizer.l2) == pytest.approx(0.001)
+    assert model.layers[0].height_factor == 0.125 and model.layers[0].fill_mode == "constant"
+    code = snippets.sequential_code(layers, (8, 8, 1))
+    assert "kernel_regularizer=keras.regularizers.L2(0.001)" in code
+    assert 'layers.RandomTranslation(0.125, 0.125, fill_mode="constant")' in code
+
+
+def test_a_small_workbook_and_a_big_model_overfit_and_more_data_helps(runner):
+    small = wait(runner.submit(overfitting.digits_job()))
+    assert small.status == "done"
+    history = small.history()
+    assert overfitting.best_epoch(history) < len(history["loss"]) - 10  # validation loss turned back up
+    assert history["accuracy"][-1] == 1.0 and overfitting.gap(history) > 0.05
+    big = wait(runner.submit(overfitting.digits_job(samples=1437)))
+    assert overfitting.gap(big.history()) < overfitting.gap(history)
+
+
+def test_early_stopping_stops_and_keeps_the_best_weights(runner):
+    run = wait(runner.submit(overfitting.digits_job(early_stopping={"patience": 5, "restore_best_weights": True})))
+    history = run.history()
+    best = overfitting.best_epoch(history)
+    assert len(history["loss"]) == best + 5
+    assert run.result["test"][0]["loss"] == pytest.approx(history["val_loss"][best - 1], rel=1e-4)
+
+
+def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(runner, tmp_path):
+    job = overfitting.curve_job(epochs=200)
+    run = wait(runner.submit(job))
+    history = run.history()
+    assert history["loss"][-1] < 0.25 ** 2  # below the noise: it fits the noise itself
+    epoch, probes = run.latest_probes()
+    assert epoch == 200 and probes["curve"].shape == (200, 1)
+    out = run_snippet(snippets.curve_snippet(job, "en"), tmp_path)
+    assert f"training loss: {round(history['loss'][-1], 4)}" in out
+    assert f"validation loss: {round(history['val_loss'][-1], 4)}" in out
+
+
+def test_the_page_shows_the_split_and_the_fit(tmp_path):
+    at = open_page("pages/overfitting.py", "ko")
+    at.button(key="train").click().run(timeout=120)
+    assert not at.exception
+    numbers = [m.value for m in at.markdown if "일반화 격차" in m.value][0]
+    assert "epoch" in numbers
+    row = at.dataframe[0].value.iloc[0]
+    out = run_snippet(shown_code(at), tmp_path)
+    assert f"validation accuracy: {row.iloc[3]}" in out and f"train accuracy: {row.iloc[2]}" in out
+    at.button(key="fit").click().run(timeout=120)
+    assert any("새 점들에서의 손실" in m.value for m in at.markdown)
+
+
+def test_every_cure_and_control_of_the_page_works():
+    at = open_page("pages/overfitting.py", query={"epochs": "10", "curve_epochs": "50"})
+    for key in ("more_data", "smaller", "dropout", "l2", "early", "augment"):
+        at.toggle(key=key).set_value(True).run()
+        assert not at.exception
+    assert "Dropout 0.5" in shown_code(at) or "Dropout(0.5" in shown_code(at)
+    assert exercise_widgets(at, skip=("train", "fit")) >= 10
