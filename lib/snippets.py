@@ -319,3 +319,76 @@ def curve_snippet(job, lang):
         'print("validation loss:", round(history.history["val_loss"][-1], 4))',
         "",
     ])
+
+
+# --- Activations ------------------------------------------------------------------------------
+
+MAXOUT_CODE = '''@keras.saving.register_keras_serializable(package="keras_classroom")
+class Maxout(layers.Layer):
+    """units outputs, each the largest of `pieces` linear functions of the inputs."""
+
+    def __init__(self, units, pieces, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.pieces = units, pieces
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units * self.pieces), name="kernel")
+        self.bias = self.add_weight(shape=(self.units * self.pieces,), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        z = keras.ops.matmul(inputs, self.kernel) + self.bias
+        return keras.ops.max(keras.ops.reshape(z, (-1, self.units, self.pieces)), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "pieces": self.pieces}
+'''
+
+
+def activations_snippet(names, x0, logits, temperature, true_class, lang):
+    """Activations: each function and its slope by GradientTape at x, the softmax of the scores
+    with its cross-entropy, and activations inside a model, as in the study note."""
+    from lib.activations import MAXOUT_PIECES
+
+    lines = [
+        f'"""{translate("code.activations.doc", lang)}"""',
+        "import keras",
+        "import numpy as np",
+        "import tensorflow as tf",
+        "from keras import layers",
+    ]
+    functions = [n for n in names if n != "maxout"]
+    if "maxout" in names:
+        weights = [w for w, _ in MAXOUT_PIECES]
+        biases = [b for _, b in MAXOUT_PIECES]
+        lines += [_section("activations.maxout", lang), MAXOUT_CODE,
+                  f'maxout = Maxout(units=1, pieces={len(MAXOUT_PIECES)}, name="maxout_example")',
+                  "maxout.build((None, 1))",
+                  f'maxout.set_weights([np.array([{weights}], dtype="float32"), np.array({biases}, dtype="float32")])']
+    lines += [
+        _section("activations.slope", lang),
+        f"x = tf.constant([{float(x0)!r}])",
+        "functions = {" + ", ".join([f'"{n}": keras.activations.get("{n}")' for n in functions]
+                                    + (['"maxout": lambda v: maxout(tf.reshape(v, (-1, 1)))[:, 0]']
+                                       if "maxout" in names else [])) + "}",
+        "for name, function in functions.items():",
+        "    with tf.GradientTape() as tape:",
+        "        tape.watch(x)",
+        "        y = function(x)",
+        f'    print(f"{{name}}: f({{x[0]:g}}) = {{float(y[0]):.4f}}, f\'({{x[0]:g}}) = {{float(tape.gradient(y, x)[0]):.4f}}")',
+        _section("activations.softmax", lang),
+        f'logits = np.array([{", ".join(repr(float(v)) for v in logits)}], dtype="float32")',
+        f"probabilities = keras.activations.softmax(logits[None] / np.float32({float(temperature)!r}))[0]",
+        'print("probabilities:", np.round(np.asarray(probabilities), 4), "sum:", round(float(np.sum(probabilities)), 3))',
+        f"loss = keras.losses.sparse_categorical_crossentropy(np.array([{true_class}]), probabilities[None])",
+        f'print("cross-entropy for true class {true_class}:", round(float(loss[0]), 4))',
+        _section("activations.model", lang),
+        "model = keras.Sequential([",
+        "    keras.Input(shape=(784,)),",
+        "    layers.Dense(32),",
+        '    layers.Activation("relu"),  # ' + translate("code.activations.layer_form", lang),
+        '    layers.Dense(10, activation="softmax"),  # ' + translate("code.activations.argument_form", lang),
+        "])",
+        'print("Total params:", model.count_params())',
+        "",
+    ]
+    return "\n".join(lines)

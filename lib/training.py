@@ -114,6 +114,8 @@ def _worker_main(connection, threads):
         job = message
         try:
             _run_job(connection, job)
+        except (EOFError, BrokenPipeError, ConnectionError):  # the server went away mid-run
+            return
         except TrainingError as e:
             connection.send(("failed", {"code": e.code, "message": str(e), "details": e.details}))
         except Exception as e:  # the run fails, the worker lives on; the page shows the message

@@ -1,6 +1,8 @@
 """Every figure the app draws, in one visual language (Plotly): `base` holds the language (colours,
 scales, layout) and the pieces; each concept has its module. Builders take the numbers and the
 language and return a `plotly.graph_objects.Figure`."""
+from lib.plots.activations import (FUNCTION_COLORS, boundary_figure, functions_figure, gradients_figure,
+                                   maxout_figure, softmax_figure)
 from lib.plots.base import GRAY_SCALE, LAYER_COLORS, SIGNED_SCALE, TEST, TRAIN, image_grid
 from lib.plots.filters import feature_map_figure, pixel_figure
 from lib.plots.model import model_diagram
@@ -9,7 +11,8 @@ from lib.plots.overview import PIPELINE, pipeline_figure, workbook_figure
 from lib.plots.pooling import WINDOW_COLORS, pooled_pair_figure, shift_figure, windows_figure
 from lib.plots.training import RUN_COLORS, compare_figure, curves_figure, step_loss_figure
 
-__all__ = ["GRAY_SCALE", "LAYER_COLORS", "PIPELINE", "RUN_COLORS", "SIGNED_SCALE", "TEST", "TRAIN", "WINDOW_COLORS",
+__all__ = ["FUNCTION_COLORS", "boundary_figure", "functions_figure", "gradients_figure", "maxout_figure",
+           "softmax_figure", "GRAY_SCALE", "LAYER_COLORS", "PIPELINE", "RUN_COLORS", "SIGNED_SCALE", "TEST", "TRAIN", "WINDOW_COLORS",
            "compare_figure", "curve_fit_figure", "curves_figure", "runs_loss_figure", "feature_map_figure", "image_grid", "model_diagram", "pipeline_figure",
            "pixel_figure", "pooled_pair_figure", "shift_figure", "step_loss_figure", "windows_figure",
            "workbook_figure"]

@@ -2,7 +2,7 @@
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import TEST, TRAIN, Canvas
+from lib.plots.base import TEST, TRAIN, Canvas, wrap
 
 RUN_COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2")
 
@@ -13,13 +13,15 @@ def _line(canvas, x, y, name, color, *, col=1, dash=None, width=2.5, legend=True
                  marker=dict(size=5), hovertemplate=f"{name}<br>%{{x}}: %{{y:.4f}}<extra></extra>")
 
 
-def curves_figure(history, lang, *, epochs, best_epoch=None, message=None):
-    """Loss and accuracy per epoch, train (blue) and validation (orange), on an x-axis already
-    as long as the run will be, so the curves grow into it. `best_epoch` marks the lowest
-    validation loss; `message` is written across an empty chart (before the first run)."""
-    canvas = Canvas(1, 2, (translate("training.fig.loss", lang), translate("training.fig.accuracy", lang)),
-                    spacing=0.1)
-    for col, metric in ((1, "loss"), (2, "accuracy")):
+def curves_figure(history, lang, *, epochs, best_epoch=None, message=None, panels=("loss", "accuracy")):
+    """Loss and accuracy per epoch (or just the `panels` asked for), train (blue) and validation
+    (orange), on an x-axis already as long as the run will be, so the curves grow into it.
+    `best_epoch` marks the lowest validation loss; `message` is written across an empty chart."""
+    canvas = Canvas(1, len(panels), tuple(translate(f"training.fig.{p}", lang) for p in panels), spacing=0.1)
+    if len(panels) == 1:
+        canvas.text(0.5, 1.0, translate(f"training.fig.{panels[0]}", lang), at=("paper", "paper"), yanchor="bottom",
+                    font=dict(size=14))
+    for col, metric in enumerate(panels, start=1):
         for key, color, label in ((metric, TRAIN, "train"), (f"val_{metric}", TEST, "validation")):
             values = history.get(key, [])
             if values:
@@ -35,7 +37,7 @@ def curves_figure(history, lang, *, epochs, best_epoch=None, message=None):
         canvas.text(best_epoch, 1.0, translate("training.fig.best", lang, epoch=best_epoch), at=("x", "y domain"),
                     yanchor="bottom", font=dict(size=11, color="#16a34a"))
     if message:
-        canvas.text(0.5, 0.5, message, at=("paper", "paper"), font=dict(size=15, color="#64748b"))
+        canvas.text(0.5, 0.5, wrap(message, 36 * len(panels)), at=("paper", "paper"), font=dict(size=15, color="#64748b"))
     return canvas.figure(340, top=40, showlegend=True, legend=dict(orientation="h", y=-0.22, x=0))
 
 
