@@ -6,7 +6,7 @@ sections, constants at the top, the key numbers printed. Pasted into a fresh Pyt
 Comments follow the page's language; code and Keras names never change.
 """
 from lib.i18n import translate
-from lib.models import LAYER_TYPES
+from lib.models import LAYER_TYPES, PRESETS
 
 
 def _comment(key, lang, **values):
@@ -42,6 +42,12 @@ def layer_code(spec, seed=None, index=None):
     if seed is not None and kind == "Dropout":
         args.append(f"seed={seed + index}")
     return f"layers.{kind}({', '.join(args)})"
+
+
+def _nest(code, spaces):
+    """A multi-line expression placed `spaces` deep: every line after the first indented to match."""
+    first, *rest = code.split("\n")
+    return "\n".join([first, *(" " * spaces + line for line in rest)])
 
 
 def sequential_code(layers, input_shape, seed=None, indent="    "):
@@ -392,3 +398,150 @@ def activations_snippet(names, x0, logits, temperature, true_class, lang):
         "",
     ]
     return "\n".join(lines)
+
+
+# --- Optimizers -------------------------------------------------------------------------------
+
+def trajectory_snippet(surface, racers, learning_rate, steps, start, lang):
+    """Optimizers: each racer (label, Keras name, options) stepping a keras.Variable down the
+    surface with GradientTape and apply_gradients — the loop the page ran, compiled there."""
+    minima = list(surface.minima)
+    lines = [
+        f'"""{translate("code.optimizers.doc", lang)}"""',
+        "import keras",
+        "import numpy as np",
+        "import tensorflow as tf",
+        "",
+        f"def surface(x, y):  # {translate(f'optimizers.surfaces.{surface.name}', lang)}",
+        f"    return {surface.formula}",
+        "",
+        f"MINIMA = {minima!r}",
+        f"START = [{float(start[0])!r}, {float(start[1])!r}]",
+        _section("optimizers.racers", lang),
+        "racers = {",
+        *[f'    "{label}": {optimizer_code({"optimizer": name, "learning_rate": learning_rate, "options": options})},'
+          for label, name, options in racers],
+        "}",
+        _section("optimizers.walk", lang),
+        "for name, optimizer in racers.items():",
+        '    point = keras.Variable(np.array(START, dtype="float32"))',
+        f"    for step in range({steps}):",
+        "        with tf.GradientTape() as tape:",
+        "            loss = surface(point[0], point[1])",
+        "        optimizer.apply_gradients([(tape.gradient(loss, point), point)])",
+        "    x, y = (float(v) for v in point.numpy())",
+        "    if not np.isfinite([x, y]).all():",
+        f'        print(f"{{name}}: {translate("code.optimizers.diverged", lang)}")',
+        "        continue",
+        "    distance = min((np.hypot(x - mx, y - my) for mx, my in MINIMA), default=float(\"nan\"))",
+        '    print(f"{name}: loss {surface(x, y):.6g}, distance to the minimum {distance:.4g}")',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def optimizer_race_snippet(racers, learning_rate, epochs, lang):
+    """Optimizers on real data: the study note's model on the digits, trained with each optimizer
+    from the same initial weights, on the same batches, and its validation accuracy."""
+    return "\n".join([
+        f'"""{translate("code.race.doc", lang)}"""',
+        "import keras",
+        "from keras import layers",
+        "from sklearn.datasets import load_digits",
+        "from sklearn.model_selection import train_test_split",
+        "",
+        "digits = load_digits()",
+        'x = (digits.images / 16.0).astype("float32").reshape(-1, 64)',
+        "x_train, x_test, y_train, y_test = train_test_split(",
+        "    x, digits.target, test_size=0.2, random_state=0, stratify=digits.target)",
+        "",
+        "optimizers = [",
+        *[f"    {optimizer_code({'optimizer': name, 'learning_rate': learning_rate, 'options': options})},"
+          for name, options in racers],
+        "]",
+        "for optimizer in optimizers:",
+        f"    keras.utils.set_random_seed(0)  # {translate('code.race.same_start', lang)}",
+        f"    model = {_nest(sequential_code(PRESETS['seed'][1], (64,)), 4)}",
+        '    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+        f"    for epoch in range({epochs}):",
+        f"        keras.utils.set_random_seed(0 + epoch)  # {translate('code.race.same_batches', lang)}",
+        "        history = model.fit(x_train, y_train, epochs=epoch + 1, initial_epoch=epoch, batch_size=32,",
+        "                            validation_split=0.2, verbose=0)",
+        "    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)",
+        '    print(f"{type(optimizer).__name__}: validation accuracy {history.history[\'val_accuracy\'][-1]:.3f}, '
+        'test accuracy {accuracy:.3f}")',
+        "",
+    ])
+
+
+# --- Loss & metrics ---------------------------------------------------------------------------
+
+def losses_snippet(slope, intercept, outlier, experiment, lang):
+    """Loss & metrics: keras.losses on the page's line, then the same model compiled with each of
+    two losses and the same metrics, fitted, and evaluated as the study note does."""
+    from lib.losses import EXPERIMENTS, OUTLIER
+
+    losses, metrics, epochs = EXPERIMENTS[experiment]
+    names = ", ".join(["loss", *metrics])
+    lines = [
+        f'"""{translate("code.losses.doc", lang)}"""',
+        "import keras",
+        "import numpy as np",
+        "from keras import layers",
+        _section("losses.points", lang),
+        "rng = np.random.default_rng(0)",
+        'x = np.linspace(-1, 1, 10, dtype="float32")',
+        'y = (2 * x + 1 + rng.normal(0, 0.25, 10)).astype("float32")',
+    ]
+    if outlier:
+        lines.append(f"x, y = np.append(x, np.float32({OUTLIER[0]})), np.append(y, np.float32({OUTLIER[1]}))"
+                     f"  # {translate('code.losses.outlier', lang)}")
+    lines += [
+        "x, y = x[:, None], y[:, None]",
+        f"prediction = np.float32({float(slope)!r}) * x + np.float32({float(intercept)!r})",
+        'print("MSE:", round(float(keras.losses.MeanSquaredError()(y, prediction)), 4))',
+        'print("MAE:", round(float(keras.losses.MeanAbsoluteError()(y, prediction)), 4))',
+        'print("Huber:", round(float(keras.losses.Huber()(y, prediction)), 4))',
+        _section("losses.experiment", lang),
+    ]
+    if experiment == "line":
+        lines += ["x_train, y_train = x, y", "x_test, y_test = x, y",
+                  "def make_model():", "    return keras.Sequential([keras.Input(shape=(1,)), layers.Dense(1)])",
+                  "optimizer = lambda: keras.optimizers.Adam(learning_rate=0.1)", "batch_size = len(x_train)",
+                  "fit_extra = {}"]
+    else:
+        lines += ["# " + translate("code.losses.moons", lang), *_toy_moons_code().splitlines(),
+                  "def make_model():",
+                  '    return keras.Sequential([keras.Input(shape=(2,)), layers.Dense(8, activation="relu"),',
+                  '                             layers.Dense(1, activation="sigmoid")])',
+                  "optimizer = lambda: keras.optimizers.Adam(learning_rate=0.05)", "batch_size = 50",
+                  "fit_extra = {\"validation_data\": (x_test, y_test)}"]
+    lines += [
+        f"for loss_function in {list(losses)!r}:",
+        f"    keras.utils.set_random_seed(0)  # {translate('code.race.same_start', lang)}",
+        "    model = make_model()",
+        f"    model.compile(optimizer=optimizer(), loss=loss_function, metrics={list(metrics)!r})",
+        f"    model.fit(x_train, y_train, epochs={epochs}, batch_size=batch_size, verbose=0, **fit_extra)",
+        f"    {names} = model.evaluate(x_test, y_test, verbose=0)  # {translate('code.losses.seed', lang)}",
+        "    print(f\"trained with {loss_function}: " + ", ".join(f"{n} {{{n}:.3f}}" for n in ["loss", *metrics]) + "\")",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _toy_moons_code():
+    """The moons of lib.data.toy_2d, written out (numpy, the same seed)."""
+    return "\n".join([
+        "rng = np.random.default_rng(0)",
+        "n = 300",
+        "labels = np.repeat([0, 1], [n - n // 2, n // 2])",
+        "angle = rng.uniform(0, np.pi, n)",
+        "points = np.where(labels[:, None] == 0, np.column_stack([np.cos(angle), np.sin(angle)]),",
+        "                  np.column_stack([1 - np.cos(angle), 0.5 - np.sin(angle)]))",
+        "points = (points - [0.5, 0.25]) / 1.5",
+        "points = points + rng.normal(0, 0.15, points.shape)",
+        "order = rng.permutation(n)",
+        'points, labels = points[order].astype("float32"), labels[order].astype("int64")',
+        'x_train, y_train = points[:200], labels[:200, None].astype("float32")',
+        'x_test, y_test = points[200:], labels[200:, None].astype("float32")',
+    ])

@@ -52,8 +52,9 @@ class Job:
     data: {"dataset": name, "test_size": 0.2, "train_samples": n, "flatten": bool, "channels": bool}
           for lib.data.load_dataset, or {"x_train", "y_train", "x_test", "y_test"} arrays.
     compile: {"optimizer": Keras class name, "learning_rate": lr, "options": {...},
-              "loss": name, "metrics": [...]}; `variants` (a list of such dicts) trains one model
-              per variant, epoch by epoch side by side, from the same initial weights.
+              "loss": name, "metrics": [...]}; `variants` (a list of such dicts, each overriding
+              `compile`) trains one model per variant from the same seed — the same initial weights
+              and batches — in `lockstep` (epoch by epoch side by side) or one after another.
     fit: {"epochs": n, "batch_size": n, "validation_split": f (or "validation": "test" to validate on
           the test arrays), "early_stopping": {"patience": n, "restore_best_weights": bool} or None}
     probes: {name: inputs} predicted after every `probe_every` epochs (decision boundaries, fits).
@@ -68,6 +69,7 @@ class Job:
     probe_every: int = 1
     batch_losses: bool = False
     variants: tuple = ()
+    lockstep: bool = True  # a race trains its variants epoch by epoch together, or (False) one after another
 
     def checked(self):
         """This job with its limits checked (TrainingError names the first one broken)."""
@@ -174,17 +176,10 @@ def _run_job(connection, job):
         raise TrainingError("batch_too_big", f"batch_size {batch_size} > {len(x_train)} examples",
                             value=batch_size, n=len(x_train))
     variants = list(job.variants) or [job.compile]
-    models = [build_model(job.model)]
-    for _ in variants[1:]:  # the same initial weights for every variant: a fair race
-        twin = keras.models.clone_model(models[0])
-        twin.set_weights(models[0].get_weights())
-        models.append(twin)
-    for model, spec in zip(models, variants):
-        _compile(model, {**job.compile, **spec})
-    watch = _watch(connection, job, len(models))
+    watch = _watch(connection, job, len(variants))
     callbacks = [watch]
     early = job.fit.get("early_stopping")
-    if early and len(models) == 1:
+    if early and len(variants) == 1:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=early.get("patience", 5),
                                                        restore_best_weights=early.get("restore_best_weights", True)))
     # Validation in one big batch: the same numbers, but Keras's evaluation costs about half an
@@ -196,12 +191,28 @@ def _run_job(connection, job):
     elif job.fit.get("validation_split"):
         fit_args["validation_split"] = job.fit["validation_split"]
     epochs = job.fit.get("epochs", 10)
-    if len(models) == 1:
-        models[0].fit(x_train, y_train, epochs=epochs, callbacks=callbacks, **fit_args)
-    else:  # a race: every model one epoch at a time, so their curves grow together
+
+    def fresh_model(spec):
+        """Each variant from the same seed: the same initial weights, the same batches — a fair race."""
+        keras.utils.set_random_seed(job.seed)
+        model = build_model(job.model)
+        _compile(model, {**job.compile, **spec})
+        return model
+
+    models = []
+    if len(variants) == 1 or not job.lockstep:  # one fit per variant, one after the other
+        for k, spec in enumerate(variants):
+            models.append(fresh_model(spec))
+            watch.variant = k
+            models[-1].fit(x_train, y_train, epochs=epochs, callbacks=callbacks, **fit_args)
+            if watch.stopped:
+                break
+    else:  # every model one epoch at a time, so their curves grow together (dearer: a fit per epoch)
+        models = [fresh_model(spec) for spec in variants]
         for epoch in range(epochs):
             for k, model in enumerate(models):
                 watch.variant = k
+                keras.utils.set_random_seed(job.seed + epoch)  # the same batches for every racer
                 model.fit(x_train, y_train, epochs=epoch + 1, initial_epoch=epoch, callbacks=callbacks, **fit_args)
             if watch.stopped:
                 break

@@ -69,6 +69,8 @@ def _option_value(widget, formatted):
     if hasattr(show, "prefix"):
         prefix = show.prefix + "."
         candidates += [k[len(prefix):] for k in i18n.catalog(show.lang) if k.startswith(prefix)]
+    if isinstance(getattr(show, "__self__", None), dict):  # format_func=LABELS.get
+        candidates += list(show.__self__)
     for number in (int, float):
         try:
             candidates.append(number(formatted))

@@ -1,0 +1,122 @@
+"""Optimizer figures: paths on a contour map (animated in the browser), the learning-rate trio,
+and a race of optimizers on real data."""
+import numpy as np
+import plotly.graph_objects as go
+
+from lib.i18n import translate
+from lib.plots.base import Canvas
+
+RACER_COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#475569",
+                "#dc2626", "#65a30d", "#7c3aed")
+FRAMES = 40  # animation frames: the browser plays them, the server is not asked again
+LANDSCAPE_SCALE = [[0.0, "#bfdbfe"], [0.35, "#e0f2fe"], [1.0, "#ffffff"]]  # the valley floor blue, the heights white
+
+
+def _visible(path, frame):
+    """The part of a path to draw: up to its first step outside the frame (or not a number)."""
+    (x0, x1), (y0, y1) = frame
+    ok = np.isfinite(path).all(axis=1) & (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
+    stop = int(np.argmin(ok)) if not ok.all() else len(path)
+    return path[:max(stop, 1)], stop < len(path)
+
+
+def _contours(canvas, xs, ys, z, log_levels, at=(1, 1)):
+    shown = np.log10(z - z.min() + 1e-3) if log_levels else z
+    canvas.trace("contour", *at, x=np.round(xs, 4).tolist(), y=np.round(ys, 4).tolist(), z=np.round(shown, 4),
+                 colorscale=LANDSCAPE_SCALE, showscale=False, ncontours=24, contours=dict(coloring="fill", showlines=True),
+                 line=dict(width=0.8, color="#94a3b8"), hoverinfo="skip")
+
+
+def race_figure(surface, landscape, paths, lang, *, height=520):
+    """The surface's contours, every optimizer's path from the same start, the minima as stars;
+    a Play button and a step slider animate the walks in the browser."""
+    xs, ys, z = landscape
+    canvas = Canvas()
+    _contours(canvas, xs, ys, z, surface.log_levels)
+    frame = (surface.x_range, surface.y_range)
+    shown = []
+    for k, (label, path) in enumerate(paths):
+        color = RACER_COLORS[k % len(RACER_COLORS)]
+        visible, left = _visible(path, frame)
+        shown.append(visible)
+        canvas.trace("scatter", x=np.round(visible[:, 0], 4).tolist(), y=np.round(visible[:, 1], 4).tolist(),
+                     mode="lines+markers", name=label + (" ✕" if left else ""), line=dict(color=color, width=2.5),
+                     marker=dict(size=3), hovertemplate=f"{label}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
+    if surface.minima:
+        canvas.trace("scatter", x=[m[0] for m in surface.minima], y=[m[1] for m in surface.minima], mode="markers",
+                     name=translate("optimizers.fig.minimum", lang),
+                     marker=dict(symbol="star", size=16, color="#facc15", line=dict(color="#713f12", width=1)))
+    start = paths[0][1][0] if paths else surface.start
+    canvas.trace("scatter", x=[float(start[0])], y=[float(start[1])], mode="markers",
+                 name=translate("optimizers.fig.start", lang), marker=dict(symbol="circle-open", size=14, color="#0f172a",
+                                                                           line=dict(width=3)))
+    canvas.axis("x", range=list(surface.x_range), title=dict(text="x"), constrain="domain")
+    canvas.axis("y", range=list(surface.y_range), title=dict(text="y"), scaleanchor="x", constrain="domain")
+    figure = canvas.figure(height, top=20, showlegend=True, legend=dict(orientation="v", x=1.02, y=1))
+    return _animate(figure, shown, lang)
+
+
+def _animate(figure, shown, lang):
+    """Frames that grow every path step by step, with Play and a step slider (client-side)."""
+    longest = max((len(p) for p in shown), default=1)
+    if longest < 3:
+        return figure
+    steps = sorted(set(np.linspace(1, longest, FRAMES).astype(int)))
+    first = 1  # the contour is trace 0; the paths follow it
+    frames = [go.Frame(name=str(s), traces=list(range(first, first + len(shown))),
+                       data=[go.Scatter(x=np.round(p[:s, 0], 4).tolist(), y=np.round(p[:s, 1], 4).tolist()) for p in shown])
+              for s in steps]
+    figure.frames = frames
+    play = translate("optimizers.fig.play", lang)
+    figure.update_layout(
+        updatemenus=[dict(type="buttons", x=0, y=-0.12, xanchor="left", yanchor="top", showactive=False, buttons=[
+            dict(label=f"▶ {play}", method="animate",
+                 args=[None, dict(frame=dict(duration=60, redraw=False), transition=dict(duration=0), fromcurrent=False)])])],
+        sliders=[dict(x=0.16, y=-0.08, len=0.8, pad=dict(t=10), currentvalue=dict(
+                      prefix=translate("optimizers.fig.step", lang) + " ", xanchor="right", font=dict(size=12)),
+                      steps=[dict(label=str(s - 1), method="animate",
+                                  args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=False))])
+                             for s in steps], active=len(steps) - 1)],
+        margin=dict(b=110))
+    return figure
+
+
+def rate_trio_figure(surface, landscape, trio, lang):
+    """One optimizer at three learning rates, side by side: too small, chosen, too large."""
+    xs, ys, z = landscape
+    canvas = Canvas(1, 3, tuple(label for label, _, _ in trio), spacing=0.04)
+    frame = (surface.x_range, surface.y_range)
+    for col, (_, path, color) in enumerate(trio, start=1):
+        _contours(canvas, xs, ys, z, surface.log_levels, at=(1, col))
+        visible, left = _visible(path, frame)
+        canvas.trace("scatter", col=col, x=np.round(visible[:, 0], 4).tolist(), y=np.round(visible[:, 1], 4).tolist(),
+                     mode="lines+markers", line=dict(color=color, width=2.5), marker=dict(size=3), hoverinfo="skip")
+        if left:
+            canvas.trace("scatter", col=col, x=[float(visible[-1, 0])], y=[float(visible[-1, 1])], mode="markers+text",
+                         text=["✕"], textposition="top center", textfont=dict(size=18, color="#dc2626"),
+                         marker=dict(size=1, color="#dc2626"), hoverinfo="skip")
+        for m in surface.minima:
+            canvas.trace("scatter", col=col, x=[m[0]], y=[m[1]], mode="markers", hoverinfo="skip",
+                         marker=dict(symbol="star", size=12, color="#facc15", line=dict(color="#713f12", width=1)))
+        x, y = canvas.at(1, col)
+        canvas.axis(x, range=list(surface.x_range), visible=False, constrain="domain")
+        canvas.axis(y, range=list(surface.y_range), visible=False, scaleanchor=x, constrain="domain")
+    return canvas.figure(300, top=40)
+
+
+def data_race_figure(histories, lang, *, epochs):
+    """Training loss and validation accuracy per epoch, one colour per optimizer, same start."""
+    canvas = Canvas(1, 2, (translate("training.fig.loss", lang), translate("optimizers.fig.val_accuracy", lang)),
+                    spacing=0.1)
+    for k, (label, history) in enumerate(histories):
+        color = RACER_COLORS[k % len(RACER_COLORS)]
+        for col, key in ((1, "loss"), (2, "val_accuracy")):
+            values = history.get(key, [])
+            canvas.trace("scatter", col=col, x=list(range(1, len(values) + 1)), y=list(values), mode="lines+markers",
+                         name=label, legendgroup=label, showlegend=col == 1, line=dict(color=color, width=2.5),
+                         marker=dict(size=5), hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:.4f}}<extra></extra>")
+    for col in (1, 2):
+        x, _ = canvas.at(1, col)
+        canvas.axis(x, title=dict(text="epoch"), range=[0.5, epochs + 0.5])
+    canvas.axis("y2", range=[0, 1.02])
+    return canvas.figure(340, top=40, showlegend=True, legend=dict(orientation="h", y=-0.22, x=0))
