@@ -36,8 +36,23 @@ def server_pid(port):
     return None
 
 
+DOM_QUIET_JS = """() => new Promise(done => {
+  const start = performance.now(); let last = start;
+  const watch = new MutationObserver(() => { last = performance.now(); });
+  watch.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  const busy = () => !!document.querySelector('[data-testid="stStatusWidget"]');
+  const tick = () => {
+    if (!busy() && performance.now() - last > 300) { watch.disconnect(); done(last - start); }
+    else setTimeout(tick, 20);
+  };
+  setTimeout(tick, 20);
+})"""
+
+
 def nudge(tab, control, kind, direction):
-    """One change of one control; ms until the app is idle and the page settled again."""
+    """One change of one control; ms until the server's last message and the page's last change.
+    Waits with `wait_for_timeout`, which keeps Playwright reading websocket events as they come
+    (a slow page query in between would stamp them late), as ../shared/tools/walk-app does."""
     start = time.time()
     if kind == "slider":
         control.focus()
@@ -50,8 +65,12 @@ def nudge(tab, control, kind, direction):
         control.click()
         tab.keyboard.press("ArrowDown" if direction > 0 else "ArrowUp")
         tab.keyboard.press("Enter")
+    while time.time() - max(start, tab.frames_at[-1]) < 0.6:
+        tab.wait_for_timeout(50)
+    dom_from = time.time()
+    dom = tab.evaluate(DOM_QUIET_JS)
+    last = max(tab.frames_at[-1], start, dom_from + dom / 1000 if dom > 1 else 0)
     settle(tab, quiet=0.3)
-    last = max(tab.frames_at[-1], start)
     return (last - start) * 1000
 
 

@@ -7,8 +7,13 @@ trigger several: measured here, a bare page with one slider and one chart went f
 into the collector's permanent generation (`gc.freeze`) brought it to 42 ms; objects created
 later are collected as usual.
 
-The import runs in a background thread started by the first request, so the first page is
-drawn at once; a page that needs Keras before the import is done simply waits for it.
+Streamlit also calls `keras.backend.clear_session()` after every script run, which empties
+TensorFlow's kernel cache: measured on the optimizers page, the server's CPU per nudge went from
+~310 ms to ~140 ms once that was turned off (see `_keep_keras_state_between_reruns`).
+
+The import runs in a background thread started after the first page is drawn; a page that needs
+Keras before it is done simply waits for it. The same thread then trains the small CNN whose
+learned filters the filters page shows (a few seconds, once per server).
 """
 import gc
 import threading
@@ -26,6 +31,20 @@ def _import_and_freeze():
 
     gc.collect()
     gc.freeze()
+    _keep_keras_state_between_reruns()
+    from lib import filters
+
+    filters.learned_kernels()  # train the read-only CNN of the filters page now, not while a student waits
+
+
+def _keep_keras_state_between_reruns():
+    """Streamlit calls `keras.backend.clear_session()` after every script run. That empties
+    TensorFlow's kernel cache (so the first op of every rerun is slow again) and runs a full
+    garbage collection; it also resets Keras's name counters under the feet of other sessions.
+    This app keeps its models in caches on purpose, so that clean-up only costs time."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = lambda: None
 
 
 def prepare():

@@ -44,3 +44,18 @@ def test_the_language_survives_a_page_switch():
     at.query_params.pop("lang", None)  # a page switch starts the URL afresh
     at.run()
     assert at.title[0].value == "모델과 레이어"
+
+
+def test_keras_state_survives_the_end_of_a_script_run():
+    """Streamlit clears the Keras session after every run (emptying TensorFlow's kernel cache: slow
+    first ops on every rerun); the prepared server turns that off."""
+    import keras
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from lib import server
+
+    server.wait_until_prepared()
+    before = keras.layers.Dense(1).name
+    script_runner._clean_problem_modules()
+    after = keras.layers.Dense(1).name
+    assert after != before  # "dense", then "dense_1": the name counter was not reset

@@ -133,8 +133,9 @@ class Canvas:
         self.notes.append(dict(x=x1, y=y, ax=x0, ay=y, xref="x", yref="y", axref="x", ayref="y", text="",
                                showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.8, arrowcolor=color))
 
-    def figure(self, height, title=None, *, top=None, **layout):
-        """The Plotly figure, checked once: size, margins, font, a left-aligned title, no legend."""
+    def figure(self, height, title=None, *, top=None, frames=None, **layout):
+        """The Plotly figure, checked once: size, margins, font, a left-aligned title, no legend;
+        `frames` (plain dicts) animate it in the browser."""
         top = top if top is not None else (40 if title else 10)
         spec = dict(height=height, margin=dict(l=10, r=10, t=top, b=10), font=FONT, paper_bgcolor="white",
                     plot_bgcolor="white", showlegend=False, shapes=self.shapes, annotations=self.notes)
@@ -143,7 +144,7 @@ class Canvas:
         for name, props in self.axes.items():
             spec[name.replace("x", "xaxis", 1) if name[0] == "x" else name.replace("y", "yaxis", 1)] = props
         spec.update(layout)
-        return go.Figure(dict(data=self.data, layout=spec))
+        return go.Figure(dict(data=self.data, layout=spec, frames=frames or []))
 
 
 def image_grid(images, titles, *, cols=4, signed=True, height_per_row=200, numbers=None):

@@ -1,14 +1,14 @@
 """Optimizer figures: paths on a contour map (animated in the browser), the learning-rate trio,
 and a race of optimizers on real data."""
 import numpy as np
-import plotly.graph_objects as go
 
 from lib.i18n import translate
 from lib.plots.base import Canvas
 
 RACER_COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#475569",
                 "#dc2626", "#65a30d", "#7c3aed")
-FRAMES = 40  # animation frames: the browser plays them, the server is not asked again
+MARKERS = 60  # step dots drawn per path: each is an SVG node the browser restyles on every redraw
+FRAMES = 25  # animation frames: the browser plays them, the server is not asked again
 LANDSCAPE_SCALE = [[0.0, "#bfdbfe"], [0.35, "#e0f2fe"], [1.0, "#ffffff"]]  # the valley floor blue, the heights white
 
 
@@ -38,10 +38,10 @@ def race_figure(surface, landscape, paths, lang, *, height=520):
     for k, (label, path) in enumerate(paths):
         color = RACER_COLORS[k % len(RACER_COLORS)]
         visible, left = _visible(path, frame)
-        shown.append(visible)
-        canvas.trace("scatter", x=np.round(visible[:, 0], 4).tolist(), y=np.round(visible[:, 1], 4).tolist(),
+        shown.append(np.round(visible, 3))
+        canvas.trace("scatter", x=shown[-1][:, 0].tolist(), y=shown[-1][:, 1].tolist(),
                      mode="lines+markers", name=label + (" ✕" if left else ""), line=dict(color=color, width=2.5),
-                     marker=dict(size=3), hovertemplate=f"{label}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
+                     marker=dict(size=3, maxdisplayed=MARKERS), hovertemplate=f"{label}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
     if surface.minima:
         canvas.trace("scatter", x=[m[0] for m in surface.minima], y=[m[1] for m in surface.minima], mode="markers",
                      name=translate("optimizers.fig.minimum", lang),
@@ -52,33 +52,35 @@ def race_figure(surface, landscape, paths, lang, *, height=520):
                                                                            line=dict(width=3)))
     canvas.axis("x", range=list(surface.x_range), title=dict(text="x"), constrain="domain")
     canvas.axis("y", range=list(surface.y_range), title=dict(text="y"), scaleanchor="x", constrain="domain")
-    figure = canvas.figure(height, top=20, showlegend=True, legend=dict(orientation="v", x=1.02, y=1))
-    return _animate(figure, shown, lang)
+    animation = _animation(shown, lang)
+    # Margins fixed by hand, wide enough for the axis titles, the legend and the Play bar: letting
+    # Plotly grow them to fit ("autoexpand") redraws the whole figure a second time on every update.
+    margin = dict(l=55, r=210, t=20, b=120 if animation else 50, autoexpand=False)
+    return canvas.figure(height, top=20, showlegend=True, legend=dict(orientation="v", x=1.02, y=1),
+                         margin=margin, **animation)
 
 
-def _animate(figure, shown, lang):
-    """Frames that grow every path step by step, with Play and a step slider (client-side)."""
+def _animation(shown, lang):
+    """Frames that grow every path step by step, with Play and a step slider — all plain dicts, so
+    the figure is checked once (as Plotly objects, 40 frames cost 650 ms a nudge)."""
     longest = max((len(p) for p in shown), default=1)
     if longest < 3:
-        return figure
+        return {}
     steps = sorted(set(np.linspace(1, longest, FRAMES).astype(int)))
-    first = 1  # the contour is trace 0; the paths follow it
-    frames = [go.Frame(name=str(s), traces=list(range(first, first + len(shown))),
-                       data=[go.Scatter(x=np.round(p[:s, 0], 4).tolist(), y=np.round(p[:s, 1], 4).tolist()) for p in shown])
+    frames = [dict(name=str(s), traces=list(range(1, 1 + len(shown))),  # trace 0 is the contour map
+                   data=[dict(type="scatter", x=p[:s, 0].tolist(), y=p[:s, 1].tolist()) for p in shown])
               for s in steps]
-    figure.frames = frames
     play = translate("optimizers.fig.play", lang)
-    figure.update_layout(
+    return dict(
+        frames=frames,
         updatemenus=[dict(type="buttons", x=0, y=-0.12, xanchor="left", yanchor="top", showactive=False, buttons=[
             dict(label=f"▶ {play}", method="animate",
-                 args=[None, dict(frame=dict(duration=60, redraw=False), transition=dict(duration=0), fromcurrent=False)])])],
-        sliders=[dict(x=0.16, y=-0.08, len=0.8, pad=dict(t=10), currentvalue=dict(
-                      prefix=translate("optimizers.fig.step", lang) + " ", xanchor="right", font=dict(size=12)),
+                 args=[None, dict(frame=dict(duration=80, redraw=False), transition=dict(duration=0), fromcurrent=False)])])],
+        sliders=[dict(x=0.16, y=-0.08, len=0.8, pad=dict(t=10), active=len(steps) - 1,
+                      currentvalue=dict(prefix=translate("optimizers.fig.step", lang) + " ", xanchor="right", font=dict(size=12)),
                       steps=[dict(label=str(s - 1), method="animate",
                                   args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=False))])
-                             for s in steps], active=len(steps) - 1)],
-        margin=dict(b=110))
-    return figure
+                             for s in steps])])
 
 
 def rate_trio_figure(surface, landscape, trio, lang):
@@ -90,7 +92,8 @@ def rate_trio_figure(surface, landscape, trio, lang):
         _contours(canvas, xs, ys, z, surface.log_levels, at=(1, col))
         visible, left = _visible(path, frame)
         canvas.trace("scatter", col=col, x=np.round(visible[:, 0], 4).tolist(), y=np.round(visible[:, 1], 4).tolist(),
-                     mode="lines+markers", line=dict(color=color, width=2.5), marker=dict(size=3), hoverinfo="skip")
+                     mode="lines+markers", line=dict(color=color, width=2.5), marker=dict(size=3, maxdisplayed=MARKERS),
+                     hoverinfo="skip")
         if left:
             canvas.trace("scatter", col=col, x=[float(visible[-1, 0])], y=[float(visible[-1, 1])], mode="markers+text",
                          text=["✕"], textposition="top center", textfont=dict(size=18, color="#dc2626"),
@@ -101,7 +104,7 @@ def rate_trio_figure(surface, landscape, trio, lang):
         x, y = canvas.at(1, col)
         canvas.axis(x, range=list(surface.x_range), visible=False, constrain="domain")
         canvas.axis(y, range=list(surface.y_range), visible=False, scaleanchor=x, constrain="domain")
-    return canvas.figure(300, top=40)
+    return canvas.figure(300, top=40, margin=dict(l=10, r=10, t=40, b=10, autoexpand=False))
 
 
 def data_race_figure(histories, lang, *, epochs):
