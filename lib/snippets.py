@@ -380,7 +380,7 @@ def activations_snippet(names, x0, logits, temperature, true_class, lang):
         "    with tf.GradientTape() as tape:",
         "        tape.watch(x)",
         "        y = function(x)",
-        f'    print(f"{{name}}: f({{x[0]:g}}) = {{float(y[0]):.4f}}, f\'({{x[0]:g}}) = {{float(tape.gradient(y, x)[0]):.4f}}")',
+        '    print(f"{name}: f({x[0]:g}) = {float(y[0]):.4f}, f\'({x[0]:g}) = {float(tape.gradient(y, x)[0]):.4f}")',
         _section("activations.softmax", lang),
         f'logits = np.array([{", ".join(repr(float(v)) for v in logits)}], dtype="float32")',
         f"probabilities = keras.activations.softmax(logits[None] / np.float32({float(temperature)!r}))[0]",

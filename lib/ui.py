@@ -216,6 +216,16 @@ def spec_error_text(error):
     return reason
 
 
+def start_button(label, key, *, container=st, icon=":material/play_arrow:", disabled=False):
+    """The primary, full-width button that starts a run; True in the run after its click.
+    The click travels as a flag set by the button's callback rather than as the button's own
+    value: under AppTest a button's value is lost when the page was reached by a page switch."""
+    flag = f"{key}_clicked"
+    container.button(label, key=key, type="primary", icon=icon, width="stretch", disabled=disabled,
+                     on_click=st.session_state.__setitem__, args=(flag, True))
+    return bool(st.session_state.pop(flag, False)) and not disabled
+
+
 def follow(runs, redraw, every=0.3):
     """Redraw now and, while any of `runs` (a Run, a list of them, or None) waits or trains,
     again every `every` seconds. When the last one ends while the student watches, rerun the

@@ -25,10 +25,6 @@ def norms(name, depth):
     return activations.gradient_norms(name, depth)
 
 
-def start(key):
-    st.session_state[key] = True
-
-
 ui.header("activations")
 
 # --- 1. The explorer ---------------------------------------------------------------------------
@@ -96,9 +92,8 @@ with pieces_col:
                        default="abs", labels=ui.labels("activations.targets"))
     train_pieces = st.slider(t("activations.train_pieces"), 1, 5, 2, key="train_pieces", bind="query-params")
     maxout_job = activations.maxout_job(target=target, pieces=train_pieces)
-    st.button(t("activations.teach"), key="teach", type="primary", icon=":material/play_arrow:", width="stretch",
-              on_click=start, args=("maxout_requested",))
-if st.session_state.pop("maxout_requested", False):
+    teach_clicked = ui.start_button(t("activations.teach"), key="teach")
+if teach_clicked:
     st.session_state.maxout_run = {"run": training.runner().submit(maxout_job), "job": maxout_job, "target": target}
 maxout_run = st.session_state.get("maxout_run")
 with fit_col:
@@ -149,9 +144,8 @@ with toy_controls:
                        default="relu")
     toy_epochs = st.slider("epochs", 10, 300, 100, 10, key="toy_epochs", bind="query-params")
     toy_job = activations.toy_job(dataset=toy_set, activation=hidden, epochs=toy_epochs)
-    st.button(t("training.train"), key="train", type="primary", icon=":material/play_arrow:", width="stretch",
-              on_click=start, args=("toy_requested",))
-if st.session_state.pop("toy_requested", False):
+    train_clicked = ui.start_button(t("training.train"), key="train")
+if train_clicked:
     st.session_state.toy_run = {"run": training.runner().submit(toy_job), "job": toy_job}
 toy_run = st.session_state.get("toy_run")
 with toy_picture:

@@ -13,10 +13,6 @@ training.runner()  # start the workers now: Keras is imported before the first c
 redraws = itertools.count()
 
 
-def start(key):
-    st.session_state[key] = True
-
-
 ui.header("losses")
 
 # --- Regression: MSE, MAE, Huber on a line through points ---------------------------------------
@@ -60,9 +56,8 @@ with versus_controls:
                            labels=ui.labels("losses.experiments"))
     job = losses.race_job(experiment, outlier=outlier)
     st.caption(t(f"losses.about.{experiment}"))
-    st.button(t("training.train"), key="train", type="primary", icon=":material/play_arrow:", width="stretch",
-              on_click=start, args=("losses_requested",))
-if st.session_state.pop("losses_requested", False):
+    train_clicked = ui.start_button(t("training.train"), key="train")
+if train_clicked:
     st.session_state.losses_race = {"run": training.runner().submit(job), "job": job, "experiment": experiment}
 race = st.session_state.get("losses_race")
 with versus_picture:

@@ -47,10 +47,6 @@ def outcome(result):
     return t("optimizers.outcome.reached") if result.distance < 0.01 else t("optimizers.outcome.on_its_way")
 
 
-def start(key):
-    st.session_state[key] = True
-
-
 ui.header("optimizers")
 controls, picture = st.columns([1, 2.4], gap="large")
 with controls:
@@ -122,9 +118,8 @@ with data_controls:
     data_epochs = st.slider("epochs", 1, 20, 5, key="data_epochs", bind="query-params")
     racers = [racer(key, settings) for key in chosen]
     race_job = optimizers.data_race_job(racers, learning_rate=data_lr, epochs=data_epochs) if racers else None
-    st.button(t("optimizers.race"), key="race", type="primary", icon=":material/sprint:", width="stretch",
-              on_click=start, args=("race_requested",), disabled=race_job is None)
-if st.session_state.pop("race_requested", False) and race_job is not None:
+    race_clicked = ui.start_button(t("optimizers.race"), key="race", icon=":material/sprint:", disabled=race_job is None)
+if race_clicked:
     st.session_state.optimizer_race = {"run": training.runner().submit(race_job), "job": race_job,
                                        "labels": [LABELS[key] for key in chosen]}
 race = st.session_state.get("optimizer_race")

@@ -47,10 +47,6 @@ def run_label(settings):
     return " · ".join(parts)
 
 
-def start(key):
-    st.session_state[key] = True
-
-
 # --- The page --------------------------------------------------------------------------------
 ui.header("overfitting")
 st.subheader(t("overfitting.happen_title"))
@@ -68,11 +64,10 @@ with controls:
         job = None
         st.error(t(f"training.error.{e.code}", **e.details))
     train, stop = st.columns(2)
-    train.button(t("training.train"), key="train", type="primary", icon=":material/play_arrow:", width="stretch",
-                 on_click=start, args=("overfit_requested",), disabled=job is None)
+    train_clicked = ui.start_button(t("training.train"), key="train", container=train, disabled=job is None)
 
 runs = st.session_state.setdefault("overfit_runs", [])
-if st.session_state.pop("overfit_requested", False) and job is not None:
+if train_clicked:
     runs.append({"run": training.runner().submit(job), "label": run_label(settings), "job": job})
     del runs[:-KEPT_RUNS]
 current = runs[-1] if runs else None
@@ -132,9 +127,8 @@ with curve_controls:
     curve_epochs = st.slider("epochs", 50, training.MAX_EPOCHS, 200, 50, key="curve_epochs", bind="query-params")
     curve_l2 = st.select_slider(t("overfitting.curve_l2"), (0.0, *PENALTIES), 0.0, key="curve_l2", bind="query-params")
     curve_job = overfitting.curve_job(n=points, noise=noise, width=curve_width, l2=curve_l2, epochs=curve_epochs)
-    st.button(t("overfitting.fit"), key="fit", type="primary", icon=":material/play_arrow:", width="stretch",
-              on_click=start, args=("curve_requested",))
-if st.session_state.pop("curve_requested", False):
+    fit_clicked = ui.start_button(t("overfitting.fit"), key="fit")
+if fit_clicked:
     st.session_state.curve_run = {"run": training.runner().submit(curve_job), "job": curve_job}
 curve = st.session_state.get("curve_run")
 with curve_picture:

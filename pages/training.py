@@ -114,9 +114,7 @@ with controls:
         if kind == "built":
             ui.page_link("model")
     train, stop = st.columns(2)
-    train.button(t("training.train"), key="train", type="primary", icon=":material/play_arrow:", disabled=job is None,
-                 width="stretch", on_click=st.session_state.update, kwargs={"training_requested": True})
-    if st.session_state.pop("training_requested", False) and job is not None:
+    if ui.start_button(t("training.train"), key="train", container=train, disabled=job is None):
         run = training.runner().submit(job)
         runs.append({"run": run, "label": settings_label(job), "job": job,
                      "steps": training.steps_per_epoch(examples, job.fit["batch_size"])})

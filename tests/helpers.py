@@ -3,6 +3,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 
 from streamlit.testing.v1 import AppTest
 
@@ -128,3 +129,12 @@ def run_snippet(code, cwd, timeout=300):
 def shown_code(at):
     """The code panel's text (the last code block on the page)."""
     return at.code[-1].value
+
+
+def finish(run, timeout=120):
+    """Wait for a training run to end; the test fails if it is still going after `timeout` s."""
+    deadline = time.time() + timeout
+    while run.active and time.time() < deadline:
+        time.sleep(0.02)
+    assert not run.active, f"run still {run.status} after {timeout} s"
+    return run

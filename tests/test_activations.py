@@ -3,15 +3,14 @@ Maxout against a numpy max-of-affine and through save/load, vanishing gradients,
 toy set, and the Activations page with the code it shows."""
 import math
 import re
-import time
 
 import keras
 import numpy as np
 import pytest
 from scipy.special import erf
 
-from lib import activations, i18n, snippets, training
-from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
+from lib import activations, i18n, snippets
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
 
 X = np.linspace(-4, 4, 81, dtype="float64")
 SIG = 1 / (1 + np.exp(-X))
@@ -119,27 +118,16 @@ def test_the_gradient_norms_are_the_tapes_own():
     np.testing.assert_allclose(activations.gradient_norms("sigmoid", 3), [float(tf.norm(g)) for g in grads], rtol=1e-5)
 
 
-@pytest.fixture(scope="module")
-def runner():
-    return training.Runner(slots=1)
-
-
-def wait(run):
-    while run.active:
-        time.sleep(0.02)
-    return run
-
-
 def test_a_linear_network_cannot_draw_a_circle_and_relu_can(runner):
-    relu = wait(runner.submit(activations.toy_job(dataset="circle", activation="relu")))
-    linear = wait(runner.submit(activations.toy_job(dataset="circle", activation="linear")))
+    relu = finish(runner.submit(activations.toy_job(dataset="circle", activation="relu")))
+    linear = finish(runner.submit(activations.toy_job(dataset="circle", activation="linear")))
     assert relu.result["test"][0]["accuracy"] > 0.85 and linear.result["test"][0]["accuracy"] < 0.7
     epoch, probes = relu.latest_probes()
     assert probes["grid"].shape == (activations.GRID_SIDE ** 2, 1)
 
 
 def test_a_maxout_unit_learns_abs_as_two_pieces(runner):
-    run = wait(runner.submit(activations.maxout_job(target="abs", pieces=2)))
+    run = finish(runner.submit(activations.maxout_job(target="abs", pieces=2)))
     kernel, bias = run.result["weights"][0]
     assert sorted(np.round(kernel[0], 1).tolist()) == [-1.0, 1.0] and np.allclose(bias, 0, atol=0.05)
 

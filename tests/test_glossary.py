@@ -1,12 +1,9 @@
 """The glossary: the seed's analogies, every term in both languages, links to the pages."""
-import importlib.util
-
 from lib import i18n, ui
 from tests.helpers import ROOT, exercise_widgets, open_page
 
 
 def _terms():
-    spec = importlib.util.spec_from_file_location("glossary_terms", ROOT / "pages" / "glossary.py")
     source = (ROOT / "pages" / "glossary.py").read_text()
     start, end = source.index("TERMS = ("), source.index("SEED_TERMS")
     namespace = {}

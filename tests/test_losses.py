@@ -1,13 +1,12 @@
 """lib.losses against numpy formulas (MSE, MAE, Huber, cross-entropy), the loss-vs-metric races,
 and the Loss & metrics page with the code it shows."""
 import re
-import time
 
 import numpy as np
 import pytest
 
-from lib import i18n, losses, training
-from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
+from lib import i18n, losses
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
 
 
 def huber(error, delta=1.0):
@@ -46,19 +45,8 @@ def test_cross_entropy_explodes_for_a_confident_wrong_answer():
     assert curves["binary_crossentropy"][-1] > 4 > curves["mse"][-1]
 
 
-@pytest.fixture(scope="module")
-def runner():
-    return training.Runner(slots=1)
-
-
-def wait(run):
-    while run.active:
-        time.sleep(0.02)
-    return run
-
-
 def test_each_model_wins_the_metric_that_matches_its_loss(runner):
-    run = wait(runner.submit(losses.race_job("line", outlier=True)))
+    run = finish(runner.submit(losses.race_job("line", outlier=True)))
     trained_with_mse, trained_with_mae = run.result["test"]
     assert trained_with_mse["mse"] < trained_with_mae["mse"]
     assert trained_with_mae["mae"] < trained_with_mse["mae"]
@@ -66,7 +54,7 @@ def test_each_model_wins_the_metric_that_matches_its_loss(runner):
 
 
 def test_the_classifier_race_reports_the_same_metrics_for_both_losses(runner):
-    run = wait(runner.submit(losses.race_job("moons", epochs=10)))
+    run = finish(runner.submit(losses.race_job("moons", epochs=10)))
     assert [set(scores) for scores in run.result["test"]] == [{"loss", "mae", "mse", "accuracy"}] * 2
     assert all(0.5 < scores["accuracy"] <= 1 for scores in run.result["test"])
 

@@ -13,7 +13,7 @@ from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
 
 def random_stack(rng, image):
     """A random stack Keras can build: conv/pool while the image is big enough, then dense."""
-    layers, side = [], 28 if image else None
+    layers = []
     if image:
         for _ in range(rng.randint(0, 3)):
             k = rng.choice([1, 2, 3, 5])

@@ -2,13 +2,12 @@
 Adam, Adagrad) on a surface with a known gradient; surfaces, summaries, refusals; the page."""
 import math
 import re
-import time
 
 import numpy as np
 import pytest
 
-from lib import i18n, optimizers, snippets, training
-from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
+from lib import i18n, optimizers, snippets
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
 
 
 def ravine(x, y):
@@ -152,12 +151,9 @@ def test_the_data_race_trains_every_optimizer_from_the_same_start():
     assert any("test accuracy" in c.value for c in at.caption)
 
 
-def test_the_race_code_prints_the_numbers_of_the_race(tmp_path):
+def test_the_race_code_prints_the_numbers_of_the_race(runner, tmp_path):
     racers = [("Adam", {}), ("SGD", {"momentum": 0.9})]
-    runner = training.Runner(slots=1)
-    run = runner.submit(optimizers.data_race_job(racers, learning_rate=0.01, epochs=2))
-    while run.active:
-        time.sleep(0.02)
+    run = finish(runner.submit(optimizers.data_race_job(racers, learning_rate=0.01, epochs=2)))
     code = snippets.optimizer_race_snippet(racers, 0.01, 2, "en")
     assert "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)" in code
     out = run_snippet(code, tmp_path)

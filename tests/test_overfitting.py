@@ -1,24 +1,10 @@
 """Overfitting: the 1-D curve and the digits job with its cures, real runs showing the split,
 and the Overfitting page with the code it shows."""
-import time
-
 import numpy as np
 import pytest
 
-from lib import models, overfitting, snippets, training
-from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
-
-
-@pytest.fixture(scope="module")
-def runner():
-    return training.Runner(slots=1)
-
-
-def wait(run, timeout=120):
-    deadline = time.time() + timeout
-    while run.active and time.time() < deadline:
-        time.sleep(0.02)
-    return run
+from lib import models, overfitting, snippets
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
 
 
 def test_the_points_follow_the_true_curve_plus_noise():
@@ -51,17 +37,17 @@ def test_the_cures_change_the_model_as_keras_sees_it():
 
 
 def test_a_small_workbook_and_a_big_model_overfit_and_more_data_helps(runner):
-    small = wait(runner.submit(overfitting.digits_job()))
+    small = finish(runner.submit(overfitting.digits_job()))
     assert small.status == "done"
     history = small.history()
     assert overfitting.best_epoch(history) < len(history["loss"]) - 10  # validation loss turned back up
     assert history["accuracy"][-1] == 1.0 and overfitting.gap(history) > 0.05
-    big = wait(runner.submit(overfitting.digits_job(samples=1437)))
+    big = finish(runner.submit(overfitting.digits_job(samples=1437)))
     assert overfitting.gap(big.history()) < overfitting.gap(history)
 
 
 def test_early_stopping_stops_and_keeps_the_best_weights(runner):
-    run = wait(runner.submit(overfitting.digits_job(early_stopping={"patience": 5, "restore_best_weights": True})))
+    run = finish(runner.submit(overfitting.digits_job(early_stopping={"patience": 5, "restore_best_weights": True})))
     history = run.history()
     best = overfitting.best_epoch(history)
     assert len(history["loss"]) == best + 5
@@ -70,7 +56,7 @@ def test_early_stopping_stops_and_keeps_the_best_weights(runner):
 
 def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(runner, tmp_path):
     job = overfitting.curve_job(epochs=200)
-    run = wait(runner.submit(job))
+    run = finish(runner.submit(job))
     history = run.history()
     assert history["loss"][-1] < 0.25 ** 2  # below the noise: it fits the noise itself
     epoch, probes = run.latest_probes()

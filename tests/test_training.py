@@ -1,11 +1,14 @@
 """The shared training runner: real Keras on small data, in worker processes — streaming per
 epoch, stop, time budget, the server-wide limit on simultaneous runs, refusals, recovery."""
+import os
+import signal
 import time
 
 import numpy as np
 import pytest
 
-from lib import data, training
+from lib import data, i18n, models, snippets, training
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
 
 MLP = [{"type": "Dense", "units": 16, "activation": "relu"}, {"type": "Dense", "units": 10, "activation": "softmax"}]
 
@@ -16,20 +19,6 @@ def job(**changes):
                 budget_s=30)
     base.update(changes)
     return training.Job(**base)
-
-
-def wait(run, timeout=120):
-    deadline = time.time() + timeout
-    while run.active and time.time() < deadline:
-        time.sleep(0.02)
-    assert not run.active, f"run still {run.status}"
-    return run
-
-
-@pytest.fixture(scope="module")
-def runner():
-    """A runner of its own with one slot: one run at a time, the rest wait."""
-    return training.Runner(slots=1)
 
 
 def test_a_run_streams_its_epochs_and_ends_with_its_weights_and_test_scores(runner):
@@ -51,9 +40,9 @@ def test_a_run_streams_its_epochs_and_ends_with_its_weights_and_test_scores(runn
 
 
 def test_the_same_job_gives_the_same_numbers(runner):
-    a, b = wait(runner.submit(job())), wait(runner.submit(job()))
+    a, b = finish(runner.submit(job())), finish(runner.submit(job()))
     assert a.history()["loss"] == b.history()["loss"]
-    c = wait(runner.submit(job(seed=1)))
+    c = finish(runner.submit(job(seed=1)))
     assert c.history()["loss"] != a.history()["loss"]
 
 
@@ -62,14 +51,14 @@ def test_stop_ends_a_run_early_and_keeps_what_it_learned(runner):
     while len(run.epochs) < 2:
         time.sleep(0.01)
     run.stop()
-    wait(run)
+    finish(run)
     assert run.status == "stopped" and 2 <= len(run.epochs) < 200
     assert run.model() is not None and run.result["test"][0]["accuracy"] > 0.5
 
 
 def test_the_time_budget_stops_a_runaway_run(runner):
     start = time.time()
-    run = wait(runner.submit(job(fit={"epochs": 500, "batch_size": 1}, budget_s=1.5)))
+    run = finish(runner.submit(job(fit={"epochs": 500, "batch_size": 1}, budget_s=1.5)))
     assert run.status == "budget" and time.time() - start < 15
     assert run.result["weights"]
 
@@ -78,7 +67,7 @@ def test_runs_wait_in_line_one_slot_at_a_time(runner):
     runs = [runner.submit(job(fit={"epochs": 3, "batch_size": 64})) for _ in range(3)]
     assert [r.queue_position for r in runs[1:]] == [1, 2] or runs[2].queue_position >= 1
     for run in runs:
-        wait(run)
+        finish(run)
     spans = sorted((r.started, r.finished) for r in runs)
     assert all(a[1] <= b[0] + 0.05 for a, b in zip(spans, spans[1:]))  # never two at once
     assert all(r.status == "done" for r in runs)
@@ -91,11 +80,11 @@ def test_stopping_a_waiting_run_takes_it_out_of_the_line(runner):
     second.stop()
     assert second.status == "stopped" and not second.epochs
     first.stop()
-    wait(first)
+    finish(first)
 
 
 def test_a_learning_rate_that_is_far_too_big_diverges_without_a_crash(runner):
-    run = wait(runner.submit(job(compile={"optimizer": "SGD", "learning_rate": 1e6}, fit={"epochs": 20, "batch_size": 64})))
+    run = finish(runner.submit(job(compile={"optimizer": "SGD", "learning_rate": 1e6}, fit={"epochs": 20, "batch_size": 64})))
     assert run.status == "diverged" and len(run.epochs) < 20
 
 
@@ -110,14 +99,14 @@ def test_impossible_jobs_are_refused_before_they_queue(runner, changes, code):
 
 
 def test_a_batch_larger_than_the_data_fails_with_a_reason(runner):
-    run = wait(runner.submit(job(data={"dataset": "digits", "reshape": (64,), "train_samples": 50},
+    run = finish(runner.submit(job(data={"dataset": "digits", "reshape": (64,), "train_samples": 50},
                                  fit={"epochs": 2, "batch_size": 100})))
     assert run.status == "failed" and run.error["code"] == "batch_too_big"
     assert run.error["details"] == {"value": 100, "n": 50}
 
 
 def test_a_race_trains_one_model_per_optimizer_from_the_same_start(runner):
-    run = wait(runner.submit(job(variants=({"optimizer": "SGD", "learning_rate": 0.1},
+    run = finish(runner.submit(job(variants=({"optimizer": "SGD", "learning_rate": 0.1},
                                            {"optimizer": "Adam", "learning_rate": 0.01}),
                                  fit={"epochs": 3, "batch_size": 64})))
     assert run.status == "done"
@@ -128,7 +117,7 @@ def test_a_race_trains_one_model_per_optimizer_from_the_same_start(runner):
 
 def test_probes_are_predicted_as_training_goes(runner):
     grid = np.random.default_rng(0).random((5, 64)).astype("float32")
-    run = wait(runner.submit(job(probes={"grid": grid}, probe_every=2, fit={"epochs": 4, "batch_size": 64})))
+    run = finish(runner.submit(job(probes={"grid": grid}, probe_every=2, fit={"epochs": 4, "batch_size": 64})))
     epoch, probes = run.latest_probes()
     assert epoch == 4 and probes["grid"].shape == (5, 10)
     np.testing.assert_allclose(probes["grid"], run.model()(grid), atol=1e-5)
@@ -138,21 +127,14 @@ def test_a_dead_worker_is_replaced_and_only_its_run_fails(runner):
     run = runner.submit(job(fit={"epochs": 200, "batch_size": 4}))
     while not run.epochs:
         time.sleep(0.01)
-    import os
-    import signal
-    for pid in os.popen("pgrep -f _worker_entry").read().split():
+    for pid in os.popen(f"pgrep -P {os.getpid()} -f _worker_entry").read().split():  # this test's workers only
         os.kill(int(pid), signal.SIGKILL)
-    wait(run)
+    finish(run)
     assert run.status == "failed" and run.error["code"] == "worker"
-    assert wait(runner.submit(job())).status == "done"
+    assert finish(runner.submit(job())).status == "done"
 
 
 # --- Jobs built for pages, and the Training page ----------------------------------------------
-
-import re  # noqa: E402
-
-from lib import i18n, models, snippets  # noqa: E402
-from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code  # noqa: E402
 
 
 def test_a_classifier_job_checks_that_the_model_fits_the_data():
@@ -186,7 +168,7 @@ def test_every_refusal_has_a_message_in_both_languages():
 def test_the_shown_code_prints_the_numbers_of_the_run(runner, tmp_path):
     job_ = training.classifier_job(dataset="digits", layers=models.PRESETS["seed"][1], input_shape=(64,),
                                    learning_rate=0.01, epochs=5, batch_size=32)
-    run = wait(runner.submit(job_))
+    run = finish(runner.submit(job_))
     out = run_snippet(snippets.training_snippet(job_, "ko"), tmp_path)
     history = run.history()
     assert f"train accuracy: {round(history['accuracy'][-1], 3)}" in out
