@@ -193,8 +193,8 @@ def toy_model(activation, width=8, depth=2, pieces=3):
 
 def toy_job(*, dataset, activation, width=8, depth=2, epochs=100, learning_rate=0.03, noise=0.1, seed=0,
             budget_s=15.0):
-    """Train the small network on a toy set (200 train / 200 test points), Adam, full batches of
-    the train set, drawing the decision boundary every few epochs."""
+    """Train the small network on a toy set (200 train / 200 test points), Adam, batches of 20,
+    drawing the decision boundary every few epochs."""
     from lib import data
     from lib.training import Job
 

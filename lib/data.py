@@ -205,8 +205,11 @@ def toy_2d(name, n=200, noise=0.1, seed=0):
 
 # --- Single images: a digit, an upload ------------------------------------------------------
 
+DIGIT_COUNT = 1797  # images in scikit-learn's digits set (bundled with it, so always offline)
+
+
 def digit(index):
-    """Digit number `index` (0..1796) of scikit-learn's set: (8x8 float32 in [0, 1], its label)."""
+    """Digit number `index` (0 .. DIGIT_COUNT - 1) of scikit-learn's set: (8x8 float32 in [0, 1], its label)."""
     images, labels = _all_digits()
     if not 0 <= index < len(images):
         raise ValueError(f"digit index must be 0..{len(images) - 1}, got {index}")

@@ -226,6 +226,47 @@ def start_button(label, key, *, container=st, icon=":material/play_arrow:", disa
     return bool(st.session_state.pop(flag, False)) and not disabled
 
 
+def run_button(label, key, job, *, remember, container=st, icon=":material/play_arrow:", **keep):
+    """A start button for `job` and the session's latest run of it: a click submits the job to
+    the shared runner and keeps {"run", "job", **keep} in the session under `remember`.
+    Returns that entry, or None before the first click. (No job: the button is disabled.)"""
+    from lib import training
+
+    if start_button(label, key, container=container, icon=icon, disabled=job is None):
+        st.session_state[remember] = {"run": training.runner().submit(job), "job": job, **keep}
+    return st.session_state.get(remember)
+
+
+def run_notice(run):
+    """(kind, text) saying why a run draws nothing yet or stopped short — waiting for a free
+    trainer, failed, out of time, diverged — or None while it trains or when it simply ended.
+    Every page that trains shows it, so a student never clicks into silence."""
+    from lib import training
+
+    if run.status == "queued":
+        ahead = run.queue_position - 1
+        key = "training.status.queued" if ahead > 0 else "training.status.next"
+        return "info", t(key, ahead=ahead, slots=training.SLOTS)  # the server runner's size
+    if run.status == "failed":
+        return "error", t(f"training.error.{run.error['code']}", **run.error.get("details", {}),
+                          message=run.error["message"])
+    losses = run.history().get("loss", [])
+    if run.status == "budget":
+        return "warning", t("common.run.budget", budget=f"{run.job.budget_s:.0f}", epoch=len(losses))
+    if run.status == "diverged":
+        return "warning", t("common.run.diverged", epoch=len(losses), first=f"{losses[0]:.3g}" if losses else "?",
+                            last=f"{losses[-1]:.3g}" if losses else "?")
+    return None
+
+
+def show_run_notice(slot, run):
+    """Write `run_notice(run)` into `slot`; True if there was one."""
+    notice = run_notice(run)
+    if notice:
+        getattr(slot, notice[0])(notice[1])
+    return notice is not None
+
+
 def follow(runs, redraw, every=0.3):
     """Redraw now and, while any of `runs` (a Run, a list of them, or None) waits or trains,
     again every `every` seconds. When the last one ends while the student watches, rerun the

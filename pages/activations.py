@@ -92,10 +92,7 @@ with pieces_col:
                        default="abs", labels=ui.labels("activations.targets"))
     train_pieces = st.slider(t("activations.train_pieces"), 1, 5, 2, key="train_pieces", bind="query-params")
     maxout_job = activations.maxout_job(target=target, pieces=train_pieces)
-    teach_clicked = ui.start_button(t("activations.teach"), key="teach")
-if teach_clicked:
-    st.session_state.maxout_run = {"run": training.runner().submit(maxout_job), "job": maxout_job, "target": target}
-maxout_run = st.session_state.get("maxout_run")
+    maxout_run = ui.run_button(t("activations.teach"), "teach", maxout_job, remember="maxout_run", target=target)
 with fit_col:
     maxout_chart, maxout_numbers = st.empty(), st.empty()
 
@@ -115,7 +112,7 @@ def draw_maxout():
         figure = plots.maxout_figure(pieces, grid, ui.lang(), target=target_values, fitted=probes.get("fit"),
                                      epoch=epoch or None)
         history = run.history()
-        if history.get("loss"):
+        if not ui.show_run_notice(maxout_numbers, run) and history.get("loss"):
             maxout_numbers.caption(t("activations.maxout_numbers", epoch=len(history["loss"]),
                                      loss=f"{history['loss'][-1]:.4f}"))
     maxout_chart.plotly_chart(figure, config=ui.PLOT_CONFIG, key=f"maxout{next(redraws)}")
@@ -144,10 +141,7 @@ with toy_controls:
                        default="relu")
     toy_epochs = st.slider("epochs", 10, 300, 100, 10, key="toy_epochs", bind="query-params")
     toy_job = activations.toy_job(dataset=toy_set, activation=hidden, epochs=toy_epochs)
-    train_clicked = ui.start_button(t("training.train"), key="train")
-if train_clicked:
-    st.session_state.toy_run = {"run": training.runner().submit(toy_job), "job": toy_job}
-toy_run = st.session_state.get("toy_run")
+    toy_run = ui.run_button(t("training.train"), "train", toy_job, remember="toy_run")
 with toy_picture:
     boundary_chart, loss_chart = st.columns(2)
     boundary_slot, loss_slot = boundary_chart.empty(), loss_chart.empty()
@@ -165,7 +159,7 @@ def draw_toy():
     loss_slot.plotly_chart(plots.curves_figure(history, ui.lang(), epochs=job.fit["epochs"], panels=("accuracy",),
                                                message=None if toy_run else t("training.press_train")),
                            config=ui.PLOT_CONFIG, key=f"toyloss{next(redraws)}")
-    if toy_run and toy_run["run"].result:
+    if toy_run and not ui.show_run_notice(toy_status, toy_run["run"]) and toy_run["run"].result:
         test = toy_run["run"].result["test"][0]
         toy_status.caption(t("activations.toy_numbers", activation=job.model["kwargs"]["activation"],
                              accuracy=f"{test['accuracy']:.3f}", epochs=len(history.get("loss", []))))

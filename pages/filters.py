@@ -21,7 +21,7 @@ def choose_image():
     """(image, how the code makes it); an unreadable upload says why and falls back to a photo."""
     source = ui.choice(st.selectbox, t("filters.image"), SOURCES, key="filters.image", labels=ui.labels("filters.images"))
     if source == "digit":
-        index = st.number_input(t("filters.digit"), 0, 1796, 0, key="digit", bind="query-params")
+        index = st.number_input(t("filters.digit"), 0, data.DIGIT_COUNT - 1, 0, key="digit", bind="query-params")
         image, label = data.digit(index)
         st.caption(t("filters.digit_label", label=label))
         return image, dict(source="digit", digit_index=index)
@@ -181,7 +181,7 @@ with st.spinner(t("filters.learning")):
     kernels_figure, accuracy = learned_kernels_figure(ui.lang())
 st.markdown(t("filters.learned_idea", accuracy=f"{100 * accuracy:.1f}"))
 ui.plot(kernels_figure)
-learned_digit = st.slider(t("filters.learned_digit"), 0, 1796, 0, key="learned_digit", bind="query-params")
+learned_digit = st.slider(t("filters.learned_digit"), 0, data.DIGIT_COUNT - 1, 0, key="learned_digit", bind="query-params")
 ui.plot(learned_maps_figure(learned_digit, ui.lang()))
 
 ui.notice("filters")

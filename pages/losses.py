@@ -56,10 +56,7 @@ with versus_controls:
                            labels=ui.labels("losses.experiments"))
     job = losses.race_job(experiment, outlier=outlier)
     st.caption(t(f"losses.about.{experiment}"))
-    train_clicked = ui.start_button(t("training.train"), key="train")
-if train_clicked:
-    st.session_state.losses_race = {"run": training.runner().submit(job), "job": job, "experiment": experiment}
-race = st.session_state.get("losses_race")
+    race = ui.run_button(t("training.train"), "train", job, remember="losses_race", experiment=experiment)
 with versus_picture:
     race_chart, race_table = st.empty(), st.empty()
 
@@ -81,7 +78,7 @@ def draw_race():
         figure = plots.metric_race_figure([(name, run.history(k)) for k, name in enumerate(names)], metrics,
                                           ui.lang(), epochs=epochs)
     race_chart.plotly_chart(figure, config=ui.PLOT_CONFIG, key=f"race{next(redraws)}")
-    if run.result:
+    if not ui.show_run_notice(race_table, run) and run.result:
         rows = [{t("losses.col.trained_with"): name, **{key: round(value, 4) for key, value in scores.items()}}
                 for name, scores in zip(names, run.result["test"])]
         race_table.dataframe(pd.DataFrame(rows), hide_index=True)

@@ -118,11 +118,8 @@ with data_controls:
     data_epochs = st.slider("epochs", 1, 20, 5, key="data_epochs", bind="query-params")
     racers = [racer(key, settings) for key in chosen]
     race_job = optimizers.data_race_job(racers, learning_rate=data_lr, epochs=data_epochs) if racers else None
-    race_clicked = ui.start_button(t("optimizers.race"), key="race", icon=":material/sprint:", disabled=race_job is None)
-if race_clicked:
-    st.session_state.optimizer_race = {"run": training.runner().submit(race_job), "job": race_job,
-                                       "labels": [LABELS[key] for key in chosen]}
-race = st.session_state.get("optimizer_race")
+    race = ui.run_button(t("optimizers.race"), "race", race_job, remember="optimizer_race", icon=":material/sprint:",
+                         labels=[LABELS[key] for key in chosen])
 with data_picture:
     race_chart, race_status = st.empty(), st.empty()
 if racers:
@@ -139,9 +136,7 @@ def draw_race():
     histories = [(label, run.history(k)) for k, label in enumerate(race["labels"])]
     race_chart.plotly_chart(plots.data_race_figure(histories, ui.lang(), epochs=race["job"].fit["epochs"]),
                             config=ui.PLOT_CONFIG, key=f"race{next(redraws)}")
-    if run.status == "queued":
-        race_status.info(t("overfitting.waiting", ahead=max(run.queue_position - 1, 0)))
-    elif run.result:
+    if not ui.show_run_notice(race_status, run) and run.result:
         best = max(range(len(histories)), key=lambda k: run.result["test"][k]["accuracy"])
         race_status.caption(t("optimizers.race_result", name=race["labels"][best],
                               accuracy=f"{run.result['test'][best]['accuracy']:.3f}"))

@@ -4,12 +4,13 @@ import itertools
 import pandas as pd
 import streamlit as st
 
-from lib import overfitting, plots, snippets, training, ui
+from lib import data, overfitting, plots, snippets, training, ui
 
 t = ui.t
 WIDTHS = (16, 32, 64, 128, 256, 512)
 PENALTIES = (0.0001, 0.0003, 0.001, 0.003, 0.01)
 KEPT_RUNS = 6
+WORKBOOK = len(data.load_dataset("digits").x_train)  # the whole training split: "more data" at its most
 training.runner()  # start the workers now: Keras is imported before the first click
 redraws = itertools.count()  # each redraw in one page run needs its own element key
 
@@ -18,7 +19,7 @@ def cures_ui():
     """The cures, each a switch (with its one setting when it is on); returns digits_job's arguments."""
     cures = {}
     if st.toggle(t("overfitting.cure.more_data"), key="more_data", bind="query-params"):
-        cures["samples"] = 1437
+        cures["samples"] = WORKBOOK
     if st.toggle(t("overfitting.cure.smaller"), key="smaller", bind="query-params"):
         cures.update(width=32, depth=1)
     if st.toggle(t("overfitting.cure.dropout"), key="dropout", bind="query-params"):
@@ -52,7 +53,7 @@ ui.header("overfitting")
 st.subheader(t("overfitting.happen_title"))
 controls, picture = st.columns([1, 2.4], gap="large")
 with controls:
-    samples = st.slider(t("overfitting.samples"), 50, 1437, 100, 10, key="samples", bind="query-params")
+    samples = st.slider(t("overfitting.samples"), 50, WORKBOOK, 100, 10, key="samples", bind="query-params")
     width = st.select_slider(t("overfitting.width"), WIDTHS, 256, key="width", bind="query-params")
     depth = st.slider(t("overfitting.depth"), 1, 4, 2, key="depth", bind="query-params")
     epochs = st.slider("epochs", 10, 300, 60, 10, key="epochs", bind="query-params")
@@ -68,7 +69,7 @@ with controls:
 
 runs = st.session_state.setdefault("overfit_runs", [])
 if train_clicked:
-    runs.append({"run": training.runner().submit(job), "label": run_label(settings), "job": job})
+    runs.append({"run": training.runner().submit(job), "settings": settings, "job": job})
     del runs[:-KEPT_RUNS]
 current = runs[-1] if runs else None
 active = current is not None and current["run"].active
@@ -88,11 +89,7 @@ def draw_digits():
     best = overfitting.best_epoch(history)
     chart.plotly_chart(plots.curves_figure(history, ui.lang(), epochs=current["job"].fit["epochs"], best_epoch=best),
                        config=ui.PLOT_CONFIG, key=f"digits{next(redraws)}")
-    if run.status == "queued":
-        numbers.info(t("overfitting.waiting", ahead=max(run.queue_position - 1, 0)))
-    elif run.status == "failed":
-        numbers.error(t("training.error.error", message=run.error["message"]))
-    elif history.get("accuracy"):
+    if not ui.show_run_notice(numbers, run) and history.get("accuracy"):
         gap = overfitting.gap(history)
         numbers.markdown(t("overfitting.numbers", train=f"{history['accuracy'][-1]:.3f}",
                            val=f"{history['val_accuracy'][-1]:.3f}", gap=f"{gap:.3f}", best=best,
@@ -102,12 +99,12 @@ def draw_digits():
 st.subheader(t("overfitting.runs_title"))
 done = [r for r in runs if r["run"].epochs]
 if done:
-    ui.plot(plots.runs_loss_figure([(r["label"], r["run"].history()) for r in done], ui.lang()))
+    ui.plot(plots.runs_loss_figure([(run_label(r["settings"]), r["run"].history()) for r in done], ui.lang()))
     rows = []
     for r in done:
         history, result = r["run"].history(), r["run"].result or {}
         kept = (result.get("test") or [{}])[0].get("accuracy")
-        rows.append({t("overfitting.col.settings"): r["label"], t("overfitting.col.epochs"): len(history["loss"]),
+        rows.append({t("overfitting.col.settings"): run_label(r["settings"]), t("overfitting.col.epochs"): len(history["loss"]),
                      t("overfitting.col.train"): round(history["accuracy"][-1], 3),
                      t("overfitting.col.validation"): round(history["val_accuracy"][-1], 3),
                      t("overfitting.col.gap"): round(overfitting.gap(history), 3),
@@ -127,10 +124,7 @@ with curve_controls:
     curve_epochs = st.slider("epochs", 50, training.MAX_EPOCHS, 200, 50, key="curve_epochs", bind="query-params")
     curve_l2 = st.select_slider(t("overfitting.curve_l2"), (0.0, *PENALTIES), 0.0, key="curve_l2", bind="query-params")
     curve_job = overfitting.curve_job(n=points, noise=noise, width=curve_width, l2=curve_l2, epochs=curve_epochs)
-    fit_clicked = ui.start_button(t("overfitting.fit"), key="fit")
-if fit_clicked:
-    st.session_state.curve_run = {"run": training.runner().submit(curve_job), "job": curve_job}
-curve = st.session_state.get("curve_run")
+    curve = ui.run_button(t("overfitting.fit"), "fit", curve_job, remember="curve_run")
 with curve_picture:
     curve_chart, curve_numbers = st.empty(), st.empty()
 
@@ -144,6 +138,8 @@ def draw_curve():
                                                     probes.get("curve"), ui.lang(), epoch=epoch),
                              config=ui.PLOT_CONFIG, key=f"curve{next(redraws)}")
     history = curve["run"].history() if curve else {}
+    if curve and ui.show_run_notice(curve_numbers, curve["run"]):
+        return
     if history.get("loss"):
         fresh = history.get("val_loss")  # measured every few epochs, so not yet after the first ones
         curve_numbers.markdown(t("overfitting.curve_numbers", epoch=len(history["loss"]),

@@ -47,7 +47,7 @@ def choose_input():
     """(image, how the code makes it, the Conv2D before it or None, whether values are signed)."""
     source = ui.choice(st.selectbox, t("pooling.input"), SOURCES, key="pooling.source", labels=ui.labels("pooling.sources"))
     if source == "digit":
-        index = st.number_input(t("pooling.digit"), 0, 1796, 0, key="input_digit", bind="query-params")
+        index = st.number_input(t("pooling.digit"), 0, data.DIGIT_COUNT - 1, 0, key="input_digit", bind="query-params")
         return data.digit(index)[0], dict(source="digit", digit_index=index), None, False
     if source == "feature_map":
         st.caption(t("pooling.from_filters"))
@@ -96,7 +96,7 @@ with left:
 right.markdown(t("pooling.seed_idea", layer=layer))
 
 st.subheader(t("pooling.windows_title"))
-grid_digit = st.number_input(t("pooling.grid_digit"), 0, 1796, 0, key="grid", bind="query-params")
+grid_digit = st.number_input(t("pooling.grid_digit"), 0, data.DIGIT_COUNT - 1, 0, key="grid", bind="query-params")
 figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
 ui.plot(figure)
 st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))

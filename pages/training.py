@@ -43,10 +43,8 @@ def model_choice(kind, image_shape):
 
 def status_line(run, job):
     """What the run is doing, in one sentence."""
-    if run.status == "queued" and run.queue_position > 1:
-        return t("training.status.queued", ahead=run.queue_position - 1, slots=training.runner().slots)
-    if run.status == "queued":
-        return t("training.status.next", slots=training.runner().slots)
+    if run.status in ("queued", "failed"):
+        return ui.run_notice(run)[1]
     epochs = run.history().get("loss", [])
     if run.status == "running":
         if not epochs:
@@ -54,8 +52,6 @@ def status_line(run, job):
         last = run.epochs[-1]
         return t("training.status.running", epoch=len(epochs), epochs=job.fit["epochs"], loss=f"{epochs[-1]:.3f}",
                  seconds=f"{last['seconds']:.2f}")
-    if run.status == "failed":
-        return t(f"training.error.{run.error['code']}", **run.error.get("details", {}), message=run.error["message"])
     test = run.result["test"][0].get("accuracy", 0.0) if run.result else 0.0
     state = "stuck" if run.status == "done" and training.stuck_at_chance(run.history()) else run.status
     return t(f"training.status.{state}", epoch=len(epochs), accuracy=f"{test:.3f}", budget=f"{job.budget_s:.0f}",
@@ -65,8 +61,12 @@ def status_line(run, job):
 
 
 def settings_label(job):
-    batch = job.fit["batch_size"]
-    return f"{job.compile['optimizer']} lr={job.compile['learning_rate']:g} · batch {batch} · {job.fit['epochs']} ep"
+    return t("training.run_label", optimizer=job.compile["optimizer"], rate=f"{job.compile['learning_rate']:g}",
+             batch=job.fit["batch_size"], epochs=job.fit["epochs"])
+
+
+def steps_per_epoch(job):
+    return training.steps_per_epoch(training.training_examples(job), job.fit["batch_size"])
 
 
 # --- The page --------------------------------------------------------------------------------
@@ -116,8 +116,7 @@ with controls:
     train, stop = st.columns(2)
     if ui.start_button(t("training.train"), key="train", container=train, disabled=job is None):
         run = training.runner().submit(job)
-        runs.append({"run": run, "label": settings_label(job), "job": job,
-                     "steps": training.steps_per_epoch(examples, job.fit["batch_size"])})
+        runs.append({"run": run, "job": job})
         del runs[:-KEPT_RUNS]
         current = runs[-1]
     active = current is not None and current["run"].active
@@ -153,22 +152,21 @@ ui.plot(plots.workbook_figure(dataset.x_train[:8], dataset.y_train[:8], dataset.
 
 st.subheader(t("training.batch_title"))
 if job is not None:
-    st.markdown(t("training.batch_idea", n=examples, batch=job.fit["batch_size"],
-                  steps=training.steps_per_epoch(examples, job.fit["batch_size"])))
+    st.markdown(t("training.batch_idea", n=examples, batch=job.fit["batch_size"], steps=steps_per_epoch(job)))
 finished = [r for r in runs if r["run"].epochs]
 if finished:
-    ui.plot(plots.step_loss_figure([(r["label"], [b for e in r["run"].epochs for b in e["batch_loss"]], r["steps"])
-                                    for r in finished], ui.lang()))
+    ui.plot(plots.step_loss_figure([(settings_label(r["job"]), [b for e in r["run"].epochs for b in e["batch_loss"]],
+                                     steps_per_epoch(r["job"])) for r in finished], ui.lang()))
 
 st.subheader(t("training.compare_title"))
 if len(finished) > 1:
-    ui.plot(plots.compare_figure([(r["label"], r["run"].history()) for r in finished], ui.lang()))
+    ui.plot(plots.compare_figure([(settings_label(r["job"]), r["run"].history()) for r in finished], ui.lang()))
 if finished:
     rows = []
     for r in finished:
         history, result = r["run"].history(), r["run"].result or {}
         test = (result.get("test") or [{}])[0]
-        rows.append({t("training.col.settings"): r["label"], t("training.col.status"): t(f"training.state.{r['run'].status}"),
+        rows.append({t("training.col.settings"): settings_label(r["job"]), t("training.col.status"): t(f"training.state.{r['run'].status}"),
                      t("training.col.epochs"): len(history.get("loss", [])),
                      t("training.col.train"): round(history.get("accuracy", [0])[-1], 3),
                      t("training.col.validation"): round(history.get("val_accuracy", [0])[-1], 3),

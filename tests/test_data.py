@@ -11,6 +11,7 @@ from lib import data
 def test_digits_is_split_stratified_and_scaled():
     d = data.load_dataset("digits")
     assert d.x_train.shape == (1437, 8, 8) and d.x_test.shape == (360, 8, 8)
+    assert data.DIGIT_COUNT == len(load_digits().images) == 1437 + 360
     assert d.x_train.dtype == np.float32 and 0 <= d.x_train.min() and d.x_train.max() <= 1
     assert np.bincount(d.y_test).min() >= 35  # every digit is in the mock exam
     assert d.class_names == tuple("0123456789")

@@ -227,3 +227,23 @@ def test_stuck_at_chance_reads_a_history():
 def test_a_waiting_run_says_how_many_are_ahead():
     run = training.Run(job=job(), id=1, status="queued", queue_position=3)
     assert "2" in i18n.translate("training.status.queued", "en", ahead=run.queue_position - 1, slots=1)
+
+
+def test_every_run_that_draws_nothing_or_stops_short_says_why_in_both_languages():
+    from lib import ui
+
+    reports = [{"variant": 0, "epoch": k + 1, "logs": {"loss": loss}} for k, loss in enumerate([2.3, 9e9])]
+    cases = {"queued": (dict(queue_position=3), "info", "2"),
+             "failed": (dict(error={"code": "worker", "message": "gone", "details": {}}), "error", ""),
+             "budget": (dict(epochs=reports[:1]), "warning", "30"),
+             "diverged": (dict(epochs=reports), "warning", "9e+09")}
+    try:
+        for lang in i18n.LANGUAGES:
+            ui.st.session_state["lang"] = lang
+            for status, (fields, kind, number) in cases.items():
+                notice = ui.run_notice(training.Run(job=job(), id=1, status=status, **fields))
+                assert notice[0] == kind and notice[1] and number in notice[1], (lang, status, notice)
+            for status in ("running", "done", "stopped"):
+                assert ui.run_notice(training.Run(job=job(), id=1, status=status)) is None
+    finally:
+        ui.st.session_state["lang"] = i18n.DEFAULT_LANGUAGE
