@@ -1,6 +1,9 @@
-"""Every UI string, in English and Korean, from the catalogs in `locales/`.
+"""Every UI string, in English and Korean, from the catalogs in `locales/<lang>/`.
 
-Keys are dotted paths into a TOML catalog (`"model.title"`); values are `str.format` templates.
+Keys are dotted paths (`"model.title"`); values are `str.format` templates. Each concept keeps its
+strings in a file of its own (`locales/en/filters.toml`, `locales/ko/filters.toml`), so a page and
+its words are found together; the files of one language merge into one catalog, and a key defined
+in two files is a bug (ValueError), not a silent override.
 """
 import functools
 import pathlib
@@ -20,9 +23,15 @@ def normalize(lang):
 
 @functools.cache
 def catalog(lang):
-    """The flat {dotted key: template} catalog of one language."""
-    with open(LOCALES / f"{lang}.toml", "rb") as f:
-        return dict(_flatten(tomllib.load(f)))
+    """The flat {dotted key: template} catalog of one language, merged from its files."""
+    merged = {}
+    for path in sorted((LOCALES / lang).glob("*.toml")):
+        with open(path, "rb") as f:
+            for key, value in _flatten(tomllib.load(f)):
+                if key in merged:
+                    raise ValueError(f"{key!r} is defined twice ({path.name} and an earlier file)")
+                merged[key] = value
+    return merged
 
 
 def _flatten(table, prefix=""):

@@ -11,8 +11,22 @@ EN, KO = i18n.catalog("en"), i18n.catalog("ko")
 
 
 def test_both_catalogs_have_the_same_keys():
-    assert sorted(set(EN) - set(KO)) == [], "missing in ko.toml"
-    assert sorted(set(KO) - set(EN)) == [], "missing in en.toml"
+    assert sorted(set(EN) - set(KO)) == [], "missing in Korean"
+    assert sorted(set(KO) - set(EN)) == [], "missing in English"
+
+
+def test_both_languages_have_the_same_files():
+    names = {lang: sorted(p.name for p in (i18n.LOCALES / lang).glob("*.toml")) for lang in i18n.LANGUAGES}
+    assert names["en"] == names["ko"] and "app.toml" in names["en"]
+
+
+def test_a_key_defined_in_two_files_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "xx").mkdir()
+    (tmp_path / "xx" / "a.toml").write_text('[page]\ntitle = "A"\n')
+    (tmp_path / "xx" / "b.toml").write_text('[page]\ntitle = "B"\n')
+    monkeypatch.setattr(i18n, "LOCALES", tmp_path)
+    with pytest.raises(ValueError, match="page.title"):
+        i18n.catalog.__wrapped__("xx")
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
