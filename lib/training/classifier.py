@@ -1,0 +1,70 @@
+"""The Training page's job: an image classifier on a data set, and what the page says about it."""
+import dataclasses
+import math
+
+from lib.training.job import Compile, EarlyStop, Fit, Images, Job, Stack, TrainingError
+
+ONLINE_TRAIN_SAMPLES = 6_000  # MNIST-sized sets: a slice, so a run takes seconds on a shared server
+
+
+def check_fits(layers, input_shape, image_shape):
+    """TrainingError unless the stack takes these images and answers with 10 probabilities
+    (ModelSpecError, from lib.models, if it cannot be built at all)."""
+    from lib import models
+
+    if math.prod(input_shape) != math.prod(image_shape):
+        raise TrainingError("input_mismatch", f"the model takes {tuple(input_shape)}, the images are {image_shape}",
+                            model=models.shape_text(input_shape), images="×".join(map(str, image_shape)),
+                            numbers=math.prod(image_shape))
+    infos = models.describe(layers, input_shape)
+    if not infos or infos[-1].output_shape != (10,):
+        out = models.shape_text(infos[-1].output_shape) if infos else models.shape_text(input_shape)
+        raise TrainingError("not_ten_outputs", f"the model outputs {out}, not 10 classes", output=out)
+    last = next(i for i in reversed(infos) if i.type != "Dropout")
+    if last.args.get("activation") != "softmax":
+        raise TrainingError("no_softmax", "the last layer must be a softmax, so the outputs are probabilities")
+
+
+def classifier_job(*, dataset, layers, input_shape, optimizer="Adam", learning_rate=0.001, options=None,
+                   epochs=10, batch_size=32, test_size=0.2, validation_split=0.2, train_samples=None, seed=0,
+                   budget_s=20.0, early_stopping=None, batch_losses=True):
+    """A Job that trains an image classifier with sparse categorical cross-entropy, validating on
+    the last `validation_split` of the train split. `batch_size=None` is the full batch; a batch
+    larger than the training examples is refused."""
+    from lib import data as datasets
+
+    info = datasets.DATASETS[dataset]
+    check_fits(layers, input_shape, info.image_shape)
+    if info.online and not train_samples:
+        train_samples = ONLINE_TRAIN_SAMPLES
+    job = Job(model=Stack(layers, input_shape),
+              data=Images(dataset, test_size=test_size, train_samples=train_samples, reshape=tuple(input_shape)),
+              compile=Compile(optimizer, learning_rate, dict(options or {})),
+              fit=Fit(epochs=epochs, batch_size=batch_size or 1, validation_split=validation_split,
+                      early_stopping=early_stopping and EarlyStop(**early_stopping)),
+              seed=seed, budget_s=budget_s, batch_losses=batch_losses)
+    examples = training_examples(job)
+    if batch_size is not None and batch_size > examples:
+        raise TrainingError("batch_too_big", f"batch_size {batch_size} > {examples} training examples",
+                            value=batch_size, n=examples)
+    return dataclasses.replace(job, fit=dataclasses.replace(job.fit, batch_size=batch_size or examples)).checked()
+
+
+def training_examples(job):
+    """How many examples `fit` trains on (the last `validation_split` of the train split validates)."""
+    n = len(job.data.arrays()[0])
+    return int(math.floor(n * (1.0 - job.fit.validation_split)))  # Keras's own split
+
+
+def steps_per_epoch(examples, batch_size):
+    """ceil(examples / batch size): the last step takes what is left."""
+    return -(-examples // batch_size)
+
+
+def stuck_at_chance(history, classes=10):
+    """A classifier that ended no better than guessing: its loss is still about ln(classes), the
+    loss of answering 1/classes for everything, and its accuracy near 1/classes. With a large
+    learning rate this usually means the first steps wrecked the weights."""
+    loss = history.get("loss", [None])[-1]
+    accuracy = history.get("val_accuracy", history.get("accuracy", [None]))[-1]
+    return loss is not None and accuracy is not None and loss >= 0.9 * math.log(classes) and accuracy < 2 / classes

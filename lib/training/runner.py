@@ -1,0 +1,170 @@
+"""The process pool every page that trains shares, and the line in front of it.
+
+`runner().submit(job)` returns a `Run` at once; the run waits in line for a free worker process
+(the pool is the server-wide limit on simultaneous runs), trains there, and fills in as the
+worker reports. A run that overstays its budget is stopped cleanly (the weights learned so far
+are kept); a worker that stops answering is killed and replaced, failing only its own run.
+"""
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from multiprocessing.connection import Listener
+
+from lib.training.run import Failure, Run
+
+GRACE_SECONDS = 30.0  # beyond the budget, a worker that has not finished is killed
+SLOTS = max(1, int(os.environ.get("KERAS_CLASSROOM_TRAINERS", 0)) or (os.cpu_count() or 2) // 2)
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Runner:
+    """A fixed pool of worker processes and a queue in front of it (one per server process)."""
+
+    def __init__(self, slots=SLOTS):
+        self.slots = slots
+        self._queue = deque()
+        self._lock = threading.Condition()
+        self._ids = itertools.count(1)
+        self._threads = [threading.Thread(target=self._serve, name=f"trainer-{k}", daemon=True)
+                         for k in range(slots)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job):
+        """Queue a job (checked first: TrainingError) and return its Run."""
+        run = Run(job.checked(), next(self._ids), _cancel=self._cancel)
+        with self._lock:
+            self._queue.append(run)
+            self._renumber()
+            self._lock.notify()
+        return run
+
+    def _cancel(self, run):
+        with self._lock:
+            if run in self._queue:
+                self._queue.remove(run)
+                run.status, run.finished, run.queue_position = "stopped", time.time(), 0
+                self._renumber()
+
+    def _renumber(self):
+        for position, run in enumerate(self._queue, start=1):
+            run.queue_position = position
+
+    def _next(self):
+        with self._lock:
+            while not self._queue:
+                self._lock.wait()
+            run = self._queue.popleft()
+            self._renumber()
+            return run
+
+    def _serve(self):
+        """One slot: start a worker at once (Keras imported before the first click), keep it
+        alive, and feed it runs from the queue, one at a time."""
+        worker = _Worker.start_quietly()
+        while True:
+            run = self._next()
+            try:
+                if worker is None or not worker.alive():
+                    worker = _Worker()
+                run.status, run.started, run.queue_position = "running", time.time(), 0
+                worker.execute(run)
+            except Exception as e:  # the worker died or hung: replace it, fail this run only
+                run.error, run.status = Failure("worker", str(e)), "failed"
+                if worker is not None:
+                    worker.kill()
+                worker = None
+            finally:
+                run.finished = run.finished or time.time()
+
+
+class _Worker:
+    """One worker process and its connection.
+
+    A plain subprocess (`python -c "...lib.training.worker.main()"`) that connects back over a
+    local socket: multiprocessing's "spawn" would re-run the parent's main module in the child,
+    which breaks under some launchers and would mean a second Streamlit CLI in every worker.
+    """
+
+    def __init__(self):
+        key = os.urandom(16)
+        with Listener(authkey=key) as listener:
+            threads = max(1, (os.cpu_count() or 2) // SLOTS)
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([_ROOT, os.environ.get("PYTHONPATH", "")]),
+                       KERAS_CLASSROOM_WORKER=f"{listener.address}|{key.hex()}|{threads}", TF_CPP_MIN_LOG_LEVEL="3")
+            self.process = subprocess.Popen([sys.executable, "-c", "from lib.training.worker import main; main()"],
+                                            cwd=_ROOT, env=env, stdin=subprocess.DEVNULL)
+            self.connection = self._accept(listener, timeout=120)
+        if not self.connection.poll(120) or self.connection.recv()[0] != "ready":
+            self.kill()
+            raise RuntimeError("the training worker did not start")
+
+    def _accept(self, listener, timeout):
+        """listener.accept(), but given up when the worker dies first or takes too long."""
+        box = {}
+        waiter = threading.Thread(target=lambda: box.setdefault("connection", listener.accept()), daemon=True)
+        waiter.start()
+        deadline = time.time() + timeout
+        while waiter.is_alive() and self.alive() and time.time() < deadline:
+            waiter.join(0.1)
+        if "connection" not in box:
+            self.kill()  # leaving the `with` closes the listener, which ends the waiting accept()
+            raise RuntimeError("the training worker did not connect")
+        return box["connection"]
+
+    @classmethod
+    def start_quietly(cls):
+        """A worker, or None if it could not start now (the next run tries again, and says why)."""
+        try:
+            return cls()
+        except Exception:
+            return None
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait(5)
+
+    def execute(self, run):
+        """Send the job, then relay the worker's reports into the Run until it ends."""
+        self.connection.send(run.job)
+        deadline = time.time() + run.job.budget_s + GRACE_SECONDS
+        told_to_stop = False
+        while True:
+            if run._stop.is_set() and not told_to_stop:
+                self.connection.send("stop")
+                told_to_stop = True
+            if not self.connection.poll(0.05):
+                if time.time() > deadline or not self.alive():
+                    raise RuntimeError("the training worker stopped answering")
+                continue
+            kind, payload = self.connection.recv()
+            if kind == "epoch":
+                run.epochs.append(payload)
+            elif kind == "done":
+                run.result = payload
+                run.status = payload.stopped or ("diverged" if all(o == "diverged" for o in payload.outcomes)
+                                                 else "done")
+                return
+            elif kind == "failed":
+                run.error, run.status = payload, "failed"
+                return
+
+
+_runner = None
+_runner_lock = threading.Lock()
+
+
+def runner():
+    """The server's runner, started on first use (its workers then import Keras in the background)."""
+    global _runner
+    with _runner_lock:
+        if _runner is None:
+            _runner = Runner()
+        return _runner

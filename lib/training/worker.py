@@ -1,0 +1,187 @@
+"""The worker process: imports Keras once, then trains one job at a time and reports back.
+
+It seeds itself with `keras.utils.set_random_seed` exactly like the code a page shows, so that
+code, run in a fresh Python, prints the same numbers — without touching any other student's
+randomness (this process trains nobody else's job at the same time).
+"""
+import math
+import os
+import time
+from multiprocessing.connection import Client
+
+import keras
+import numpy as np
+
+from lib.training.job import TrainingError
+from lib.training.run import Epoch, Failure, Result
+
+DIVERGED_FACTOR = 100
+VALIDATION_BATCH = 1024
+
+
+class StopWhenDiverged(keras.callbacks.Callback):
+    """Stops training once the loss is no longer a number or has grown DIVERGED_FACTOR times past
+    the loss of the first batch (before the weights had learned anything). With a softmax the
+    loss stays finite (Keras clips the probabilities), so "NaN" alone would miss most blow-ups."""
+
+    def __init__(self):
+        super().__init__()
+        self.first_loss, self.diverged = None, False
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", math.nan))
+        if self.first_loss is None and math.isfinite(loss):
+            self.first_loss = loss
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float((logs or {}).get("loss", math.nan))
+        if not math.isfinite(loss) or (self.first_loss and loss > DIVERGED_FACTOR * self.first_loss):
+            self.diverged = True
+            self.model.stop_training = True
+
+
+def main():
+    """Where a worker process starts: connect back to the server, then serve jobs until told to quit."""
+    address, key, threads = os.environ["KERAS_CLASSROOM_WORKER"].split("|")
+    try:
+        connection = Client(address, authkey=bytes.fromhex(key))
+    except OSError:  # the server stopped before this worker was ready: nothing to serve
+        return
+    serve(connection, int(threads))
+
+
+def serve(connection, threads):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(max(1, threads // 2))
+    tf.get_logger().setLevel("ERROR")  # retracing notes are for developers, not for a class's server log
+    try:
+        connection.send(("ready", None))
+    except OSError:  # the server went away while this worker was starting
+        return
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):  # the server has gone: so does its worker
+            return
+        if job == "stop":  # meant for a run that has just ended
+            continue
+        if job is None:
+            return
+        try:
+            train(connection, job)
+        except (EOFError, BrokenPipeError, ConnectionError):  # the server went away mid-run
+            return
+        except TrainingError as e:
+            connection.send(("failed", Failure(e.code, str(e), e.details)))
+        except Exception as e:  # the run fails, the worker lives on; the page shows the message
+            connection.send(("failed", Failure("error", f"{type(e).__name__}: {e}")))
+        finally:
+            keras.backend.clear_session(free_memory=True)
+
+
+class Control:
+    """What may end the whole run early: the student's Stop (a message from the server) or the
+    time budget. Every racer's callback asks it after each batch."""
+
+    def __init__(self, connection, budget_s):
+        self.connection, self.budget_s, self.start, self.stopped = connection, budget_s, time.time(), None
+
+    def check(self):
+        if self.connection.poll() and self.connection.recv() == "stop":
+            self.stopped = "stopped"
+        elif time.time() - self.start > self.budget_s:
+            self.stopped = self.stopped or "budget"
+        return self.stopped
+
+
+def train(connection, job):
+    """Train every racer of `job`, sending an Epoch report after each epoch and a Result at the end."""
+    keras.utils.set_random_seed(job.seed)  # this process runs one job at a time: the seed is the job's own
+    x_train, y_train, x_val, y_val, x_test, y_test = job.data.arrays()
+    if job.fit.batch_size > len(x_train):
+        raise TrainingError("batch_too_big", f"batch_size {job.fit.batch_size} > {len(x_train)} examples",
+                            value=job.fit.batch_size, n=len(x_train))
+    control = Control(connection, job.budget_s)
+    # Validation in one big batch: the same numbers, but Keras's evaluation costs about half an
+    # epoch of a small job in fixed overhead per batch (82 -> 56 ms an epoch on the digits).
+    fit_args = dict(batch_size=job.fit.batch_size, verbose=0, shuffle=job.fit.shuffle,
+                    validation_batch_size=VALIDATION_BATCH, validation_freq=job.fit.validation_freq)
+    if x_val is not None:
+        fit_args["validation_data"] = (x_val, y_val)
+    elif job.fit.validation_split:
+        fit_args["validation_split"] = job.fit.validation_split
+
+    def fresh_model(spec):
+        """Each racer from the same seed: the same initial weights, the same batches — a fair race."""
+        keras.utils.set_random_seed(job.seed)
+        model = job.model.build()
+        model.compile(optimizer=spec.make_optimizer(), loss=spec.loss, metrics=list(spec.metrics))
+        return model
+
+    def callbacks(watch):
+        early = job.fit.early_stopping
+        if early is None or len(job.compiles) > 1:
+            return [watch]
+        return [watch, keras.callbacks.EarlyStopping(monitor="val_loss", patience=early.patience,
+                                                     restore_best_weights=early.restore_best_weights)]
+
+    watches = [_watch(connection, job, control, k) for k in range(len(job.compiles))]
+    epochs, models = job.fit.epochs, []
+    if len(watches) == 1 or not job.lockstep:  # one fit per racer, one after the other
+        for watch, spec in zip(watches, job.compiles):
+            if control.stopped:
+                break
+            models.append(fresh_model(spec))
+            models[-1].fit(x_train, y_train, epochs=epochs, callbacks=callbacks(watch), **fit_args)
+    else:  # every model one epoch at a time, so their curves grow together (dearer: a fit per epoch)
+        models = [fresh_model(spec) for spec in job.compiles]
+        for epoch in range(epochs):
+            for watch, model in zip(watches, models):
+                if watch.diverged or control.stopped:
+                    continue  # a racer that blew up stops alone; the others go on
+                keras.utils.set_random_seed(job.seed + epoch)  # the same batches for every racer
+                model.fit(x_train, y_train, epochs=epoch + 1, initial_epoch=epoch, callbacks=[watch], **fit_args)
+            if control.stopped or all(w.diverged for w in watches):
+                break
+    test = []
+    for model in models:
+        scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True) if x_test is not None and len(x_test) else {}
+        test.append({k: float(v) for k, v in scores.items()})
+    outcomes = tuple("diverged" if w.diverged else "done" for w in watches[:len(models)])
+    connection.send(("done", Result(tuple(m.get_weights() for m in models), tuple(test), outcomes, control.stopped)))
+
+
+def _watch(connection, job, control, racer):
+    """A Keras callback for one racer: reports each epoch, collects batch losses, predicts the
+    probes, notices its own divergence, and stops the fit when the run is stopped or out of time."""
+
+    class Watch(StopWhenDiverged):
+        def __init__(self):
+            super().__init__()
+            self.batch_loss, self.epoch_start = [], time.time()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_start, self.batch_loss = time.time(), []
+
+        def on_train_batch_end(self, batch, logs=None):
+            super().on_train_batch_end(batch, logs)
+            if job.batch_losses:
+                self.batch_loss.append(float((logs or {}).get("loss", math.nan)))
+            if control.check():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            logs = {k: float(v) for k, v in (logs or {}).items()}
+            probes = None
+            if job.probes and ((epoch + 1) % job.probe_every == 0 or self.diverged or control.stopped):
+                probes = {name: np.asarray(self.model(np.asarray(x), training=False)).astype("float32")
+                          for name, x in job.probes.items()}
+            connection.send(("epoch", Epoch(racer, epoch + 1, logs, time.time() - self.epoch_start,
+                                            tuple(self.batch_loss), probes, self.diverged)))
+            if control.check():
+                self.model.stop_training = True
+
+    return Watch()

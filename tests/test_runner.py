@@ -1,0 +1,203 @@
+"""The shared training runner: typed jobs, real Keras on small data in worker processes — streaming
+per epoch, stop, time budget, divergence per racer, the server-wide limit on simultaneous runs,
+refusals, recovery."""
+import dataclasses
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from lib import data, i18n, training
+from lib.training import Arrays, Builder, Compile, Fit, Images, Job, Stack
+from tests.helpers import finish
+
+MLP = [{"type": "Dense", "units": 16, "activation": "relu"}, {"type": "Dense", "units": 10, "activation": "softmax"}]
+
+
+def job(**changes):
+    base = dict(model=Stack(MLP, (64,)), data=Images("digits", reshape=(64,)), compile=Compile("Adam", 0.01),
+                fit=Fit(epochs=5, batch_size=64), budget_s=30)
+    base.update(changes)
+    return Job(**base)
+
+
+def line_points():
+    x = np.linspace(-1, 1, 20, dtype="float32")[:, None]
+    return Arrays(x, 3 * x + 1, x_test=x, y_test=3 * x + 1)
+
+
+def test_the_parts_of_a_job_have_their_defaults_in_one_place():
+    plain = Job(model=Stack(MLP, (64,)), data=Images("digits"))
+    assert plain.compile == Compile() and plain.fit == Fit() and plain.compiles == (Compile(),)
+    assert Compile().loss == "sparse_categorical_crossentropy" and Fit().early_stopping is None
+    assert training.EarlyStop().restore_best_weights is False  # Keras's own default
+
+
+def test_equal_jobs_have_equal_keys_and_any_change_makes_another():
+    assert job().key == job().key
+    assert job().key != job(seed=1).key
+    assert job().key != job(compile=Compile("Adam", 0.011)).key
+    assert job().key != job(fit=Fit(epochs=5, batch_size=32)).key
+    x = np.zeros((4, 1), "float32")
+    assert job(data=Arrays(x, x)).key == job(data=Arrays(x.copy(), x)).key
+    assert job(data=Arrays(x, x)).key != job(data=Arrays(x + 1, x)).key
+
+
+def test_images_hold_out_a_validation_slice_before_taking_training_samples():
+    digits = data.load_dataset("digits")
+    x_train, y_train, x_val, y_val, x_test, y_test = Images("digits", train_samples=100, validation=287).arrays()
+    assert x_train.shape == (100, 8, 8) and x_val.shape == (287, 8, 8) and x_test.shape == (360, 8, 8)
+    np.testing.assert_array_equal(x_val, digits.x_train[-287:])
+    np.testing.assert_array_equal(x_train, digits.x_train[:100])
+    assert not set(map(bytes, x_train)) & set(map(bytes, x_val))  # no image in both
+
+
+def test_a_run_streams_its_epochs_and_ends_with_its_weights_and_test_scores(runner):
+    run = runner.submit(job(fit=Fit(epochs=6, batch_size=64, validation_split=0.2)))
+    seen = []
+    while run.active:
+        seen.append(run.epochs_done())
+        time.sleep(0.01)
+    assert run.status == "done", run.error
+    assert 0 < len([n for n in set(seen) if 0 < n < 6])  # some epochs were visible before the end
+    history = run.history()
+    assert len(history["loss"]) == 6 and history["loss"][-1] < history["loss"][0]
+    assert {"val_loss", "val_accuracy"} <= set(history)
+    assert run.test_scores()["accuracy"] > 0.8
+    digits = data.load_dataset("digits")
+    accuracy = (run.model().predict(digits.x_test.reshape(-1, 64), verbose=0).argmax(1) == digits.y_test).mean()
+    assert accuracy == pytest.approx(run.test_scores()["accuracy"], abs=1e-6)
+
+
+def test_the_same_job_gives_the_same_numbers(runner):
+    a, b = finish(runner.submit(job())), finish(runner.submit(job()))
+    assert a.history()["loss"] == b.history()["loss"]
+    assert finish(runner.submit(job(seed=1))).history()["loss"] != a.history()["loss"]
+
+
+def test_batch_losses_are_reported_per_step_when_asked(runner):
+    run = finish(runner.submit(job(fit=Fit(epochs=2, batch_size=256), batch_losses=True)))
+    assert len(run.batch_losses()) == 2 * -(-1437 // 256)
+    assert run.batch_losses()[-1] == pytest.approx(run.epochs[-1].batch_losses[-1])
+    assert finish(runner.submit(job(fit=Fit(epochs=1, batch_size=256)))).batch_losses() == []
+
+
+def test_stop_ends_a_run_early_and_keeps_what_it_learned(runner):
+    run = runner.submit(job(fit=Fit(epochs=200, batch_size=8)))
+    while run.epochs_done() < 2:
+        time.sleep(0.01)
+    run.stop()
+    finish(run)
+    assert run.status == "stopped" and 2 <= run.epochs_done() < 200
+    assert run.model() is not None and run.test_scores()["accuracy"] > 0.5
+
+
+def test_the_time_budget_stops_a_runaway_run(runner):
+    start = time.time()
+    run = finish(runner.submit(job(fit=Fit(epochs=500, batch_size=1), budget_s=1.5)))
+    assert run.status == "budget" and time.time() - start < 15
+    assert run.result.weights
+
+
+def test_runs_wait_in_line_one_slot_at_a_time(runner):
+    runs = [runner.submit(job(fit=Fit(epochs=3, batch_size=64)))]
+    while runs[0].status == "queued":
+        time.sleep(0.005)
+    runs += [runner.submit(job(fit=Fit(epochs=3, batch_size=64), seed=k)) for k in (1, 2)]
+    assert [r.queue_position for r in runs[1:]] == [1, 2]  # the first one is with the only worker
+    for run in runs:
+        finish(run)
+    spans = sorted((r.started, r.finished) for r in runs)
+    assert all(a[1] <= b[0] + 0.05 for a, b in zip(spans, spans[1:]))  # never two at once
+    assert all(r.status == "done" for r in runs)
+
+
+def test_stopping_a_waiting_run_takes_it_out_of_the_line(runner):
+    first = runner.submit(job(fit=Fit(epochs=30, batch_size=8)))
+    second = runner.submit(job())
+    assert second.status == "queued"
+    second.stop()
+    assert second.status == "stopped" and not second.epochs
+    first.stop()
+    finish(first)
+
+
+def test_a_learning_rate_that_is_far_too_big_diverges_without_a_crash(runner):
+    run = finish(runner.submit(job(compile=Compile("SGD", 1e6), fit=Fit(epochs=20, batch_size=64))))
+    assert run.status == "diverged" and run.epochs_done() < 20 and run.outcome() == "diverged"
+
+
+def test_one_racer_that_diverges_stops_alone_and_the_race_goes_on(runner):
+    """SGD at learning rate 5 on y = 3x + 1 blows up at once; Adam beside it learns the line."""
+    racers = (Compile("SGD", 5.0, loss="mse", metrics=()), Compile("Adam", 0.1, loss="mse", metrics=()))
+    run = finish(runner.submit(Job(model=Builder("lib.losses:line_model"), data=line_points(), racers=racers,
+                                   fit=Fit(epochs=30, batch_size=20))))
+    assert run.status == "done"
+    assert run.outcome(0) == "diverged" and run.outcome(1) == "done"
+    assert run.epochs_done(0) < 5 and run.epochs_done(1) == 30
+    assert run.history(1)["loss"][-1] < 0.5 * run.history(1)["loss"][0]
+    one_after_another = finish(runner.submit(dataclasses.replace(run.job, lockstep=False)))
+    assert [one_after_another.outcome(k) for k in (0, 1)] == ["diverged", "done"]
+    assert one_after_another.history(1)["loss"] == pytest.approx(run.history(1)["loss"], rel=1e-5)  # whatever the order
+
+
+def test_when_every_racer_diverges_the_run_did(runner):
+    racers = (Compile("SGD", 5.0, loss="mse", metrics=()), Compile("SGD", 8.0, loss="mse", metrics=()))
+    run = finish(runner.submit(Job(model=Builder("lib.losses:line_model"), data=line_points(), racers=racers,
+                                   fit=Fit(epochs=30, batch_size=20))))
+    assert run.status == "diverged" and [run.outcome(k) for k in (0, 1)] == ["diverged", "diverged"]
+
+
+@pytest.mark.parametrize("changes,code", [
+    (dict(fit=Fit(epochs=0)), "no_epochs"), (dict(fit=Fit(epochs=10_000)), "too_many_epochs"),
+    (dict(fit=Fit(epochs=2, batch_size=0)), "bad_batch"), (dict(compile=Compile(learning_rate=0)), "bad_learning_rate"),
+    (dict(compile=Compile(learning_rate=float("nan"))), "bad_learning_rate"), (dict(budget_s=3600), "bad_budget"),
+    (dict(racers=(Compile(), Compile(learning_rate=-1.0))), "bad_learning_rate")])
+def test_impossible_jobs_are_refused_before_they_queue(runner, changes, code):
+    with pytest.raises(training.TrainingError) as caught:
+        runner.submit(job(**changes))
+    assert caught.value.code == code
+
+
+def test_a_batch_larger_than_the_data_fails_with_a_reason(runner):
+    run = finish(runner.submit(job(data=Images("digits", train_samples=50, reshape=(64,)), fit=Fit(2, batch_size=100))))
+    assert run.status == "failed" and run.error.code == "batch_too_big"
+    assert run.error.details == {"value": 100, "n": 50}
+
+
+def test_a_race_trains_one_model_per_optimizer_from_the_same_start(runner):
+    run = finish(runner.submit(job(racers=(Compile("SGD", 0.1), Compile("Adam", 0.01)), fit=Fit(3, batch_size=64))))
+    assert run.status == "done"
+    assert [run.epochs_done(k) for k in (0, 1)] == [3, 3]
+    assert run.history(0)["loss"] != run.history(1)["loss"]
+    assert len(run.result.weights) == 2 and len(run.histories()) == 2
+
+
+def test_probes_are_predicted_as_training_goes(runner):
+    grid = np.random.default_rng(0).random((5, 64)).astype("float32")
+    run = finish(runner.submit(job(probes={"grid": grid}, probe_every=2, fit=Fit(epochs=4, batch_size=64))))
+    epoch, probes = run.latest_probes()
+    assert epoch == 4 and probes["grid"].shape == (5, 10)
+    np.testing.assert_allclose(probes["grid"], run.model()(grid), atol=1e-5)
+
+
+def test_a_dead_worker_is_replaced_and_only_its_run_fails(runner):
+    run = runner.submit(job(fit=Fit(epochs=200, batch_size=4)))
+    while not run.epochs:
+        time.sleep(0.01)
+    for pid in os.popen(f"pgrep -P {os.getpid()} -f lib.training.worker").read().split():  # this test's workers only
+        os.kill(int(pid), signal.SIGKILL)
+    finish(run)
+    assert run.status == "failed" and run.error.code == "worker"
+    assert finish(runner.submit(job())).status == "done"
+
+
+def test_every_refusal_has_a_message_in_both_languages():
+    details = {"value": 1, "n": 2, "limit": 3, "model": "(None, 784)", "images": "8×8", "numbers": 64,
+               "output": "(None, 5)", "message": "boom"}
+    for code in ("batch_too_big", "input_mismatch", "not_ten_outputs", "no_softmax", "no_epochs", "too_many_epochs",
+                 "bad_batch", "bad_learning_rate", "bad_budget", "error", "worker"):
+        for lang in i18n.LANGUAGES:
+            assert "{" not in i18n.translate(f"training.error.{code}", lang, **details)
