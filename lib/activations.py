@@ -91,6 +91,16 @@ def curve(name, low, high, n=401):
     return x, y, dy
 
 
+@functools.lru_cache(maxsize=2)
+def relu_on_photo(name="china", max_side=128):
+    """`relu_on_edges` of a bundled photo (cached: the page shows it to everyone)."""
+    from lib import data
+
+    edges, after = relu_on_edges(data.sample_image(name, max_side=max_side))
+    edges.flags.writeable = after.flags.writeable = False
+    return edges, after
+
+
 def relu_on_edges(image):
     """An edge map of `image` (the Laplacian, signed) and the same map after keras.activations.relu:
     the study note's "negative values become 0", on a real feature map."""
@@ -120,6 +130,41 @@ def cross_entropy(probabilities, true_class):
     return float(np.asarray(loss)[0])
 
 
+def verdict(probabilities, true_class):
+    """"right" when the true class has the highest probability, else "wrong": what the
+    cross-entropy of this prediction is telling (small for a confident right answer, large for a
+    confident wrong one)."""
+    return "right" if int(np.argmax(probabilities)) == int(true_class) else "wrong"
+
+
+# --- Why activations: without one, a stack of Dense layers is one Dense layer -------------------
+
+COLLAPSE_LAYERS = (8, 8, 1)  # a small stack on 2 inputs
+
+
+@functools.lru_cache(maxsize=16)
+def collapse_gap(activation, *, seed=0, points=200):
+    """How far a stack of Dense layers (COLLAPSE_LAYERS, with `activation` between them) is from
+    the single Dense layer its weights multiply out to: y = x·(W1·W2·W3) + (b1·W2·W3 + b2·W3 + b3).
+    ("linear": ~1e-7, the stack *is* that one layer; "relu": far from it.) Returns (largest
+    difference on `points` random inputs, the stack's parameter count, the one layer's)."""
+    from lib import models
+
+    layers = [{"type": "Dense", "units": n, "activation": activation} for n in COLLAPSE_LAYERS[:-1]]
+    stack = models.build_sequential(layers + [{"type": "Dense", "units": COLLAPSE_LAYERS[-1]}], (2,), seed=seed,
+                                    name="collapse")
+    for layer in stack.layers:  # random biases too, so the sum of shifted biases is part of the test
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, np.random.default_rng(seed).normal(0, 0.5, bias.shape).astype("float32")])
+    kernel, bias = np.eye(2, dtype="float64"), np.zeros(2)
+    for layer in stack.layers:
+        w, b = (v.astype("float64") for v in layer.get_weights())
+        kernel, bias = kernel @ w, bias @ w + b
+    x = np.random.default_rng(seed + 1).uniform(-2, 2, (points, 2)).astype("float32")
+    gap = np.abs(np.asarray(stack(x, training=False), dtype="float64") - (x @ kernel + bias)).max()
+    return float(gap), stack.count_params(), kernel.size + bias.size
+
+
 # --- Vanishing gradients ------------------------------------------------------------------------
 
 def deep_stack(activation, depth, *, width=32, seed=0):
@@ -145,6 +190,7 @@ def deep_stack(activation, depth, *, width=32, seed=0):
     return stack
 
 
+@functools.lru_cache(maxsize=128)
 def gradient_norms(activation, depth, *, width=32, batch=256, seed=0):
     """The size (L2 norm) of the loss gradient for each hidden layer's kernel, first to last, at
     initialisation, on a batch of digits — by real autodiff through the real stack."""
@@ -158,12 +204,15 @@ def gradient_norms(activation, depth, *, width=32, batch=256, seed=0):
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x, training=False)))
     kernels = [layer.kernel for layer in model.layers[:-1]]
-    return np.array([float(tf.norm(g)) for g in tape.gradient(loss, kernels)])
+    norms = np.array([float(tf.norm(g)) for g in tape.gradient(loss, kernels)])
+    norms.flags.writeable = False  # cached and shared: nobody edits it
+    return norms
 
 
 # --- Effect on learning: a toy 2-D set, a small network, a decision boundary --------------------
 
 GRID_SIDE = 41
+TOY_POINTS = 400  # 200 to train on, 100 to validate, 100 to test
 BOUNDS = (-1.6, 1.6)
 
 
@@ -193,23 +242,21 @@ def toy_model(activation, width=8, depth=2, pieces=3):
 
 def toy_job(*, dataset, activation, width=8, depth=2, epochs=100, learning_rate=0.03, noise=0.1, seed=0,
             budget_s=15.0):
-    """Train the small network on a toy set (200 train / 200 test points), Adam, batches of 20,
-    drawing the decision boundary every few epochs."""
+    """Train the small network on a toy set — 200 training points, 100 validation points watched
+    every few epochs, 100 test points scored once at the end — with Adam, in batches of 20,
+    drawing the decision boundary as it goes."""
     from lib import data
-    from lib.training import Job
+    from lib.training import Arrays, Builder, Compile, Fit, Job
 
     if activation not in ACTIVATIONS:
         raise ActivationError("unknown", f"unknown activation {activation!r}", name=str(activation))
-    x, y = data.toy_2d(dataset, n=400, noise=noise, seed=seed)
-    every = max(1, epochs // 25)  # redraw (and check the held-out points) 25 times per run
-    return Job(model={"builder": "lib.activations:toy_model",
-                      "kwargs": {"activation": activation, "width": width, "depth": depth}},
-               data={"x_train": x[:200], "y_train": y[:200], "x_test": x[200:], "y_test": y[200:]},
-               compile={"optimizer": "Adam", "learning_rate": learning_rate, "loss": "binary_crossentropy",
-                        "metrics": ["accuracy"]},
-               fit={"epochs": epochs, "batch_size": 20, "validation": "test", "validation_freq": every},
-               probes={"grid": grid()[1]}, probe_every=every, seed=seed, budget_s=budget_s,
-               batch_losses=False).checked()
+    x, y = data.toy_2d(dataset, n=TOY_POINTS, noise=noise, seed=seed)
+    every = max(1, epochs // 25)  # redraw (and check the validation points) 25 times per run
+    return Job(model=Builder("lib.activations:toy_model", {"activation": activation, "width": width, "depth": depth}),
+               data=Arrays(x[:200], y[:200], x[200:300], y[200:300], x[300:], y[300:]),
+               compile=Compile("Adam", learning_rate, loss="binary_crossentropy"),
+               fit=Fit(epochs=epochs, batch_size=20, validation_freq=every),
+               probes={"grid": grid()[1]}, probe_every=every, seed=seed, budget_s=budget_s).checked()
 
 
 # --- Maxout imitating ReLU or |x| -----------------------------------------------------------------
@@ -226,14 +273,14 @@ def maxout_regressor(pieces=2):
 
 def maxout_job(*, target="abs", pieces=2, epochs=120, seed=0, budget_s=15.0):
     """Teach one Maxout unit to imitate `target` on [-2, 2]: MSE, Adam, full batch."""
-    from lib.training import Job
+    from lib.training import Arrays, Builder, Compile, Fit, Job
 
     if target not in TARGETS:
         raise ActivationError("unknown", f"unknown target {target!r}", name=str(target))
     x = np.linspace(-2, 2, 41, dtype="float32")[:, None]
     y = TARGETS[target](x).astype("float32")
-    return Job(model={"builder": "lib.activations:maxout_regressor", "kwargs": {"pieces": pieces}},
-               data={"x_train": x, "y_train": y, "x_test": x, "y_test": y},
-               compile={"optimizer": "Adam", "learning_rate": 0.05, "loss": "mse", "metrics": []},
-               fit={"epochs": epochs, "batch_size": len(x)}, probes={"fit": MAXOUT_GRID},
-               probe_every=max(1, epochs // 30), seed=seed, budget_s=budget_s, batch_losses=False).checked()
+    return Job(model=Builder("lib.activations:maxout_regressor", {"pieces": pieces}),
+               data=Arrays(x, y, x_test=x, y_test=y),
+               compile=Compile("Adam", 0.05, loss="mse", metrics=()),
+               fit=Fit(epochs=epochs, batch_size=len(x)), probes={"fit": MAXOUT_GRID},
+               probe_every=max(1, epochs // 30), seed=seed, budget_s=budget_s).checked()

@@ -1,7 +1,7 @@
 """Data sets, offline first.
 
 Bundled (always there): scikit-learn's 8x8 handwritten `digits`, its two sample photos, and
-2-D toy sets generated here. Online (optional): MNIST, Fashion-MNIST and CIFAR-10 through
+2-D toy sets generated here. Online (optional): MNIST and Fashion-MNIST through
 `keras.datasets`, cached in the Keras home after the first download. A download that fails or
 takes too long raises `DatasetUnavailable`; it never hangs a page.
 """
@@ -15,8 +15,6 @@ import numpy as np
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer",
-                 "dog", "frog", "horse", "ship", "truck")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +28,6 @@ DATASETS = {
     "digits": DatasetInfo((8, 8), DIGIT_NAMES, online=False),
     "mnist": DatasetInfo((28, 28), DIGIT_NAMES, online=True),
     "fashion_mnist": DatasetInfo((28, 28), FASHION_NAMES, online=True),
-    "cifar10": DatasetInfo((32, 32, 3), CIFAR10_NAMES, online=True),
 }
 DOWNLOAD_TIMEOUT_S = 60.0
 
@@ -75,13 +72,7 @@ def load_dataset(name, *, seed=0, test_size=0.2, timeout=DOWNLOAD_TIMEOUT_S):
 @functools.lru_cache(maxsize=16)
 def _load(name, seed, test_size, timeout):
     if name == "digits":
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
-        digits = load_digits()
-        x = (digits.images / 16.0).astype("float32")
-        x_train, x_test, y_train, y_test = train_test_split(
-            x, digits.target, test_size=test_size, random_state=seed, stratify=digits.target)
+        x_train, y_train, x_test, y_test = digits_split(test_size, seed)
     else:
         (x_train, y_train), (x_test, y_test) = _download(name, timeout)
         x_train, x_test = (x.astype("float32") / 255.0 for x in (x_train, x_test))
@@ -89,6 +80,19 @@ def _load(name, seed, test_size, timeout):
     for a in arrays:
         a.flags.writeable = False  # shared by every session: nobody edits it in place
     return Dataset(name, *arrays, DATASETS[name].class_names)
+
+
+def digits_split(test_size=0.2, seed=0):
+    """scikit-learn's 8x8 digits, values 0..1, split into the workbook (train) and the mock exam
+    (test), stratified: every digit is in both, in the same proportions."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype("float32")
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, digits.target, test_size=test_size, random_state=seed, stratify=digits.target)
+    return x_train, y_train, x_test, y_test
 
 
 _downloads = {}  # name -> the thread fetching it; a second caller waits on the same thread
@@ -129,6 +133,7 @@ class _DownloadThread(threading.Thread):
 # --- Sample photos -------------------------------------------------------------------------
 
 SAMPLE_IMAGES = {"china": "china.jpg", "flower": "flower.jpg"}  # shipped with scikit-learn
+PHOTO_SIDE = 128  # the pages shrink photos to this, so every nudge of a control stays fast
 LUMA = np.array([0.299, 0.587, 0.114], dtype="float32")  # ITU-R 601 gray, as PIL's "L" mode
 
 
@@ -138,6 +143,16 @@ def sample_image(name, *, gray=True, max_side=None):
         raise ValueError(f"unknown sample image {name!r}; choose one of {sorted(SAMPLE_IMAGES)}")
     image = _photo(name, gray)
     return downscale(image, max_side) if max_side else image.copy()
+
+
+@functools.lru_cache(maxsize=8)
+def photo(name, max_side=PHOTO_SIDE):
+    """(a bundled photo in gray, shrunk to `max_side`, the whole factor it was shrunk by) — shared
+    and read-only: the filters and pooling pages start from it."""
+    image = sample_image(name)
+    small = downscale(image, max_side)
+    small.flags.writeable = False
+    return small, shrink_factor(image.shape, max_side)
 
 
 @functools.lru_cache(maxsize=4)

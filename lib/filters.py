@@ -116,7 +116,7 @@ def parse_cell(text):
     text = str(text).strip().replace("−", "-")
     try:
         value = float(fractions.Fraction(text))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):  # '1e309' is a fine fraction but no float
         return None
     return value if math.isfinite(value) else None
 

@@ -281,6 +281,20 @@ def make_layer(layer_type, args, name, seed=None):
     return getattr(keras.layers, layer_type)(name=name, **kwargs)
 
 
+def example_input(input_shape, seed=0):
+    """One input for a model of this shape, to follow real numbers through it: (x, "digit") — the
+    first of the bundled digits, 0..1, when the shape holds its 64 pixels — else (x, "random"):
+    seeded uniform numbers in 0..1 (there is no data set of that shape offline)."""
+    import numpy as np
+
+    shape = tuple(input_shape)
+    if math.prod(shape) == 64:
+        from lib import data
+
+        return data.digit(0)[0].reshape(shape), "digit"
+    return np.random.default_rng(seed).uniform(0, 1, shape).astype("float32"), "random"
+
+
 def summary_table(model):
     """`model.summary()` as a table: layer, type, output_shape, params (one row per layer)."""
     import pandas as pd

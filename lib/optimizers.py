@@ -148,11 +148,28 @@ class Summary:
     final_loss: float  # nan once the path has blown up
     distance: float  # to the nearest minimum (nan: no minimum, or blown up)
     left_at: int  # the first step outside the plot's wider frame or not a number; None if it stayed
+    oscillating: bool = False  # hopping back and forth between two points without getting closer
+
+    @property
+    def outcome(self):
+        """How the walk ended, in one word: left, oscillating, reached, no_minimum, on_its_way."""
+        if self.left_at is not None:
+            return "left"
+        if self.oscillating:
+            return "oscillating"
+        if math.isnan(self.distance):
+            return "no_minimum"
+        return "reached" if self.distance < REACHED else "on_its_way"
+
+
+REACHED = 0.01  # closer than this to a minimum counts as there
+OSCILLATION_TAIL = 20  # steps looked at
 
 
 def summary(path, surface):
-    """Where a path ended and how well: final loss, distance to the nearest minimum, and the
-    step at which it left (outside three times the plot's frame, or inf/nan)."""
+    """Where a path ended and how well: final loss, distance to the nearest minimum, the step at
+    which it left (outside three times the plot's frame, or inf/nan), and whether it ended
+    bouncing between two points (each point where it was two steps before, but far from the last)."""
     surface = SURFACES[surface] if isinstance(surface, str) else surface
     (x0, x1), (y0, y1) = surface.x_range, surface.y_range
     wide_x, wide_y = 1.5 * (x1 - x0), 1.5 * (y1 - y0)
@@ -165,7 +182,34 @@ def summary(path, surface):
         return Summary(math.nan, math.nan, left_at)
     loss = float(surface(end[0], end[1]))
     distance = min((math.dist(end, m) for m in surface.minima), default=math.nan)
-    return Summary(loss, distance, None)
+    return Summary(loss, distance, None, _oscillating(path, max(x1 - x0, y1 - y0)))
+
+
+def _oscillating(path, scale):
+    tail = np.asarray(path[-OSCILLATION_TAIL:], dtype="float64")
+    if len(tail) < 4:
+        return False
+    back = np.abs(tail[2:] - tail[:-2]).max()  # where it was two steps before ...
+    hop = np.linalg.norm(tail[1:] - tail[:-1], axis=1).min()  # ... yet every step a long jump
+    return bool(back < 1e-3 * scale and hop > 1e-2 * scale)
+
+
+# The page's racers: (label, Keras optimizer class, which of the page's settings it takes). The
+# labels are Keras names, the same in every language.
+RACERS = {
+    "sgd": ("SGD", "SGD", ()), "momentum": ("SGD + momentum", "SGD", ("momentum",)),
+    "nesterov": ("Nesterov", "SGD", ("momentum", "nesterov")), "rmsprop": ("RMSprop", "RMSprop", ("rho",)),
+    "adam": ("Adam", "Adam", ("beta_1", "beta_2")), "adagrad": ("Adagrad", "Adagrad", ()),
+    "adadelta": ("Adadelta", "Adadelta", ()), "adamax": ("Adamax", "Adamax", ()), "nadam": ("Nadam", "Nadam", ()),
+    "adamw": ("AdamW", "AdamW", ()), "lion": ("Lion", "Lion", ()),
+}
+
+
+def racer(key, settings):
+    """(Keras optimizer name, constructor options) of one racer under the page's settings
+    (momentum, rho, beta_1, beta_2)."""
+    _, name, takes = RACERS[key]
+    return name, {k: True if k == "nesterov" else settings[k] for k in takes}
 
 
 def landscape(surface, n=80):
@@ -177,13 +221,13 @@ def landscape(surface, n=80):
     return xs, ys, surface(xx, yy)
 
 
-def data_race_job(racers, *, learning_rate=0.01, epochs=5, seed=0):
+def data_race_job(racers, *, learning_rate=0.01, epochs=5, batch_size=32, seed=0):
     """A training Job racing optimizers on the digits: the study note's model, one copy per racer
     ((Keras name, options) pairs), the same initial weights and the same batches for all."""
     from lib import models, training
 
     base = training.classifier_job(dataset="digits", layers=models.PRESETS["seed"][1], input_shape=(64,),
-                                   learning_rate=learning_rate, epochs=epochs, batch_size=32, seed=seed, budget_s=45.0)
-    variants = tuple({"optimizer": name, "learning_rate": learning_rate, "options": dict(options)}
-                     for name, options in racers)
-    return dataclasses.replace(base, variants=variants).checked()
+                                   learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, seed=seed,
+                                   budget_s=45.0, batch_losses=False)
+    compiles = tuple(dataclasses.replace(base.compile, optimizer=name, options=dict(options)) for name, options in racers)
+    return dataclasses.replace(base, racers=compiles).checked()

@@ -7,7 +7,8 @@ more data, a smaller model, Dropout, L2, EarlyStopping, small random shifts of t
 """
 import numpy as np
 
-from lib.training import Job
+from lib import data
+from lib.training import Arrays, Builder, Compile, EarlyStop, Fit, Images, Job, Stack
 
 CURVE_RANGE = (-1.0, 1.0)
 GRID = np.linspace(*CURVE_RANGE, 200, dtype="float32")[:, None]  # where the fitted curve is drawn
@@ -44,26 +45,26 @@ def regressor(width=128, depth=3, l2=0.0, dropout=0.0):
 
 
 CURVE_LEARNING_RATE = 0.02
+VALIDATION_POINTS = 100
 
 
 def curve_job(*, n=12, noise=0.25, width=128, depth=3, l2=0.0, dropout=0.0, epochs=200, seed=0, budget_s=20.0):
     """Fit the noisy points with full-batch Adam; the fitted curve is predicted on GRID, and the
-    loss on 100 fresh points from the same curve measured, every few epochs, to watch it bend."""
+    loss on 100 fresh validation points from the same curve measured, every few epochs, to
+    watch it bend."""
     x, y = noisy_points(n, noise, seed)
-    x_val, y_val = noisy_points(100, noise, seed + 1000)
+    x_val, y_val = noisy_points(VALIDATION_POINTS, noise, seed + 1000)
     every = max(1, epochs // 40)
-    return Job(model={"builder": "lib.overfitting:regressor",
-                      "kwargs": {"width": width, "depth": depth, "l2": l2, "dropout": dropout}},
-               data={"x_train": x, "y_train": y, "x_test": x_val, "y_test": y_val, "noise": noise},
-               compile={"optimizer": "Adam", "learning_rate": CURVE_LEARNING_RATE, "loss": "mse", "metrics": []},
-               fit={"epochs": epochs, "batch_size": n, "validation": "test", "validation_freq": every},
-               probes={"curve": GRID}, probe_every=every, seed=seed, budget_s=budget_s,
-               batch_losses=False).checked()
+    return Job(model=Builder("lib.overfitting:regressor", {"width": width, "depth": depth, "l2": l2, "dropout": dropout}),
+               data=Arrays(x, y, x_val, y_val),
+               compile=Compile("Adam", CURVE_LEARNING_RATE, loss="mse", metrics=()),
+               fit=Fit(epochs=epochs, batch_size=n, validation_freq=every),
+               probes={"curve": GRID}, probe_every=every, seed=seed, budget_s=budget_s).checked()
 
 
 def digits_layers(*, width=256, depth=2, dropout=0.0, l2=0.0, augment=False):
     """The digits model: [random shifts] -> Flatten -> depth x Dense(width) [+ Dropout] -> softmax."""
-    layers = [{"type": "RandomTranslation", "factor": 0.125}] if augment else []  # ±1 pixel of 8
+    layers = [{"type": "RandomTranslation", "factor": 0.125}] if augment else []  # up to ±1 pixel of 8, interpolated
     layers.append({"type": "Flatten"})
     for _ in range(depth):
         layers.append({"type": "Dense", "units": width, "activation": "relu", "l2": l2})
@@ -73,17 +74,23 @@ def digits_layers(*, width=256, depth=2, dropout=0.0, l2=0.0, augment=False):
     return layers
 
 
+# The workbook (train split) of the digits, 1,437 images, minus a validation slice held out of it:
+# training runs are compared on the validation slice; the test set (the mock exam) is scored once.
+VALIDATION_IMAGES = 287  # the last fifth of the workbook
+WORKBOOK = len(data.load_dataset("digits").x_train) - VALIDATION_IMAGES  # what is left to train on: 1,150
+TEST_IMAGES = len(data.load_dataset("digits").x_test)  # the mock exam: 360
+
+
 def digits_job(*, samples=100, width=256, depth=2, dropout=0.0, l2=0.0, augment=False, early_stopping=None,
                epochs=60, batch_size=32, seed=0, budget_s=20.0):
-    """Train on the first `samples` digits of the workbook; validate on the 360 held-out ones."""
-    return Job(model={"layers": digits_layers(width=width, depth=depth, dropout=dropout, l2=l2, augment=augment),
-                      "input_shape": (8, 8, 1)},
-               data={"dataset": "digits", "train_samples": samples, "reshape": (8, 8, 1)},
-               compile={"optimizer": "Adam", "learning_rate": 0.003, "loss": "sparse_categorical_crossentropy",
-                        "metrics": ["accuracy"]},
-               fit={"epochs": epochs, "batch_size": min(batch_size, samples), "validation": "test",
-                    "early_stopping": early_stopping},
-               seed=seed, budget_s=budget_s, batch_losses=False).checked()
+    """Train on the first `samples` images of the workbook; watch the validation slice held out
+    of it after every epoch; score the test set once, at the end."""
+    return Job(model=Stack(digits_layers(width=width, depth=depth, dropout=dropout, l2=l2, augment=augment), (8, 8, 1)),
+               data=Images("digits", train_samples=samples, validation=VALIDATION_IMAGES, reshape=(8, 8, 1)),
+               compile=Compile("Adam", 0.003),
+               fit=Fit(epochs=epochs, batch_size=min(batch_size, samples),
+                       early_stopping=early_stopping and EarlyStop(**early_stopping)),
+               seed=seed, budget_s=budget_s).checked()
 
 
 def best_epoch(history):

@@ -12,6 +12,7 @@ import streamlit as st
 from lib import i18n
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+MODEL_STACK = "model_stack"  # the session's stack from the Model & layers page, which other pages use
 PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
 
 
@@ -67,40 +68,46 @@ def t(key, **values):
 
 
 class labels:  # noqa: N801  (used like a function: format_func=ui.labels("model.input"))
-    """A widget's `format_func` showing option `v` as the text of `prefix.v`.
+    """A widget's `format_func` showing option `v` as the text of `prefix.v` (of the first prefix
+    that has it, when several are given).
 
     The language is fixed when it is made: Streamlit may call a format_func outside the script
     run, where the session (and so the language) is out of reach.
     """
 
-    def __init__(self, prefix):
-        self.prefix, self.lang = prefix, lang()
+    def __init__(self, *prefixes):
+        self.prefixes, self.lang = prefixes, lang()
 
     def __call__(self, value):
-        return i18n.translate(f"{self.prefix}.{value}", self.lang)
+        texts = i18n.catalog(self.lang)
+        return next(texts[f"{p}.{value}"] for p in self.prefixes if f"{p}.{value}" in texts)
+
+
+def keys(page_id):
+    """The widget keys of one page: `key = ui.keys("filters")`, then `key("stride")` is
+    "filters.stride". Keys must differ between pages (Streamlit mixes up same-key widgets of two
+    pages at a page switch), and a bound widget's key is its name in the URL, so a class link
+    reads `?filters.stride=2`."""
+    return lambda name: f"{page_id}.{name}"
 
 
 def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
     """A select-type widget (st.selectbox, st.segmented_control, st.radio, st.multiselect) whose
-    choice lives in the URL as the option itself (`?kernel=sobel_x`), the same in every language.
-
-    `key` is "page.name": unique across pages (Streamlit mixes up same-key widgets of two pages
-    at a page switch), while the URL says just `name`. Streamlit's own `bind="query-params"`
-    writes the *displayed* label there, which would tie a class link to one language; numbers
-    and text, which have no labels, use `bind` directly.
+    choice lives in the URL as the option itself (`?filters.kernel=sobel_x`), the same in every
+    language. (Streamlit's own `bind="query-params"` writes the *displayed* label there, which
+    would tie a class link to one language; numbers and text, which have no labels, use `bind`.)
     """
     options = list(options)
-    param = key.rsplit(".", 1)[-1]
     multi = widget is st.multiselect
     if default is None:
         default = [] if multi else options[0]
     if key not in st.session_state:  # the first run of this page in this session: the link decides
-        st.session_state[key] = _from_url(param, options, default, multi)
+        st.session_state[key] = _from_url(key, options, default, multi)
     value = widget(label, options, key=key, format_func=labels or str, **kwargs)
     if value == default or value is None:
-        st.query_params.pop(param, None)
+        st.query_params.pop(key, None)
     else:
-        st.query_params[param] = [str(v) for v in value] if multi else str(value)
+        st.query_params[key] = [str(v) for v in value] if multi else str(value)
     return value
 
 
@@ -141,8 +148,13 @@ def navigation():
         page = st.Page(info.file, title=t(f"nav.{info.id}"), icon=info.icon,
                        url_path=info.url_path or None, default=info.id == "overview")
         groups.setdefault(t(f"nav.section.{info.section}"), []).append(page)
-    page = st.navigation(groups)
+    page = st.navigation(groups, position="hidden")
     st.query_params["lang"] = lang()  # after st.navigation, which starts a new page's URL afresh
+    with st.sidebar:
+        for section, pages in groups.items():
+            st.caption(section)
+            for item in pages:
+                st.page_link(item, query_params={"lang": lang()})
     return page
 
 
@@ -187,6 +199,7 @@ def shared_figure(builder):
 
 
 def plot(figure, key=None):
+    """Every figure of every page goes through here: one look (no mode bar, no scroll zoom)."""
     st.plotly_chart(figure, config=PLOT_CONFIG, key=key)
 
 
@@ -216,31 +229,152 @@ def spec_error_text(error):
     return reason
 
 
+def image_input(source, key):
+    """The image of a chosen source — a bundled photo ("china", "flower"), a digit of the set
+    (a number box says which), or an upload ("upload") — and the recipe the shown code makes it
+    from. An upload that is not a usable image says why and falls back to the China photo."""
+    from lib import data
+
+    if source == "digit":
+        index = st.number_input(t("image.digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key,
+                                bind="query-params")
+        image, label = data.digit(index)
+        st.caption(t("image.digit_label", label=label))
+        return image, dict(source="digit", digit_index=index)
+    if source == "upload":
+        upload = st.file_uploader(t("image.upload"), type=["png", "jpg", "jpeg"], key=key)
+        if upload is not None:
+            try:
+                image, factor = data.image_from_bytes(upload.getvalue(), max_side=data.PHOTO_SIDE)
+                return image, dict(source="upload", upload_name=upload.name, factor=factor)
+            except data.ImageUnreadable as e:
+                st.error(t(f"image.bad_upload.{e.code}", **e.details), icon=":material/broken_image:")
+        st.caption(t("image.upload_fallback"))
+        source = "china"
+    image, factor = data.photo(source)
+    return image, dict(source=source, factor=factor)
+
+
+def dense_unit_view(model, x, key, caption):
+    """The study note's Dense layer on real numbers: choose a Dense layer of `model` and one of its
+    units, and see its arithmetic on input `x` — the largest terms of x·W, plus b, through the
+    activation — equal to what Keras's layer outputs. Returns (layer name, its position, unit), or None."""
+    import pandas as pd
+
+    from lib import evaluate
+
+    dense = [layer.name for layer in model.layers if type(layer).__name__ == "Dense"]
+    if not dense:
+        return None
+    st.subheader(t("dense.title"))
+    st.markdown(t("dense.idea"))
+    st.caption(caption)
+    left, right = st.columns(2)
+    name = left.selectbox(t("dense.layer"), dense, key=key("dense_layer"), bind="query-params")
+    layer = model.get_layer(name)
+    if (st.session_state.get(key("dense_unit")) or 0) >= layer.units:  # a narrower layer: stay inside it
+        st.session_state[key("dense_unit")] = 0
+    unit = right.number_input(t("dense.unit", last=layer.units - 1), 0, layer.units - 1, 0, key=key("dense_unit"),
+                              bind="query-params")
+    position = model.layers.index(layer)
+    inputs = x if position == 0 else evaluate.layer_outputs(model, x[None])[position - 1][1][0]
+    kernel, bias = layer.get_weights()
+    if inputs.ndim > 1:  # Dense on an image works on each position's numbers separately: show the first
+        st.caption(t("dense.per_position", shape="×".join(map(str, inputs.shape[:-1])), n=inputs.shape[-1]))
+    unit_math = evaluate.dense_unit(inputs.reshape(-1, len(kernel))[0], kernel, bias, layer.get_config()["activation"],
+                                    unit)
+    st.dataframe(pd.DataFrame([{t("dense.col.input"): f"x[{i}]", "x": round(xi, 4), "w": round(wi, 4),
+                                "x·w": round(term, 4)} for i, xi, wi, term in unit_math.terms]), hide_index=True)
+    st.markdown(t("dense.sum", shown=len(unit_math.terms), inputs=len(kernel), rest=f"{unit_math.rest:.4f}",
+                  total=f"{unit_math.weighted_sum:.4f}", bias=f"{unit_math.bias:.4f}", z=f"{unit_math.z:.4f}",
+                  activation=unit_math.activation, output=f"{unit_math.output:.4f}"))
+    return name, position, int(unit)
+
+
 def start_button(label, key, *, container=st, icon=":material/play_arrow:", disabled=False):
     """The primary, full-width button that starts a run; True in the run after its click.
     The click travels as a flag set by the button's callback rather than as the button's own
     value: under AppTest a button's value is lost when the page was reached by a page switch."""
-    flag = f"{key}_clicked"
+    flag = f"{key}.clicked"
     container.button(label, key=key, type="primary", icon=icon, width="stretch", disabled=disabled,
                      on_click=st.session_state.__setitem__, args=(flag, True))
     return bool(st.session_state.pop(flag, False)) and not disabled
 
 
-def run_button(label, key, job, *, remember, container=st, icon=":material/play_arrow:", **keep):
-    """A start button for `job` and the session's latest run of it: a click submits the job to
-    the shared runner and keeps {"run", "job", **keep} in the session under `remember`.
-    Returns that entry, or None before the first click. (No job: the button is disabled.)"""
-    from lib import training
+# --- The live run: start, follow and draw a training run ---------------------------------------
 
-    if start_button(label, key, container=container, icon=icon, disabled=job is None):
-        st.session_state[remember] = {"run": training.runner().submit(job), "job": job, **keep}
-    return st.session_state.get(remember)
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One run this session started from a LiveRun, and what the page noted beside it (labels,
+    the settings it was started with)."""
+    run: object
+    meta: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def job(self):
+        return self.run.job
+
+
+class LiveRun:
+    """The one live-run component of every page that trains: its start (and stop) buttons, the
+    session's latest runs of it, and a picture redrawn while the newest one waits or trains.
+
+        live = ui.LiveRun(key("fit"), keep=5)
+        live.buttons(t("training.train"), job, stop=True)   # where the controls are
+        live.show(draw)                                     # where the picture goes: draw(entry or None)
+
+    The picture is a fragment (`st.fragment`): while a run is active it alone is redrawn, every
+    `every` seconds, the rest of the page untouched; when the run ends the page reruns once so
+    tables and buttons show the final state. Below the picture a line says why a run draws
+    nothing yet or stopped short (waiting, failed, out of time, diverged).
+    """
+
+    def __init__(self, key, *, keep=1):
+        self.key, self.keep = key, keep
+        self.entries = st.session_state.setdefault(f"{key}.runs", [])
+
+    @property
+    def current(self):
+        return self.entries[-1] if self.entries else None
+
+    def buttons(self, label, job, *, stop=False, icon=":material/play_arrow:", container=st, **meta):
+        """The start button (disabled without a job) and, with `stop`, a Stop button beside it.
+        A click submits `job` to the server's runner. Returns the current entry (or None)."""
+        from lib import training
+
+        start_col, stop_col = container.columns(2) if stop else (container, None)
+        if start_button(label, f"{self.key}.start", container=start_col, icon=icon, disabled=job is None):
+            self.entries.append(Entry(training.runner().submit(job), meta))
+            del self.entries[:-self.keep]
+        if stop:
+            run = self.current.run if self.current else None
+            active = run is not None and run.active
+            stop_col.button(t("training.stop"), key=f"{self.key}.stop", icon=":material/stop:", width="stretch",
+                            disabled=not active, on_click=run.stop if active else None)
+        return self.current
+
+    def show(self, draw, *, every=0.3):
+        """Draw the current entry (None before the first click) in a fragment that follows it."""
+        active = self.current is not None and self.current.run.active
+        st.session_state[f"{self.key}.following"] = active
+        st.fragment(self._frame, run_every=every if active else None)(draw)
+
+    def _frame(self, draw):
+        entry = self.current
+        draw(entry)
+        if entry is None:
+            return
+        notice = run_notice(entry.run)
+        if notice:
+            getattr(st, notice[0])(notice[1])
+        if st.session_state.get(f"{self.key}.following") and not entry.run.active:
+            st.session_state[f"{self.key}.following"] = False
+            st.rerun()  # the run ended while the student watched: the whole page shows the result
 
 
 def run_notice(run):
     """(kind, text) saying why a run draws nothing yet or stopped short — waiting for a free
-    trainer, failed, out of time, diverged — or None while it trains or when it simply ended.
-    Every page that trains shows it, so a student never clicks into silence."""
+    trainer, failed, out of time, diverged — or None while it trains or when it simply ended."""
     from lib import training
 
     if run.status == "queued":
@@ -248,8 +382,7 @@ def run_notice(run):
         key = "training.status.queued" if ahead > 0 else "training.status.next"
         return "info", t(key, ahead=ahead, slots=training.SLOTS)  # the server runner's size
     if run.status == "failed":
-        return "error", t(f"training.error.{run.error['code']}", **run.error.get("details", {}),
-                          message=run.error["message"])
+        return "error", t(f"training.error.{run.error.code}", **run.error.details, message=run.error.message)
     losses = run.history().get("loss", [])
     if run.status == "budget":
         return "warning", t("common.run.budget", budget=f"{run.job.budget_s:.0f}", epoch=len(losses))
@@ -257,27 +390,3 @@ def run_notice(run):
         return "warning", t("common.run.diverged", epoch=len(losses), first=f"{losses[0]:.3g}" if losses else "?",
                             last=f"{losses[-1]:.3g}" if losses else "?")
     return None
-
-
-def show_run_notice(slot, run):
-    """Write `run_notice(run)` into `slot`; True if there was one."""
-    notice = run_notice(run)
-    if notice:
-        getattr(slot, notice[0])(notice[1])
-    return notice is not None
-
-
-def follow(runs, redraw, every=0.3):
-    """Redraw now and, while any of `runs` (a Run, a list of them, or None) waits or trains,
-    again every `every` seconds. When the last one ends while the student watches, rerun the
-    page so buttons and tables show the final state. Any control the student touches
-    interrupts this loop (Streamlit reruns the page); the runs go on in their workers, and the
-    new run of the page picks them up again."""
-    runs = [r for r in (runs if isinstance(runs, (list, tuple)) else [runs]) if r is not None]
-    redraw()
-    if not any(r.active for r in runs):
-        return
-    while any(r.active for r in runs):
-        time.sleep(every)
-        redraw()
-    st.rerun()

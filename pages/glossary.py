@@ -36,7 +36,7 @@ def analogy_figure(lang):
 
 ui.header("glossary")
 ui.plot(analogy_figure(ui.lang()))
-query = st.text_input(t("glossary.search"), key="q", bind="query-params", placeholder=t("glossary.search_hint"))
+query = st.text_input(t("glossary.search"), key="glossary.q", bind="query-params", placeholder=t("glossary.search_hint"))
 needle = query.strip().lower()
 shown = 0
 for group, terms in TERMS:

@@ -5,15 +5,9 @@ import streamlit as st
 from lib import data, filters, plots, pooling, snippets, ui
 
 t = ui.t
-MAX_SIDE = 128
+key = ui.keys("pooling")
 SOURCES = ("china", "flower", "digit", "feature_map")
 SAME_AS_POOL = 0  # the strides option that means "= pool_size" (Keras's default, strides=None)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def photo(name):
-    image = data.sample_image(name)
-    return data.downscale(image, MAX_SIDE), data.shrink_factor(image.shape, MAX_SIDE)
 
 
 @ui.shared_figure
@@ -36,7 +30,7 @@ def feature_map_input():
     """The filters page's current feature map (its defaults if the student has not been there)."""
     saved = st.session_state.get("filters_settings") or {}
     if saved.get("kernel") is None:
-        image, factor = photo("china")
+        image, factor = data.photo("china")
         saved = dict(image=image, image_how=dict(source="china", factor=factor),
                      kernel=filters.KERNELS["sobel_x"], stride=1, padding="valid")
     feature_map = filters.convolve(saved["image"], saved["kernel"], stride=saved["stride"], padding=saved["padding"])
@@ -45,10 +39,8 @@ def feature_map_input():
 
 def choose_input():
     """(image, how the code makes it, the Conv2D before it or None, whether values are signed)."""
-    source = ui.choice(st.selectbox, t("pooling.input"), SOURCES, key="pooling.source", labels=ui.labels("pooling.sources"))
-    if source == "digit":
-        index = st.number_input(t("pooling.digit"), 0, data.DIGIT_COUNT - 1, 0, key="input_digit", bind="query-params")
-        return data.digit(index)[0], dict(source="digit", digit_index=index), None, False
+    source = ui.choice(st.selectbox, t("pooling.input"), SOURCES, key=key("source"),
+                       labels=ui.labels("pooling.sources", "image.sources"))
     if source == "feature_map":
         st.caption(t("pooling.from_filters"))
         ui.page_link("filters")
@@ -58,8 +50,8 @@ def choose_input():
         except filters.KernelError:
             st.warning(t("pooling.filters_unusable"))
             source = "china"
-    image, factor = photo(source)
-    return image, dict(source=source, factor=factor), None, False
+    image, how = ui.image_input(source, key(source))
+    return image, how, None, False
 
 
 # --- The page --------------------------------------------------------------------------------
@@ -67,13 +59,13 @@ ui.header("pooling")
 controls, picture = st.columns([1, 2.4], gap="large")
 with controls:
     image, image_how, conv, signed = choose_input()
-    mode = ui.choice(st.segmented_control, t("pooling.mode"), pooling.MODES, key="pooling.mode",
+    mode = ui.choice(st.segmented_control, t("pooling.mode"), pooling.MODES, key=key("mode"),
                      labels=ui.labels("pooling.modes"), required=True)
-    pool_size = st.slider("pool_size", 2, 4, 2, key="pool_size", bind="query-params")
-    strides = ui.choice(st.selectbox, "strides", [SAME_AS_POOL, 1, 2, 3, 4], key="pooling.strides",
+    pool_size = st.slider("pool_size", 2, 4, 2, key=key("pool_size"), bind="query-params")
+    strides = ui.choice(st.selectbox, "strides", [SAME_AS_POOL, 1, 2, 3, 4], key=key("strides"),
                         labels=lambda s, same=t("pooling.same_as_pool"): str(s) if s else same)
     strides = strides or pool_size
-    padding = ui.choice(st.segmented_control, "padding", pooling.PADDINGS, key="pooling.padding", required=True)
+    padding = ui.choice(st.segmented_control, "padding", pooling.PADDINGS, key=key("padding"), required=True)
 
 layer = f"{'Max' if mode == 'max' else 'Average'}Pooling2D"
 try:
@@ -96,7 +88,7 @@ with left:
 right.markdown(t("pooling.seed_idea", layer=layer))
 
 st.subheader(t("pooling.windows_title"))
-grid_digit = st.number_input(t("pooling.grid_digit"), 0, data.DIGIT_COUNT - 1, 0, key="grid", bind="query-params")
+grid_digit = st.number_input(t("pooling.grid_digit"), 0, data.DIGIT_COUNT - 1, 0, key=key("grid"), bind="query-params")
 figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
 ui.plot(figure)
 st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))

@@ -67,9 +67,8 @@ def _option_value(widget, formatted):
     through the catalog, else try the text itself, numbers and the usual sentinels."""
     show = widget.format_func
     candidates = [formatted, None, True, False]
-    if hasattr(show, "prefix"):
-        prefix = show.prefix + "."
-        candidates += [k[len(prefix):] for k in i18n.catalog(show.lang) if k.startswith(prefix)]
+    for prefix in getattr(show, "prefixes", ()):
+        candidates += [k[len(prefix) + 1:] for k in i18n.catalog(show.lang) if k.startswith(prefix + ".")]
     if isinstance(getattr(show, "__self__", None), dict):  # format_func=LABELS.get
         candidates += list(show.__self__)
     for number in (int, float):
@@ -129,6 +128,21 @@ def run_snippet(code, cwd, timeout=300):
 def shown_code(at):
     """The code panel's text (the last code block on the page)."""
     return at.code[-1].value
+
+
+def session_runs(at):
+    """Every run the session under test started from a live-run component."""
+    return [entry.run for key, entries in at.session_state.items() if key.endswith(".runs") for entry in entries]
+
+
+def settle(at, timeout=180):
+    """Wait until every run the session started has ended, then run the page again: what the
+    live-run fragment does in a browser when a run ends while the student watches."""
+    for run in session_runs(at):
+        finish(run, timeout)
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def finish(run, timeout=120):

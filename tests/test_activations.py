@@ -10,7 +10,7 @@ import pytest
 from scipy.special import erf
 
 from lib import activations, i18n, snippets
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
 
 X = np.linspace(-4, 4, 81, dtype="float64")
 SIG = 1 / (1 + np.exp(-X))
@@ -121,21 +121,21 @@ def test_the_gradient_norms_are_the_tapes_own():
 def test_a_linear_network_cannot_draw_a_circle_and_relu_can(runner):
     relu = finish(runner.submit(activations.toy_job(dataset="circle", activation="relu")))
     linear = finish(runner.submit(activations.toy_job(dataset="circle", activation="linear")))
-    assert relu.result["test"][0]["accuracy"] > 0.85 and linear.result["test"][0]["accuracy"] < 0.7
+    assert relu.test_scores()["accuracy"] > 0.85 and linear.test_scores()["accuracy"] < 0.7
     epoch, probes = relu.latest_probes()
     assert probes["grid"].shape == (activations.GRID_SIDE ** 2, 1)
 
 
 def test_a_maxout_unit_learns_abs_as_two_pieces(runner):
     run = finish(runner.submit(activations.maxout_job(target="abs", pieces=2)))
-    kernel, bias = run.result["weights"][0]
+    kernel, bias = run.result.weights[0]
     assert sorted(np.round(kernel[0], 1).tolist()) == [-1.0, 1.0] and np.allclose(bias, 0, atol=0.05)
 
 
 # --- The page ---------------------------------------------------------------------------------
 
 def test_the_page_reads_out_the_numbers_its_code_prints(tmp_path):
-    at = open_page("pages/activations.py", query={"show": ["relu", "sigmoid", "maxout"], "x": "1.5"})
+    at = open_page("pages/activations.py", query={"activations.show": ["relu", "sigmoid", "maxout"], "activations.x": "1.5"})
     assert not at.exception and len(at.get("plotly_chart")) >= 6
     table = at.dataframe[0].value
     out = run_snippet(shown_code(at), tmp_path)
@@ -147,12 +147,12 @@ def test_the_page_reads_out_the_numbers_its_code_prints(tmp_path):
 
 
 def test_every_control_of_the_page_works_in_korean():
-    at = open_page("pages/activations.py", "ko", query={"toy_epochs": "10"})
-    assert exercise_widgets(at, skip=("train", "teach")) >= 12
+    at = open_page("pages/activations.py", "ko", query={"activations.toy_epochs": "10"})
+    assert exercise_widgets(at, skip=("activations.toy_run.start", "activations.maxout_run.start")) >= 12
 
 
 def test_temperature_zero_and_an_empty_range_are_explained_and_the_page_works():
-    at = open_page("pages/activations.py", "ko", query={"temperature": "0.0", "range": ["1.0", "1.0"]})
+    at = open_page("pages/activations.py", "ko", query={"activations.temperature": "0.0", "activations.range": ["1.0", "1.0"]})
     assert not at.exception
     assert any("0" in w.value and "원-핫" in w.value for w in at.warning)
     assert any("1.0 … 1.0" in e.value for e in at.error)
@@ -160,17 +160,18 @@ def test_temperature_zero_and_an_empty_range_are_explained_and_the_page_works():
 
 
 def test_a_depth_beyond_the_cap_in_a_link_is_ignored():
-    at = open_page("pages/activations.py", query={"depth": "50"})
-    assert at.slider(key="depth").value == 10 and not at.exception
+    at = open_page("pages/activations.py", query={"activations.depth": "50"})
+    assert at.slider(key="activations.depth").value == 10 and not at.exception
 
 
 def test_training_on_the_page_draws_the_boundary(tmp_path):
-    at = open_page("pages/activations.py", "en", query={"toy_epochs": "30"})
-    at.button(key="train").click().run(timeout=120)
-    assert any("accuracy on the 200 points" in c.value for c in at.caption)
-    at.button(key="teach").click().run(timeout=120)
+    at = open_page("pages/activations.py", "en", query={"activations.toy_epochs": "30"})
+    at.button(key="activations.toy_run.start").click().run()
+    settle(at)
+    assert any("on the 100 test points" in c.value for c in at.caption)
+    at.button(key="activations.maxout_run.start").click().run()
+    settle(at)
     assert any("mean squared error" in c.value for c in at.caption)
-    assert not at.exception
 
 
 def test_every_message_exists_in_both_languages():
@@ -179,3 +180,30 @@ def test_every_message_exists_in_both_languages():
                               ("depth", {"value": 50, "limit": 20}), ("unknown", {"name": "x"})):
             assert "{" not in i18n.translate(f"activations.error.{code}", lang, **details)
     assert snippets.activations_snippet(["relu"], 1.0, [1.0, 2.0, 3.0], 1.0, 0, "ko").count("keras.activations") >= 2
+
+
+def test_without_activations_a_stack_of_dense_layers_is_one_dense_layer():
+    """The stack's outputs against x·(W1·W2·W3) + (b1·W2·W3 + b2·W3 + b3), written out in numpy here."""
+    gap, stack_params, one_params = activations.collapse_gap("linear")
+    assert gap < 1e-5 and stack_params == (2 * 8 + 8) + (8 * 8 + 8) + (8 + 1) and one_params == 3
+    assert activations.collapse_gap("relu")[0] > 0.1 and activations.collapse_gap("tanh")[0] > 0.1
+    from lib import models
+
+    stack = models.build_sequential([{"type": "Dense", "units": 3}, {"type": "Dense", "units": 1}], (2,), seed=4)
+    (w1, b1), (w2, b2) = (layer.get_weights() for layer in stack.layers)
+    x = np.array([[0.5, -1.0], [2.0, 0.25]], "float32")
+    np.testing.assert_allclose(np.asarray(stack(x)), x @ (w1 @ w2) + (b1 @ w2 + b2), atol=1e-6)
+
+
+@pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
+def test_the_softmax_sentence_says_right_or_wrong_as_the_case_is(lang):
+    def sentence(verdict, true):
+        p = activations.softmax([2.0, 1.0, 0.1, -0.5, 0.5], 1.0)  # the page's first five scores
+        return i18n.translate(f"activations.softmax_numbers.{verdict}", lang, total=f"{p.sum():.3f}", best=0,
+                              true=true, p=f"{p[true]:.4f}", loss=f"{activations.cross_entropy(p, true):.4f}")
+
+    at = open_page("pages/activations.py", lang)  # class 0 has the highest score, and is the true class
+    assert sentence("right", 0) in [m.value for m in at.markdown]
+    at.selectbox(key="activations.truth").set_value(3).run()
+    assert sentence("wrong", 3) in [m.value for m in at.markdown]
+    assert activations.verdict([0.7, 0.1, 0.2], 0) == "right" and activations.verdict([0.7, 0.1, 0.2], 2) == "wrong"

@@ -129,10 +129,11 @@ def test_a_class_link_on_a_fresh_server_goes_through_the_app(browser):
     """Streamlit runs pages/x.py on its own for the first visitor of a fresh server unless told."""
     with streamlit_server() as base:
         tab = new_tab(browser)
-        tab.goto(f"{base}/model?lang=ko&input=8x8x1&stack=Conv2D-4-3~Flatten~Dense-10")
+        tab.goto(f"{base}/model?lang=ko&model.input=8x8x1&model.stack=Conv2D-4-3~Flatten~Dense-10")
         settle(tab)
         assert tab.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
         assert tab.locator('[data-testid="stSidebar"]').inner_text().count("English") == 1
+        assert tab.locator('[data-testid="stSidebar"] a', has_text="합성곱 필터").count() == 1
         assert "lang=ko" in tab.evaluate("location.href")
         tab.close()
 
@@ -209,7 +210,7 @@ def test_train_on_a_click_and_watch_the_curve_grow(server, page, path):
 
 
 def test_stop_ends_a_long_run_and_keeps_what_it_learned(server, page):
-    page.goto(f"{server}/training?lang=en&epochs=100&batch=1")
+    page.goto(f"{server}/training?lang=en&training.epochs=100&training.batch=1")
     settle(page)
     page.locator('[data-testid="stMain"] button', has_text="Train").first.click()
     deadline = time.time() + 30
@@ -227,7 +228,24 @@ def test_the_language_switch_and_page_links_keep_the_language(server, page):
     page.locator('[data-testid="stSidebar"] button', has_text="한국어").click()
     settle(page)
     assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "케라스 교실"
-    page.locator('[data-testid="stSidebarNav"] a', has_text="모델과 레이어").click()
+    page.locator('[data-testid="stSidebar"] a', has_text="모델과 레이어").click()
     settle(page)
     assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
     assert "lang=ko" in page.evaluate("location.href")
+
+
+def test_the_menu_shows_the_apps_own_page_names_from_the_first_frame(browser):
+    """Streamlit lists a `pages/` folder by its file names until the first st.navigation call of
+    the process; the menu here is the app's own, so no frame may show "streamlit app" or "overfitting"."""
+    with streamlit_server() as base:
+        tab = new_tab(browser)
+        start, menus = time.time(), set()
+        tab.goto(f"{base}/optimizers?lang=ko", wait_until="commit")
+        while time.time() - start < 8:
+            menus.add(tab.evaluate("""() => Array.from(document.querySelectorAll(
+                '[data-testid="stSidebarNav"] a, [data-testid="stSidebar"] a')).map(a => a.innerText).join('|')"""))
+            time.sleep(0.03)
+        tab.close()
+    shown = [m for m in menus if m]
+    assert shown and all("streamlit app" not in m and "overfitting" not in m for m in shown), shown
+    assert any("과적합" in m and "옵티마이저" in m for m in shown)

@@ -91,6 +91,8 @@ def test_typed_cells_accept_numbers_and_fractions_and_name_a_bad_cell():
     for kernel in filters.KERNELS.values():  # presets become typed cells and come back exactly
         np.testing.assert_array_equal(filters.parse_kernel(filters.kernel_text(kernel)), kernel)
     assert filters.kernel_text(filters.KERNELS["box_blur"])[0] == ["1/9"] * 3
+    for text in ("1e309", "-1e400", "nan", "inf", "1/0", "", "0x10"):  # no finite float, or not a plain number
+        assert filters.parse_cell(text) is None, text
 
 
 def test_cells_round_trip_through_a_link_and_resize_around_the_centre():
@@ -153,7 +155,7 @@ def test_bad_uploads_are_refused_with_a_reason(raw, code):
         data.image_from_bytes(raw)
     assert caught.value.code == code
     for lang in i18n.LANGUAGES:
-        assert i18n.translate(f"filters.bad_upload.{code}", lang, **caught.value.details)
+        assert i18n.translate(f"image.bad_upload.{code}", lang, **caught.value.details)
 
 
 def test_a_gif_is_refused_as_the_wrong_format():
@@ -190,7 +192,7 @@ def test_every_control_of_the_page_works_in_korean():
 
 
 def test_a_custom_kernel_with_a_bad_cell_names_the_cell_and_the_rest_works():
-    at = open_page("pages/filters.py", "ko", query={"kernel": "custom", "cells": "1_abc_0~0_1_0~0_0_1"})
+    at = open_page("pages/filters.py", "ko", query={"filters.kernel": "custom", "filters.cells": "1_abc_0~0_1_0~0_0_1"})
     message = at.error[0].value
     assert "1행 2열" in message and "abc" in message
     assert not at.exception
@@ -198,18 +200,18 @@ def test_a_custom_kernel_with_a_bad_cell_names_the_cell_and_the_rest_works():
 
 
 def test_an_all_zero_kernel_warns_and_still_draws_an_empty_map():
-    at = open_page("pages/filters.py", query={"kernel": "custom", "cells": "0_0_0~0_0_0~0_0_0"})
+    at = open_page("pages/filters.py", query={"filters.kernel": "custom", "filters.cells": "0_0_0~0_0_0~0_0_0"})
     assert at.warning[0].value == i18n.translate("filters.all_zero", "en") and not at.error
     assert any("from 0.000 to 0.000" in c.value for c in at.caption)
 
 
 def test_a_link_with_unreadable_cells_says_so():
-    at = open_page("pages/filters.py", query={"kernel": "custom", "cells": "1_2~3"})
+    at = open_page("pages/filters.py", query={"filters.kernel": "custom", "filters.cells": "1_2~3"})
     assert at.warning and not at.exception
 
 
 def test_uploads_work_and_bad_ones_fall_back_to_the_photo(tmp_path):
-    at = open_page("pages/filters.py", query={"image": "upload"})
+    at = open_page("pages/filters.py", query={"filters.image": "upload"})
     at.file_uploader[0].upload("broken.png", b"not a picture", "image/png").run()
     assert at.error and "PNG" in at.error[0].value and not at.exception
     tiny = _png(np.array([[0, 255], [255, 0]], np.uint8))
@@ -224,11 +226,11 @@ def test_uploads_work_and_bad_ones_fall_back_to_the_photo(tmp_path):
 
 
 def test_the_code_for_a_digit_with_stride_and_same_padding_prints_the_page_numbers(tmp_path):
-    at = open_page("pages/filters.py", query={"image": "digit", "digit": "12", "kernel": "laplacian",
-                                              "stride": "2", "padding": "same"})
+    at = open_page("pages/filters.py", query={"filters.image": "digit", "filters.digit": "12", "filters.kernel": "laplacian",
+                                              "filters.stride": "2", "filters.padding": "same"})
     assert not at.exception
     total, value = _numbers(at)[:2]
-    row, col = at.slider(key="row").value, at.slider(key="col").value
+    row, col = at.slider(key="filters.row").value, at.slider(key="filters.col").value
     out = run_snippet(shown_code(at), tmp_path)
     assert "feature map: (4, 4)" in out
     printed = re.search(rf"at row {row}, column {col}: (-?[0-9.]+)", out).group(1)

@@ -40,9 +40,9 @@ def test_the_page_shows_every_term_and_the_analogy_figure():
 
 def test_search_filters_terms_and_says_when_nothing_matches():
     at = open_page("pages/glossary.py", "en")
-    at.text_input(key="q").set_value("softmax").run()
+    at.text_input(key="glossary.q").set_value("softmax").run()
     shown = " ".join(m.value for m in at.markdown)
     assert "Softmax" in shown and "Pooling" not in shown
-    at.text_input(key="q").set_value("zzzz").run()
+    at.text_input(key="glossary.q").set_value("zzzz").run()
     assert "zzzz" in at.info[0].value
     assert exercise_widgets(at) >= 1

@@ -172,7 +172,7 @@ def test_the_page_opens_on_the_seeds_model_in_both_languages():
         at = open_page("pages/model.py", lang)
         assert at.title[0].value == i18n.translate("model.title", lang)
         assert [m.value for m in at.metric] == ["25,450"]
-        assert at.query_params["stack"] in ("Dense-32~Activation-relu~Dense-10~Activation-softmax",
+        assert at.query_params["model.stack"] in ("Dense-32~Activation-relu~Dense-10~Activation-softmax",
                                             ["Dense-32~Activation-relu~Dense-10~Activation-softmax"])
 
 
@@ -184,25 +184,25 @@ def test_every_control_of_the_page_works():
 
 def test_presets_load_and_the_code_prints_the_total_shown(tmp_path):
     at = open_page("pages/model.py", "ko")
-    at.button(key="preset_small_cnn").click().run()
+    at.button(key="model.preset_small_cnn").click().run()
     assert [m.value for m in at.metric] == ["5,258"]
     out = run_snippet(shown_code(at), tmp_path)
     assert "Total params: 5258" in out
 
 
 def test_a_class_link_opens_the_same_stack():
-    at = open_page("pages/model.py", query={"input": "8x8x1", "stack": "Conv2D-8-3-1-same-relu~MaxPooling2D-2~Flatten~Dense-10"})
+    at = open_page("pages/model.py", query={"model.input": "8x8x1", "model.stack": "Conv2D-8-3-1-same-relu~MaxPooling2D-2~Flatten~Dense-10"})
     assert [m.value for m in at.metric] == [f"{80 + 128 * 10 + 10:,}"]
 
 
 def test_an_unreadable_link_says_so_and_shows_the_seeds_model():
-    at = open_page("pages/model.py", "ko", query={"stack": "Dense-abc"})
+    at = open_page("pages/model.py", "ko", query={"model.stack": "Dense-abc"})
     assert "units" in at.warning[0].value and "abc" in at.warning[0].value
     assert [m.value for m in at.metric] == ["25,450"]
 
 
 def test_a_kernel_larger_than_its_input_names_the_layer_and_the_page_keeps_working():
-    at = open_page("pages/model.py", query={"input": "8x8x1", "stack": "Conv2D-4-3~MaxPooling2D-2~Conv2D-4-5"})
+    at = open_page("pages/model.py", query={"model.input": "8x8x1", "model.stack": "Conv2D-4-3~MaxPooling2D-2~Conv2D-4-5"})
     assert len(at.error) == 1
     message = at.error[0].value
     assert "Layer 3 (Conv2D)" in message and "5×5" in message and "3×3" in message
@@ -214,13 +214,13 @@ def test_a_kernel_larger_than_its_input_names_the_layer_and_the_page_keeps_worki
 
 def test_layers_can_be_added_moved_and_removed():
     at = open_page("pages/model.py")
-    at.selectbox(key="new_layer_type").set_value("Dropout").run()
+    at.selectbox(key="model.new_layer").set_value("Dropout").run()
     add = [b for b in at.button if b.label == i18n.translate("model.add", "en")][0]
     add.click().run()
-    assert at.query_params["stack"].endswith("Dropout-0.5") or at.query_params["stack"][0].endswith("Dropout-0.5")
+    assert at.query_params["model.stack"].endswith("Dropout-0.5") or at.query_params["model.stack"][0].endswith("Dropout-0.5")
     first_up = [b for b in at.button if b.key and b.key.endswith(".down")][0]
     first_up.click().run()
-    stack = at.query_params["stack"] if isinstance(at.query_params["stack"], str) else at.query_params["stack"][0]
+    stack = at.query_params["model.stack"] if isinstance(at.query_params["model.stack"], str) else at.query_params["model.stack"][0]
     assert stack.startswith("Activation-relu~Dense-32")
     for _ in range(5):
         removes = [b for b in at.button if b.key and b.key.endswith(".remove")]

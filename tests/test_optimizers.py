@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lib import i18n, optimizers, snippets
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
 
 
 def ravine(x, y):
@@ -129,35 +129,71 @@ def test_the_page_draws_the_race_and_its_code_prints_the_table(tmp_path):
 
 def test_every_control_works_in_both_languages():
     for lang in i18n.LANGUAGES:
-        at = open_page("pages/optimizers.py", lang, query={"data_epochs": "2"})
-        assert exercise_widgets(at, skip=("race",)) >= 8
+        at = open_page("pages/optimizers.py", lang, query={"optimizers.data_epochs": "2"})
+        assert exercise_widgets(at, skip=("optimizers.race_run.start",)) >= 8
 
 
 def test_a_start_outside_the_plot_and_an_enormous_rate_are_explained():
-    at = open_page("pages/optimizers.py", "ko", query={"start_x": "9.0"})
+    at = open_page("pages/optimizers.py", "ko", query={"optimizers.start_x": "9.0"})
     assert any("9" in e.value for e in at.error) and not at.exception
-    at = open_page("pages/optimizers.py", query={"lr": "10.0"})
+    at = open_page("pages/optimizers.py", query={"optimizers.lr": "10.0"})
     assert not at.exception
     assert any("left" in w.value or "diverged" in w.value.lower() for w in at.warning)
 
 
 def test_the_data_race_trains_every_optimizer_from_the_same_start():
-    at = open_page("pages/optimizers.py", query={"data_epochs": "3"})
-    at.button(key="race").click().run(timeout=180)
-    assert not at.exception
-    run = at.session_state["optimizer_race"]["run"]
-    assert run.status == "done" and len(run.result["test"]) == 6
-    assert [len(run.history(k)["loss"]) for k in range(6)] == [3] * 6
+    at = open_page("pages/optimizers.py", query={"optimizers.data_epochs": "3"})
+    at.button(key="optimizers.race_run.start").click().run()
+    settle(at)
+    run = at.session_state["optimizers.race_run.runs"][-1].run
+    assert run.status == "done" and len(run.result.test) == 6
+    assert [run.epochs_done(k) for k in range(6)] == [3] * 6
     assert any("test accuracy" in c.value for c in at.caption)
 
 
 def test_the_race_code_prints_the_numbers_of_the_race(runner, tmp_path):
     racers = [("Adam", {}), ("SGD", {"momentum": 0.9})]
-    run = finish(runner.submit(optimizers.data_race_job(racers, learning_rate=0.01, epochs=2)))
-    code = snippets.optimizer_race_snippet(racers, 0.01, 2, "en")
-    assert "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)" in code
+    job = optimizers.data_race_job(racers, learning_rate=0.01, epochs=2)
+    run = finish(runner.submit(job))
+    code = snippets.optimizer_race_snippet(job, "en")
+    assert "keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=0.9)" in code and "BATCH_SIZE = 32" in code
     out = run_snippet(code, tmp_path)
     for k, (name, _) in enumerate(racers):
         printed = re.search(rf"{name}: validation accuracy ([0-9.]+), test accuracy ([0-9.]+)", out).groups()
         assert float(printed[0]) == round(run.history(k)["val_accuracy"][-1], 3)
-        assert float(printed[1]) == round(run.result["test"][k]["accuracy"], 3)
+        assert float(printed[1]) == round(run.test_scores(k)["accuracy"], 3)
+
+
+def test_on_real_data_a_racer_that_diverges_is_marked_and_the_others_finish(runner, tmp_path):
+    """At learning rate 3 on the digits RMSprop's loss explodes in the first epoch; plain SGD's does not."""
+    job = optimizers.data_race_job([("SGD", {}), ("RMSprop", {})], learning_rate=3.0, epochs=4)
+    run = finish(runner.submit(job))
+    assert [run.outcome(k) for k in (0, 1)] == ["done", "diverged"] and run.status == "done"
+    assert run.epochs_done(0) == 4 and run.epochs_done(1) == 1
+    out = run_snippet(snippets.optimizer_race_snippet(job, "en"), tmp_path)
+    assert "RMSprop: diverged at epoch 1" in out
+    assert f"SGD: validation accuracy {run.history(0)['val_accuracy'][-1]:.3f}" in out
+
+
+def test_a_path_bouncing_between_two_points_is_called_oscillating():
+    """SGD at learning rate 1 on x² + y²: each step is x − 2x = −x, so it hops between (x, y) and
+    (−x, −y) forever; at 0.1 it reaches the bottom; at 0.95 it zig-zags inwards, still on its way."""
+    def ended(lr, steps=200):
+        return optimizers.summary(optimizers.trajectory("SGD", "bowl", learning_rate=lr, steps=steps), "bowl").outcome
+
+    assert ended(1.0) == "oscillating" and ended(0.1) == "reached" and ended(0.95, steps=50) == "on_its_way"
+    assert ended(3.0) == "left"
+    path = optimizers.trajectory("SGD", "bowl", learning_rate=1.0, steps=4)
+    np.testing.assert_allclose(path[1], -path[0], atol=1e-6)
+    at = open_page("pages/optimizers.py", query={"optimizers.surface": "bowl", "optimizers.lr": "0.1",
+                                                 "optimizers.trio": "sgd"})
+    trio = shown_trio(at)
+    assert any("lr = 1 —" in label and i18n.translate("optimizers.outcome.oscillating", "en") in label for label in trio)
+
+
+def shown_trio(at):
+    """The titles of the learning-rate trio's three maps (the second figure on the page)."""
+    import json
+
+    figure = json.loads(at.get("plotly_chart")[1].proto.spec)
+    return [note.get("text", "") for note in figure["layout"]["annotations"]]

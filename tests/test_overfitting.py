@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lib import models, overfitting, snippets
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, shown_code
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
 
 
 def test_the_points_follow_the_true_curve_plus_noise():
@@ -42,16 +42,43 @@ def test_a_small_workbook_and_a_big_model_overfit_and_more_data_helps(runner):
     history = small.history()
     assert overfitting.best_epoch(history) < len(history["loss"]) - 10  # validation loss turned back up
     assert history["accuracy"][-1] == 1.0 and overfitting.gap(history) > 0.05
-    big = finish(runner.submit(overfitting.digits_job(samples=1437)))
+    big = finish(runner.submit(overfitting.digits_job(samples=overfitting.WORKBOOK)))
     assert overfitting.gap(big.history()) < overfitting.gap(history)
 
 
-def test_early_stopping_stops_and_keeps_the_best_weights(runner):
+def validation_scores(model, job):
+    """Accuracy and cross-entropy of a model on the job's validation slice, in numpy."""
+    _, _, x_val, y_val, _, _ = job.data.arrays()
+    p = np.clip(np.asarray(model(x_val), dtype="float64"), 1e-7, 1 - 1e-7)
+    return (p.argmax(axis=1) == y_val).mean(), -np.log(p[np.arange(len(p)), y_val]).mean()
+
+
+def test_runs_are_judged_on_a_validation_slice_of_the_workbook_and_the_test_set_is_scored_once(runner):
+    """train / validation / test: the validation images come out of the workbook and never from
+    the mock exam; the history's validation numbers are the final model's on that slice."""
+    everything = overfitting.digits_job(samples=overfitting.WORKBOOK).data.arrays()
+    assert [len(a) for a in everything[::2]] == [1437 - 287, overfitting.VALIDATION_IMAGES, overfitting.TEST_IMAGES]
+    assert sum(len(a) for a in everything[::2]) == 1797 and overfitting.WORKBOOK == 1150
+    job = overfitting.digits_job(epochs=8)
+    run = finish(runner.submit(job))
+    accuracy, loss = validation_scores(run.model(), job)
+    assert run.history()["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-6)
+    assert run.history()["val_loss"][-1] == pytest.approx(loss, rel=1e-4)
+    assert set(run.test_scores()) == {"loss", "accuracy"}
+    code = snippets.training_snippet(job, "en")
+    assert "validation_data=(x_val, y_val)" in code and "validation_data=(x_test" not in code
+
+
+def test_early_stopping_stops_patience_epochs_after_the_best_and_restores_it_only_when_asked(runner):
     run = finish(runner.submit(overfitting.digits_job(early_stopping={"patience": 5, "restore_best_weights": True})))
     history = run.history()
     best = overfitting.best_epoch(history)
     assert len(history["loss"]) == best + 5
-    assert run.result["test"][0]["loss"] == pytest.approx(history["val_loss"][best - 1], rel=1e-4)
+    assert validation_scores(run.model(), run.job)[1] == pytest.approx(history["val_loss"][best - 1], rel=1e-4)
+    kept_last = finish(runner.submit(overfitting.digits_job(early_stopping={"patience": 5})))  # Keras's default: False
+    assert validation_scores(kept_last.model(), kept_last.job)[1] == pytest.approx(kept_last.history()["val_loss"][-1],
+                                                                                    rel=1e-4)
+    assert "restore_best_weights=False" in snippets.training_snippet(kept_last.job, "en")
 
 
 def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(runner, tmp_path):
@@ -61,28 +88,31 @@ def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(
     assert history["loss"][-1] < 0.25 ** 2  # below the noise: it fits the noise itself
     epoch, probes = run.latest_probes()
     assert epoch == 200 and probes["curve"].shape == (200, 1)
-    out = run_snippet(snippets.curve_snippet(job, "en"), tmp_path)
+    out = run_snippet(snippets.curve_snippet(job, 0.25, "en"), tmp_path)
     assert f"training loss: {round(history['loss'][-1], 4)}" in out
     assert f"validation loss: {round(history['val_loss'][-1], 4)}" in out
 
 
 def test_the_page_shows_the_split_and_the_fit(tmp_path):
     at = open_page("pages/overfitting.py", "ko")
-    at.button(key="train").click().run(timeout=120)
-    assert not at.exception
+    assert any("287" in m.value and "360" in m.value for m in at.markdown)  # the three parts, named
+    at.button(key="overfitting.run.start").click().run()
+    settle(at)
     numbers = [m.value for m in at.markdown if "일반화 격차" in m.value][0]
     assert "epoch" in numbers
     row = at.dataframe[0].value.iloc[0]
     out = run_snippet(shown_code(at), tmp_path)
     assert f"validation accuracy: {row.iloc[3]}" in out and f"train accuracy: {row.iloc[2]}" in out
-    at.button(key="fit").click().run(timeout=120)
+    assert f"test accuracy: {row.iloc[6]}" in out
+    at.button(key="overfitting.curve.start").click().run()
+    settle(at)
     assert any("새 점들에서의 손실" in m.value for m in at.markdown)
 
 
 def test_every_cure_and_control_of_the_page_works():
-    at = open_page("pages/overfitting.py", query={"epochs": "10", "curve_epochs": "50"})
-    for key in ("more_data", "smaller", "dropout", "l2", "early", "augment"):
-        at.toggle(key=key).set_value(True).run()
+    at = open_page("pages/overfitting.py", query={"overfitting.epochs": "10", "overfitting.curve_epochs": "50"})
+    for name in ("more_data", "smaller", "dropout", "l2", "early", "augment"):
+        at.toggle(key=f"overfitting.{name}").set_value(True).run()
         assert not at.exception
-    assert "Dropout 0.5" in shown_code(at) or "Dropout(0.5" in shown_code(at)
-    assert exercise_widgets(at, skip=("train", "fit")) >= 10
+    assert "Dropout(0.5" in shown_code(at) and "restore_best_weights=False" in shown_code(at)
+    assert exercise_widgets(at, skip=("overfitting.run.start", "overfitting.curve.start")) >= 10

@@ -21,7 +21,7 @@ def test_the_page_draws_the_figure_and_links_every_built_page_in_the_language():
     at = open_page(lang="ko")
     assert at.title[0].value == "케라스 교실"
     assert len(at.get("plotly_chart")) == 1
-    links = at.get("page_link")
+    links = at.main.get("page_link")
     assert {link.proto.page for link in links} == {p.url_path for p in ui.available_pages() if p.id != "overview"}
     assert all(link.proto.query_string == "lang=ko" for link in links)
 

@@ -116,10 +116,10 @@ def test_every_control_of_the_page_works_in_both_languages():
 
 
 def test_the_feature_map_of_the_filters_page_can_be_pooled_and_its_code_runs(tmp_path):
-    at = open_page("pages/filters.py", query={"image": "digit", "digit": "3", "kernel": "sobel_y"})
+    at = open_page("pages/filters.py", query={"filters.image": "digit", "filters.digit": "3", "filters.kernel": "sobel_y"})
     at.switch_page("pages/pooling.py")
     at.query_params.clear()
-    at.query_params.update({"lang": "en", "source": "feature_map", "mode": "average"})
+    at.query_params.update({"lang": "en", "pooling.source": "feature_map", "pooling.mode": "average"})
     at.run()
     assert not at.exception and not at.error
     assert "6×6" in " ".join(m.value for m in at.markdown)  # the 8×8 digit's 6×6 map, pooled to 3×3
@@ -128,10 +128,10 @@ def test_the_feature_map_of_the_filters_page_can_be_pooled_and_its_code_runs(tmp
 
 
 def test_a_pool_larger_than_its_input_says_so_and_the_page_keeps_working():
-    at = open_page("pages/filters.py", query={"image": "digit", "kernel": "sobel_x", "stride": "3"})
+    at = open_page("pages/filters.py", query={"filters.image": "digit", "filters.kernel": "sobel_x", "filters.stride": "3"})
     at.switch_page("pages/pooling.py")
     at.query_params.clear()
-    at.query_params.update({"lang": "ko", "source": "feature_map", "pool_size": "3"})
+    at.query_params.update({"lang": "ko", "pooling.source": "feature_map", "pooling.pool_size": "3"})
     at.run()
     assert not at.exception
     message = at.error[0].value
@@ -141,6 +141,6 @@ def test_a_pool_larger_than_its_input_says_so_and_the_page_keeps_working():
 
 
 def test_links_carry_the_choices_as_ids_in_any_language():
-    at = open_page("pages/pooling.py", "ko", query={"source": "digit", "mode": "average", "strides": "1"})
+    at = open_page("pages/pooling.py", "ko", query={"pooling.source": "digit", "pooling.mode": "average", "pooling.strides": "1"})
     assert at.selectbox(key="pooling.source").value == "digit" and at.selectbox(key="pooling.strides").value == 1
-    assert at.query_params["mode"] in ("average", ["average"])
+    assert at.query_params["pooling.mode"] in ("average", ["average"])

@@ -4,7 +4,7 @@ language and return a `plotly.graph_objects.Figure`."""
 from lib.plots.activations import (FUNCTION_COLORS, boundary_figure, functions_figure, gradients_figure,
                                    maxout_figure, softmax_figure)
 from lib.plots.base import GRAY_SCALE, LAYER_COLORS, SIGNED_SCALE, TEST, TRAIN, image_grid
-from lib.plots.filters import feature_map_figure, pixel_figure
+from lib.plots.filters import bank_figure, feature_map_figure, learned_kernels_figure, learned_maps_figure, pixel_figure
 from lib.plots.model import model_diagram
 from lib.plots.losses import (LOSS_COLORS, confidence_figure, metric_race_figure, race_lines_figure,
                               regression_figure)

@@ -54,6 +54,12 @@ def size(array):
     return "×".join(map(str, np.shape(array)))
 
 
+def _domain(start, end):
+    """An axis domain inside [0, 1]: sums of fractions can land a hair outside it (-5.5e-17),
+    which Plotly refuses."""
+    return [min(max(round(start, 9), 0.0), 1.0), min(max(round(end, 9), 0.0), 1.0)]
+
+
 class Canvas:
     """A figure put together from plain dicts — traces, axes, shapes, annotations — and checked
     by Plotly once, when `figure()` builds it.
@@ -72,8 +78,8 @@ class Canvas:
             for col in range(1, cols + 1):
                 x, y = self.at(row, col)
                 left, top = (col - 1) * (width + spacing), 1 - (row - 1) * (height + vspacing)
-                self.axes[x] = dict(domain=[left, left + width], anchor=y)
-                self.axes[y] = dict(domain=[top - height, top], anchor=x)
+                self.axes[x] = dict(domain=_domain(left, left + width), anchor=y)
+                self.axes[y] = dict(domain=_domain(top - height, top), anchor=x)
                 title = titles[(row - 1) * cols + col - 1] if len(titles) >= (row - 1) * cols + col else ""
                 if title and (rows > 1 or cols > 1):
                     self.notes.append(dict(text=title, x=left + width / 2, y=top, xref="paper", yref="paper",

@@ -1,6 +1,6 @@
 """Convolution figures: an image beside its feature map, and the arithmetic of one pixel."""
 from lib.i18n import translate
-from lib.plots.base import HIGHLIGHT, Canvas, pair_height, size
+from lib.plots.base import HIGHLIGHT, Canvas, image_grid, pair_height, size
 
 
 def feature_map_figure(picture, feature_map, lang, *, window=None, pixel=None):
@@ -29,3 +29,20 @@ def pixel_figure(patch, kernel, lang):
     for x, symbol in ((0.31, "×"), (0.655, "=")):
         canvas.text(x, 0.45, f"<b>{symbol}</b>", at=("paper", "paper"), font=dict(size=28, color="#475569"))
     return canvas.figure(300, top=50)
+
+
+def bank_figure(maps, names, lang):
+    """The feature maps of one Conv2D with several kernels, side by side on one colour scale."""
+    return image_grid(maps, [translate(f"filters.kernels.{n}", lang) for n in names], cols=min(4, len(names)))
+
+
+def learned_kernels_figure(kernels):
+    """The 3×3 kernels a CNN learned by itself, each cell numbered."""
+    return image_grid(kernels, [f"#{k + 1}" for k in range(len(kernels))], cols=8, numbers="%{z:.1f}", height_per_row=170)
+
+
+def learned_maps_figure(image, maps, lang):
+    """A digit, then what each learned kernel (with its bias and ReLU) makes of it."""
+    titles = [translate("filters.learned_input", lang)] + [f"#{k + 1}" for k in range(len(maps))]
+    return image_grid([image, *maps], titles, cols=len(maps) + 1, signed=[False] + [True] * len(maps),
+                      height_per_row=170)

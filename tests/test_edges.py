@@ -1,0 +1,88 @@
+"""Every widget of every page pushed to its edges: slider ends, every option, all and none of a
+multiselect, hostile text in text fields and grid cells, each button — and never an exception
+element. (The other page tests move each widget once; this one looks for the corners.)"""
+import pytest
+
+from lib import ui
+from tests.helpers import open_page, settle
+
+HOSTILE_TEXT = ("", " ", "<script>alert(1)</script>", "' OR 1=1 --", "{lang}", "%s%s%n", "💥" * 50, "x" * 5000,
+                "한국어 검색", "\u202eevil", "1e309", "-0", "NaN")
+HOSTILE_CELLS = ("1_abc_0~0_1_0~0_0_1", "1e309_0_0~0_0_0~0_0_0", "1/0_0_0~0_0_0~0_0_0", "<b>_0_0~0_0_0~0_0_0",
+                 "~~~", "1_2~3", "_" * 40, "nan_nan_nan~nan_nan_nan~nan_nan_nan")
+PAGES = [info.file for info in ui.available_pages()]
+
+
+def edges(widget, kind):
+    """The values to try for one widget: its ends, every option, all and none, hostile text."""
+    if kind in ("checkbox", "toggle"):
+        return [True, False]
+    if kind == "slider":
+        low, high = widget.min, widget.max
+        return [(low, low), (high, high), (low, high)] if isinstance(widget.value, tuple) else [low, high]
+    if kind == "select_slider":
+        return [widget.options[0], widget.options[-1]]
+    if kind == "number_input":
+        low = widget.min if widget.min is not None else -1e9
+        high = widget.max if widget.max is not None else 1e9
+        return [low, high]
+    if kind == "text_input":
+        return list(HOSTILE_TEXT)
+    if kind in ("selectbox", "radio", "segmented_control"):
+        return [("option", option) for option in widget.options]
+    if kind == "multiselect":
+        return [("options", list(widget.options)), ("options", [])]
+    return []
+
+
+def set_edge(widget, value):
+    from tests.helpers import _option_value
+
+    if isinstance(value, tuple) and value and value[0] == "option":
+        return widget.set_value(_option_value(widget, value[1]))
+    if isinstance(value, tuple) and value and value[0] == "options":
+        return widget.set_value([_option_value(widget, o) for o in value[1]])
+    return widget.set_value(value)
+
+
+KINDS = ("slider", "select_slider", "number_input", "selectbox", "radio", "segmented_control", "multiselect",
+         "checkbox", "toggle", "text_input")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_widget_at_its_edges_never_raises(page):
+    at = open_page(page)
+    tried = 0
+    for kind in KINDS:
+        for key in [w.key for w in getattr(at.main, kind)]:
+            first = next((w for w in getattr(at.main, kind) if w.key == key), None)
+            for value in edges(first, kind) if first is not None else ():
+                matches = [w for w in getattr(at.main, kind) if w.key == key]
+                if not matches or getattr(matches[0], "disabled", False):
+                    break  # the widget went away (another control hid it) or cannot be used now
+                set_edge(matches[0], value).run()
+                assert not at.exception, f"{page}: {kind} {key!r} = {value!r}: {at.exception}"
+                tried += 1
+    for key in [b.key for b in at.main.button]:
+        matches = [b for b in at.main.button if b.key == key]
+        if matches and not matches[0].disabled:
+            matches[0].click().run()
+            assert not at.exception, f"{page}: button {key!r}: {at.exception}"
+            settle(at)
+            tried += 1
+    assert tried or page == "pages/overview.py", f"{page} has nothing to move"
+
+
+@pytest.mark.parametrize("cells", HOSTILE_CELLS)
+def test_hostile_kernel_cells_in_a_link_are_explained(cells):
+    at = open_page("pages/filters.py", query={"filters.kernel": "custom", "filters.cells": cells})
+    assert not at.exception and (at.error or at.warning or at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_hostile_values_in_a_link_never_raise(page):
+    at = open_page(page)
+    query = {k: "💥<>'\"%s" for k in at.query_params if k != "lang"}
+    query.update({f"{page.split('/')[-1][:-3]}.{name}": "-1e309" for name in ("epochs", "lr", "stride", "x", "samples")})
+    at = open_page(page, query=query)
+    assert not at.exception
