@@ -1,0 +1,317 @@
+"""Evaluate & predict: how good a trained model is, where it goes wrong, and what it makes of a
+digit the student draws.
+
+`model.evaluate` gives one number per metric for the whole mock exam (the test set);
+`confusion_matrix` and `per_class_accuracy` show which answers it mixes up, `confident_mistakes`
+the wrong answers it was surest of. `layer_outputs` follows one input through every layer and
+`dense_unit` writes out the arithmetic of one Dense unit. `preprocess_drawing` turns a canvas
+drawing into a digit in the data set's own convention, so the model sees what it was trained on.
+
+On MAE and MSE for a classifier (the seed's `loss, mae, mse = model.evaluate(...)`): Keras
+compares the answer key with the probabilities number by number. With one-hot answers that is the
+distance between the probability vector and the perfect answer (`scores`). With integer labels
+Keras does not one-hot them: labels shaped (n,) make `model.evaluate` fail (or, when a batch
+happens to hold 10 or 1 examples, broadcast silently), and labels shaped (n, 1) are broadcast
+against all ten probabilities, so "mae" is about the mean label, not an error (`broadcast_errors`
+reproduces that number, to show why).
+"""
+import dataclasses
+
+import numpy as np
+
+# --- How good, and where it goes wrong ------------------------------------------------------
+
+
+def confusion_matrix(y_true, y_pred, classes):
+    """Counts (classes, classes): row = the answer key (true label), column = the prediction."""
+    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{y_true.size} labels but {y_pred.size} predictions")
+    if y_true.size and not (0 <= min(y_true.min(), y_pred.min()) and max(y_true.max(), y_pred.max()) < classes):
+        raise ValueError(f"labels and predictions must be 0..{classes - 1}")
+    flat = np.bincount(y_true.astype(np.int64) * classes + y_pred.astype(np.int64), minlength=classes * classes)
+    return flat.reshape(classes, classes)
+
+
+def per_class_accuracy(matrix):
+    """For each true class, the share of its examples predicted right (diagonal / row sum);
+    NaN for a class with no examples in the set."""
+    matrix = np.asarray(matrix)
+    totals = matrix.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(matrix) / totals, np.nan)
+
+
+def confident_mistakes(probabilities, y_true, k):
+    """Indices of the `k` wrong answers given with the highest probability (of the predicted,
+    wrong class), most confident first; fewer if there are fewer mistakes. The prediction is the
+    argmax (the first class on a tie, as np.argmax); equal confidences keep the data's order
+    (the smaller index first), so the list is the same on every run."""
+    probabilities = np.asarray(probabilities)
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != np.asarray(y_true).reshape(-1))
+    confidence = probabilities[wrong, predicted[wrong]]
+    order = np.argsort(-confidence, kind="stable")  # stable: ties stay in index order
+    return wrong[order][:max(int(k), 0)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scores:
+    """What `model.evaluate` reports: the loss and each metric, averaged over the examples."""
+    loss: float
+    accuracy: float
+    mae: float
+    mse: float
+
+
+def scores(probabilities, y_true):
+    """The numbers of `loss, accuracy, mae, mse = model.evaluate(x, one_hot_answers)` for a model
+    compiled with loss="categorical_crossentropy", metrics=["accuracy", "mae", "mse"], from its
+    predicted probabilities (n, classes) and the integer labels — by keras.losses/keras.metrics.
+
+    The loss equals sparse_categorical_crossentropy on the integer labels; MAE/MSE are the mean
+    distance between each probability and the one-hot answer (0 = every answer certain and right).
+    Regularisation penalties (an L2), which model.evaluate adds to the loss, are not included.
+    """
+    import keras
+
+    probabilities = np.asarray(probabilities, dtype="float32")
+    labels = np.asarray(y_true).reshape(-1)
+    one_hot = np.asarray(keras.ops.one_hot(labels, probabilities.shape[1]), dtype="float32")
+    return Scores(loss=_metric(keras.losses.CategoricalCrossentropy(), one_hot, probabilities),
+                  accuracy=_metric(keras.metrics.CategoricalAccuracy(), one_hot, probabilities),
+                  mae=_metric(keras.metrics.MeanAbsoluteError(), one_hot, probabilities),
+                  mse=_metric(keras.metrics.MeanSquaredError(), one_hot, probabilities))
+
+
+def broadcast_errors(probabilities, y_true):
+    """(mae, mse) as `model.evaluate` reports them for metrics "mae"/"mse" when the labels are
+    integers shaped (n, 1): Keras broadcasts each label against all the probabilities, e.g.
+    |3 - p_j| for every class j. Not an error of the prediction: it grows with the label's value."""
+    import keras
+
+    probabilities = np.asarray(probabilities, dtype="float32")
+    labels = np.asarray(y_true, dtype="float32").reshape(-1, 1)
+    return (_metric(keras.metrics.MeanAbsoluteError(), labels, probabilities),
+            _metric(keras.metrics.MeanSquaredError(), labels, probabilities))
+
+
+def _metric(measure, y_true, y_pred):
+    """One Keras loss or metric object on the whole set (a metric updated once, then read)."""
+    import keras
+
+    if isinstance(measure, keras.losses.Loss):
+        return float(measure(y_true, y_pred))
+    measure.update_state(y_true, y_pred)
+    return float(measure.result())
+
+
+def cross_entropy(probabilities, y_true):
+    """The loss of each prediction: -log p(true class), by keras.losses.sparse_categorical_crossentropy
+    (p clipped at 1e-7, so at most about 16.1). One prediction (classes,) and a label give a float,
+    a batch (n, classes) and n labels an array (n,)."""
+    import keras
+
+    probabilities = np.asarray(probabilities, dtype="float32")
+    one = probabilities.ndim == 1
+    labels = np.asarray(y_true).reshape(-1)
+    losses = np.asarray(keras.losses.sparse_categorical_crossentropy(labels, probabilities.reshape(len(labels), -1)))
+    return float(losses[0]) if one else losses
+
+
+# --- Inside the model -----------------------------------------------------------------------
+
+
+def model_input(model, images):
+    """A batch of images (n, h, w) reshaped to what `model` takes, e.g. (n, 8, 8, 1) or (n, 64)."""
+    images = np.asarray(images, dtype="float32")
+    shape = tuple(model.inputs[0].shape[1:])
+    if int(np.prod(shape)) != int(np.prod(images.shape[1:])):
+        raise ValueError(f"the model takes {shape}, these images are {images.shape[1:]}")
+    return images.reshape(len(images), *shape)
+
+
+def layer_outputs(model, x):
+    """[(layer name, its output for the batch x), ...] for every layer of a Sequential model, in order.
+
+    One forward pass, layer by layer, with training=False: what the model computes at inference,
+    so Dropout and RandomTranslation pass their input through. Nothing is built or traced, so a
+    page can call it on every click (a couple of milliseconds for the digits CNN).
+    """
+    import keras
+
+    if not isinstance(model, keras.Sequential):
+        raise TypeError(f"layer_outputs follows a Sequential model, not a {type(model).__name__}")
+    outputs = []
+    activation = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
+    for layer in model.layers:
+        activation = layer(activation, training=False)
+        outputs.append((layer.name, np.asarray(activation)))
+    return outputs
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseUnit:
+    """One Dense unit written out: output = activation(x · w + b), the largest terms shown."""
+    unit: int
+    terms: tuple  # (input index, x_i, w_i, x_i * w_i) for the `top` largest |x_i * w_i|
+    rest: float  # the sum of all the other terms
+    weighted_sum: float  # x · w: the shown terms plus the rest
+    bias: float
+    z: float  # x · w + b, before the activation
+    activation: str
+    output: float  # what the layer outputs for this unit
+
+    def __repr__(self):
+        shown = " + ".join(f"{x:.3g}×{w:.3g}" for _, x, w, _ in self.terms)
+        return (f"unit {self.unit}: {self.activation}({shown} + the rest {self.rest:.3g} + b {self.bias:.3g}) "
+                f"= {self.activation}({self.z:.4g}) = {self.output:.4g}")
+
+
+def dense_unit(x, kernel, bias, activation, unit, *, top=5):
+    """The arithmetic of unit `unit` of a Dense layer on one input vector x: the `top` largest
+    terms x_i·W[i, unit] by absolute value, their sum with the rest, + b, through the activation.
+
+    `kernel` (inputs, units) and `bias` (units,) are the layer's weights (`layer.get_weights()`),
+    `activation` its name (`layer.get_config()["activation"]`). The activation is Keras's, applied
+    to all the units' sums, since softmax divides by all of them.
+    """
+    import keras
+
+    x = np.asarray(x, dtype="float32").reshape(-1)
+    kernel, bias = np.asarray(kernel, dtype="float32"), np.asarray(bias, dtype="float32")
+    terms = x * kernel[:, unit]
+    largest = np.argsort(-np.abs(terms), kind="stable")[:top]
+    weighted_sum = float(terms.sum(dtype="float64"))
+    z = x @ kernel + bias
+    output = np.asarray(keras.activations.get(activation)(z[None]))[0, unit]
+    return DenseUnit(unit=int(unit),
+                     terms=tuple((int(i), float(x[i]), float(kernel[i, unit]), float(terms[i])) for i in largest),
+                     rest=weighted_sum - float(terms[largest].sum(dtype="float64")),
+                     weighted_sum=weighted_sum, bias=float(bias[unit]), z=weighted_sum + float(bias[unit]),
+                     activation=str(activation), output=float(output))
+
+
+def demo_model():
+    """(model, test accuracy) of the small digits CNN trained once per server (the one whose
+    filters the Convolution page shows): read-only, shared by every session."""
+    from lib import filters
+
+    return filters._learned_model()  # the same object: a server trains it once, for both pages
+
+
+# --- A digit drawn on a canvas ----------------------------------------------------------------
+
+# The page's canvas (streamlit-drawable-canvas, freedraw, return_image_data=True): CANVAS_SIDE
+# pixels square, black pen STROKE_WIDTH wide on white. A digit drawn to fill it then has strokes
+# about as thick, for its height, as the 8x8 digits' (thinner pens give faint 1s the CNN misreads).
+CANVAS_SIDE = 280
+STROKE_WIDTH = 32
+# The output shapes, and the side of the box the digit's longer side is scaled to: the 8x8 digits
+# fill their whole height (every image of the set has ink in all 8 rows); MNIST fits each digit in
+# 20x20 and centres that in 28x28 by its centre of mass.
+DRAWING_BOXES = {(8, 8): 8, (28, 28): 20}
+INK_THRESHOLD = 0.1  # a pixel with less ink than this (faint anti-aliasing) does not count as drawn
+MIN_DIGIT_FRACTION = 0.15  # a drawing whose longer side is below this share of the canvas is a dot
+
+
+class EmptyDrawing(ValueError):
+    """A canvas with no digit to read. `code` is "empty" (nothing drawn) or "too_small" (a dot or
+    a scribble too small to be a digit: the page asks for a bigger one); `details` the numbers."""
+
+    def __init__(self, code, message, **details):
+        super().__init__(message)
+        self.code, self.details = code, details
+
+
+def ink(rgba):
+    """How much ink each pixel holds, 0..1, from a canvas image (h, w, 4) or (h, w, 3) of uint8.
+
+    A canvas with a transparent background: the ink is the alpha channel, whatever the stroke's
+    colour. An opaque one (black on white, or white on black): the ink is each pixel's gray-level
+    distance from the background's (the median of the border), as a share of the largest possible.
+    """
+    from lib.data import LUMA
+
+    rgba = np.asarray(rgba)
+    if rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
+        raise ValueError(f"expected an RGBA or RGB image (h, w, 4 or 3), got shape {rgba.shape}")
+    values = rgba.astype("float32") / 255.0
+    if rgba.shape[2] == 4 and values[:, :, 3].min() < 1.0:
+        return values[:, :, 3]
+    gray = values[:, :, :3] @ LUMA
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    return np.abs(gray - background) / max(background, 1.0 - background, 1e-6)
+
+
+def preprocess_drawing(rgba, shape):
+    """A canvas drawing as one image of the data set: float32 `shape` in [0, 1], ink bright (1)
+    on a dark (0) background. Raises EmptyDrawing ("empty" or "too_small").
+
+    (8, 8), scikit-learn's digits: crop to the ink, put it in a square (the longer side fills it,
+    the shorter is centred by its centre of mass), average 8x8 areas (as the set was made: counts
+    of ink in 4x4 blocks of a 32x32 bitmap), and scale so the brightest pixel is 1 (16/16, as in
+    95% of the set). (28, 28), MNIST: the same square averaged to 20x20, then placed in 28x28 with
+    its centre of mass in the middle, brightest pixel 1.
+    """
+    shape = tuple(shape)
+    if shape not in DRAWING_BOXES:
+        raise ValueError(f"shape must be one of {sorted(DRAWING_BOXES)}, got {shape}")
+    amount = ink(rgba)
+    rows, cols = np.nonzero(amount >= INK_THRESHOLD)
+    if rows.size == 0:
+        raise EmptyDrawing("empty", "nothing is drawn on the canvas")
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    smallest = MIN_DIGIT_FRACTION * min(amount.shape)
+    if max(height, width) < smallest:
+        raise EmptyDrawing("too_small", f"the drawing is {height}×{width} pixels; a digit is at least "
+                                        f"{smallest:.0f} high or wide", height=int(height), width=int(width),
+                           minimum=int(np.ceil(smallest)))
+    crop = amount[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    box = DRAWING_BOXES[shape]
+    digit = _area_average(_square(crop), box)
+    if box < shape[0]:
+        digit = _centre_by_mass(digit, shape[0])
+    return (digit / digit.max()).astype("float32")
+
+
+def centre_of_mass(image):
+    """(row, column) of the ink's centre of mass, in pixel-index coordinates."""
+    image = np.asarray(image, dtype="float64")
+    rows, cols = np.indices(image.shape)
+    total = image.sum()
+    return float((rows * image).sum() / total), float((cols * image).sum() / total)
+
+
+def _square(crop):
+    """The crop in a square whose side is its longer side; along the shorter side its centre of
+    mass goes to the middle, as far as the square allows."""
+    height, width = crop.shape
+    side = max(height, width)
+    square = np.zeros((side, side), dtype="float32")
+    row, col = centre_of_mass(crop)
+    top = int(np.clip(round(side / 2 - row - 0.5), 0, side - height))
+    left = int(np.clip(round(side / 2 - col - 0.5), 0, side - width))
+    square[top:top + height, left:left + width] = crop
+    return square
+
+
+def _area_average(square, side):
+    """Shrink (or grow) a square image to side x side: each output pixel the mean of the input
+    area it covers, partial pixels weighted by how much of them it covers (PIL's box filter)."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(square).resize((side, side), Image.Resampling.BOX), dtype="float32")
+
+
+def _centre_by_mass(digit, side):
+    """`digit` pasted into a side x side field of zeros, its centre of mass in the middle (whole
+    pixels, the digit kept inside the field): MNIST's second step."""
+    field = np.zeros((side, side), dtype="float32")
+    row, col = centre_of_mass(digit)
+    room = side - digit.shape[0]
+    top = int(np.clip(round(side / 2 - row - 0.5), 0, room))
+    left = int(np.clip(round(side / 2 - col - 0.5), 0, room))
+    field[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
+    return field

@@ -1,0 +1,341 @@
+"""lib.evaluate against references written here: counting by np.add.at, sorting by hand, Keras
+sub-models for every layer's output, the Dense arithmetic in numpy, model.evaluate itself for the
+scores, and drawings made with PIL for the canvas preprocessing."""
+import keras
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from lib import activations, data, evaluate, models
+
+# --- Confusion matrix, per-class accuracy, confident mistakes ---------------------------------
+
+
+@pytest.mark.parametrize("classes,n", [(2, 50), (3, 7), (10, 360)])
+def test_the_confusion_matrix_counts_each_answer_key_and_prediction_pair(classes, n):
+    rng = np.random.default_rng(classes)
+    y_true, y_pred = rng.integers(0, classes, n), rng.integers(0, classes, n)
+    expected = np.zeros((classes, classes), dtype=int)
+    np.add.at(expected, (y_true, y_pred), 1)
+    got = evaluate.confusion_matrix(y_true, y_pred, classes)
+    np.testing.assert_array_equal(got, expected)
+    assert got.sum() == n and np.issubdtype(got.dtype, np.integer)
+
+
+def test_rows_are_the_answer_key_and_columns_the_prediction():
+    # Three 7s read as 1, one 1 read as 7: the 3 sits in row 7, column 1.
+    matrix = evaluate.confusion_matrix([7, 7, 7, 1, 1], [1, 1, 1, 7, 1], 10)
+    assert matrix[7, 1] == 3 and matrix[1, 7] == 1 and matrix[1, 1] == 1 and matrix.sum() == 5
+
+
+def test_the_confusion_matrix_refuses_labels_outside_the_classes():
+    with pytest.raises(ValueError):
+        evaluate.confusion_matrix([0, 3], [0, 1], 3)
+    with pytest.raises(ValueError):
+        evaluate.confusion_matrix([0, 1], [0], 3)
+
+
+def test_per_class_accuracy_is_the_diagonal_over_each_row():
+    matrix = np.array([[5, 1, 0], [2, 6, 2], [0, 0, 0]])
+    got = evaluate.per_class_accuracy(matrix)
+    np.testing.assert_allclose(got[:2], [5 / 6, 6 / 10])
+    assert np.isnan(got[2])  # no example of class 2: no accuracy, rather than a misleading 0
+
+
+def _probabilities(n, classes, seed):
+    logits = np.random.default_rng(seed).normal(0, 2, (n, classes))
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype("float32")
+
+
+@pytest.mark.parametrize("k", [0, 1, 5, 1000])
+def test_confident_mistakes_are_the_surest_wrong_answers_first(k):
+    p = _probabilities(200, 10, 0)
+    y = np.random.default_rng(1).integers(0, 10, 200)
+    wrong = [i for i in range(200) if p[i].argmax() != y[i]]
+    expected = sorted(wrong, key=lambda i: (-p[i].max(), i))[:k]
+    assert evaluate.confident_mistakes(p, y, k).tolist() == expected
+
+
+def test_equal_confidences_keep_the_data_order_and_right_answers_never_count():
+    p = np.array([[0.1, 0.9], [0.9, 0.1], [0.2, 0.8], [0.1, 0.9], [0.6, 0.4]], dtype="float32")
+    y = np.array([0, 0, 0, 0, 1])  # 1 is right; 0 and 3 tie at 0.9
+    assert evaluate.confident_mistakes(p, y, 10).tolist() == [0, 3, 2, 4]
+    assert evaluate.confident_mistakes(p[1:2], y[1:2], 3).tolist() == []
+
+
+# --- Scores: what model.evaluate reports --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits_mlp():
+    """A small untrained MLP on the digits and its predictions on the mock exam (test set)."""
+    model = models.build_sequential([{"type": "Dense", "units": 16, "activation": "relu"},
+                                     {"type": "Dense", "units": 10, "activation": "softmax"}], (64,),
+                                    seed=3, name="scores_mlp")
+    digits = data.load_dataset("digits")
+    x = digits.x_test.reshape(-1, 64)
+    return model, x, digits.y_test, np.asarray(model(x, training=False))
+
+
+def test_scores_are_what_model_evaluate_reports_on_one_hot_answers(digits_mlp):
+    model, x, y, p = digits_mlp
+    got = evaluate.scores(p, y)
+    one_hot = np.eye(10)[y]
+    assert got.loss == pytest.approx(np.mean(-np.log(p[np.arange(len(y)), y])), rel=1e-5)
+    assert got.accuracy == pytest.approx(np.mean(p.argmax(axis=1) == y))
+    assert got.mae == pytest.approx(np.mean(np.abs(p - one_hot)), rel=1e-5)
+    assert got.mse == pytest.approx(np.mean((p - one_hot) ** 2), rel=1e-5)
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy", "mae", "mse"])
+    reported = model.evaluate(x, one_hot, batch_size=32, verbose=0)
+    np.testing.assert_allclose([got.loss, got.accuracy, got.mae, got.mse], reported, rtol=1e-5)
+
+
+def test_with_integer_labels_keras_broadcasts_the_label_against_every_probability(digits_mlp):
+    model, x, y, p = digits_mlp
+    mae, mse = evaluate.broadcast_errors(p, y)
+    assert mae == pytest.approx(np.mean(np.abs(y[:, None] - p)), rel=1e-5)  # |label - p_j| for all j
+    assert mse == pytest.approx(np.mean((y[:, None] - p) ** 2), rel=1e-5)
+    assert mae > 1  # about the mean label: no error of a probability can be above 1
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy", "mae", "mse"])
+    _, _, reported_mae, reported_mse = model.evaluate(x, y[:, None], batch_size=32, verbose=0)
+    assert (mae, mse) == pytest.approx((reported_mae, reported_mse), rel=1e-5)
+
+
+def test_flat_integer_labels_make_keras_mae_fail(digits_mlp):
+    """Why the page evaluates on one-hot answers: labels shaped (n,) meet (n, 10) probabilities."""
+    model, x, y, _ = digits_mlp
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["mae"])
+    with pytest.raises(Exception, match="[Ii]ncompatible shapes|must be equal"):
+        model.evaluate(x, y, batch_size=32, verbose=0)
+
+
+def test_cross_entropy_is_minus_the_log_of_the_true_class_probability():
+    p = _probabilities(6, 10, 4)
+    p[5] = np.eye(10)[3]  # certain and wrong: -log(0) is clipped, as Keras does
+    y = np.array([0, 1, 2, 3, 4, 5])
+    expected = -np.log(np.clip(p[np.arange(6), y], 1e-7, 1.0))
+    np.testing.assert_allclose(evaluate.cross_entropy(p, y), expected, rtol=1e-5)
+    one = evaluate.cross_entropy(p[0], 0)
+    assert isinstance(one, float) and one == pytest.approx(activations.cross_entropy(p[0], 0))
+    assert evaluate.cross_entropy(p[5], 5) == pytest.approx(-np.log(1e-7), rel=1e-4)
+
+
+# --- Inside the model ---------------------------------------------------------------------------
+
+
+def _submodel_outputs(model, x):
+    """Every layer's output the slow, obvious way: one Keras sub-model per layer."""
+    return [(layer.name, keras.Model(model.inputs, layer.output).predict(x, verbose=0)) for layer in model.layers]
+
+
+def _assert_same_outputs(model, x):
+    got = evaluate.layer_outputs(model, x)
+    expected = _submodel_outputs(model, x)
+    assert [name for name, _ in got] == [layer.name for layer in model.layers]
+    for (name, out), (_, reference) in zip(got, expected):
+        assert out.shape == reference.shape, name
+        np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-6, err_msg=name)
+    return got
+
+
+def test_layer_outputs_of_the_digits_cnn_are_its_submodels_outputs():
+    shape, layers = models.PRESETS["digits_cnn"]
+    model = models.build_sequential(layers, shape, seed=0, name="outputs_cnn")
+    x = data.load_dataset("digits").x_test[:5, :, :, None]
+    got = _assert_same_outputs(model, x)
+    assert [out.shape for _, out in got] == [(5, 8, 8, 8), (5, 4, 4, 8), (5, 128), (5, 32), (5, 10)]
+    np.testing.assert_allclose(got[-1][1].sum(axis=1), 1, rtol=1e-5)  # softmax at the end
+
+
+def test_layer_outputs_of_the_seed_mlp_with_activation_layers():
+    shape, layers = models.PRESETS["seed"]
+    model = models.build_sequential(layers, shape, seed=1, name="outputs_seed")
+    x = np.random.default_rng(2).random((3, 784)).astype("float32")
+    got = _assert_same_outputs(model, x)
+    np.testing.assert_array_equal(got[1][1], np.maximum(got[0][1], 0))  # Activation("relu") after Dense
+
+
+def test_dropout_and_random_translation_pass_the_input_through_at_inference():
+    layers = [{"type": "RandomTranslation", "factor": 0.2},
+              {"type": "Conv2D", "filters": 4, "kernel_size": 3, "activation": "relu"},
+              {"type": "AveragePooling2D", "pool_size": 2}, {"type": "Flatten"},
+              {"type": "Dropout", "rate": 0.5}, {"type": "Dense", "units": 10, "activation": "softmax"}]
+    model = models.build_sequential(layers, (8, 8, 1), seed=2, name="outputs_augmented")
+    x = data.load_dataset("digits").x_test[:4, :, :, None]
+    got = _assert_same_outputs(model, x)
+    np.testing.assert_array_equal(got[0][1], x)
+    np.testing.assert_array_equal(got[4][1], got[3][1])
+    again = evaluate.layer_outputs(model, x)
+    for (_, first), (_, second) in zip(got, again):
+        np.testing.assert_array_equal(first, second)  # nothing random at inference
+
+
+def test_layer_outputs_of_a_model_with_maxout():
+    model = keras.Sequential([keras.Input((64,), name="input"), activations.Maxout(12, 3, name="maxout_1"),
+                              keras.layers.Dense(10, activation="softmax", name="dense_2")], name="outputs_maxout")
+    x = data.load_dataset("digits").x_test[:6].reshape(-1, 64)
+    got = _assert_same_outputs(model, x)
+    kernel, bias = model.layers[0].get_weights()
+    pieces = (x @ kernel + bias).reshape(6, 12, 3)
+    np.testing.assert_allclose(got[0][1], pieces.max(axis=2), rtol=1e-5, atol=1e-6)
+
+
+def test_layer_outputs_wants_a_sequential_model():
+    inputs = keras.Input((4,), name="input")
+    functional = keras.Model(inputs, keras.layers.Dense(2, name="dense_f")(inputs), name="functional")
+    with pytest.raises(TypeError, match="Sequential"):
+        evaluate.layer_outputs(functional, np.zeros((1, 4), "float32"))
+
+
+def test_images_are_reshaped_to_what_the_model_takes():
+    images = np.random.default_rng(0).random((3, 8, 8)).astype("float32")
+    cnn = models.build_sequential(models.PRESETS["digits_cnn"][1], (8, 8, 1), name="input_cnn")
+    mlp = models.build_sequential([{"type": "Dense", "units": 10}], (64,), name="input_mlp")
+    np.testing.assert_array_equal(evaluate.model_input(cnn, images), images[:, :, :, None])
+    np.testing.assert_array_equal(evaluate.model_input(mlp, images), images.reshape(3, 64))
+    with pytest.raises(ValueError, match="takes"):
+        evaluate.model_input(mlp, np.zeros((1, 28, 28)))
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh", "softmax"])
+def test_one_dense_unit_written_out_is_what_the_layer_outputs(activation):
+    rng = np.random.default_rng(5)
+    layer = keras.layers.Dense(7, activation=activation, name=f"dense_unit_{activation}")
+    layer.build((None, 12))
+    kernel, bias = rng.normal(size=(12, 7)).astype("float32"), rng.normal(size=7).astype("float32")
+    layer.set_weights([kernel, bias])
+    x = rng.normal(size=12).astype("float32")
+    outputs = np.asarray(layer(x[None]))[0]
+    for unit in range(7):
+        got = evaluate.dense_unit(x, kernel, bias, activation, unit, top=4)
+        terms = x * kernel[:, unit]
+        order = sorted(range(12), key=lambda i: -abs(terms[i]))[:4]
+        assert [i for i, *_ in got.terms] == order
+        assert [t for *_, t in got.terms] == pytest.approx(terms[order].tolist())
+        assert sum(t for *_, t in got.terms) + got.rest == pytest.approx(float(terms.sum()), abs=1e-5)
+        assert got.z == pytest.approx(float(x @ kernel[:, unit] + bias[unit]), abs=1e-5)
+        assert got.output == pytest.approx(float(outputs[unit]), rel=1e-5, abs=1e-6)
+    assert "=" in repr(got)
+
+
+# --- A digit drawn on a canvas --------------------------------------------------------------------
+
+SIDE, PEN = evaluate.CANVAS_SIDE, evaluate.STROKE_WIDTH
+INK = (0, 0, 0, 255)
+
+
+def _drawing(strokes, *, scale=1.0, shift=(0, 0), background=(0, 0, 0, 0), ink=INK, side=SIDE):
+    """A canvas (side, side, 4) uint8 with polylines on it, as the page's canvas gives it; the
+    drawing scaled (pen included) about the top-left corner and shifted, in canvas pixels."""
+    image = Image.new("RGBA", (side, side), background)
+    pen = ImageDraw.Draw(image)
+    for points in strokes:
+        moved = [(x * scale + shift[0], y * scale + shift[1]) for x, y in points]
+        pen.line(moved, fill=ink, width=max(1, round(PEN * scale)), joint="curve")
+        for x, y in (moved[0], moved[-1]):  # round pen ends, like the canvas's brush
+            r = PEN * scale / 2
+            pen.ellipse([x - r, y - r, x + r, y + r], fill=ink)
+    return np.asarray(image)
+
+
+def _ellipse(cx, cy, rx, ry, n=40):
+    angles = np.linspace(0, 2 * np.pi, n + 1)
+    return [(cx + rx * np.sin(a), cy - ry * np.cos(a)) for a in angles]
+
+
+SEVEN = [[(85, 50), (195, 50), (125, 240)]]
+ONE = [[(120, 80), (150, 45), (150, 240)]]
+ZERO = [_ellipse(140, 140, 60, 95)]
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (28, 28)])
+def test_a_drawing_becomes_one_image_of_the_data_set(shape):
+    digit = evaluate.preprocess_drawing(_drawing(SEVEN), shape)
+    assert digit.shape == shape and digit.dtype == np.float32
+    assert digit.min() == 0 and digit.max() == pytest.approx(1)  # the brightest pixel is 1, as 16/16
+    rows = np.flatnonzero(digit.max(axis=1) > 0.1)
+    if shape == (8, 8):
+        assert (rows.min(), rows.max()) == (0, 7)  # like every digit of the set: ink in all 8 rows
+    else:
+        cols = np.flatnonzero(digit.max(axis=0) > 0.1)
+        assert rows.max() - rows.min() < 20 and cols.max() - cols.min() < 20  # MNIST's 20x20 box
+        centre = np.array([(np.indices(shape)[k] * digit).sum() / digit.sum() for k in (0, 1)])
+        assert np.abs(centre - 13.5).max() <= 0.5  # its centre of mass in the middle of 28x28
+
+
+@pytest.mark.parametrize("strokes", [SEVEN, ONE, ZERO], ids=["seven", "one", "zero"])
+def test_where_and_how_big_the_digit_is_drawn_does_not_matter(strokes):
+    centred = {shape: evaluate.preprocess_drawing(_drawing(strokes), shape) for shape in [(8, 8), (28, 28)]}
+    for scale, shift in [(0.5, (120, 10)), (0.4, (-20, 150)), (0.7, (70, 70))]:
+        small = _drawing(strokes, scale=scale, shift=shift)
+        difference = np.abs(evaluate.preprocess_drawing(small, (8, 8)) - centred[(8, 8)])
+        assert difference.max() < 0.15 and difference.mean() < 0.03
+        # At 28x28 a stroke's edge moves by a fraction of a pixel, so one pixel may differ by a
+        # third: compare the whole images instead.
+        moved = evaluate.preprocess_drawing(small, (28, 28))
+        assert np.abs(moved - centred[(28, 28)]).mean() < 0.02
+        assert np.corrcoef(moved.ravel(), centred[(28, 28)].ravel())[0, 1] > 0.98
+
+
+def test_area_averaging_is_the_mean_of_each_block():
+    pattern = np.random.default_rng(7).integers(0, 17, (8, 8)) / 16
+    pattern[0, 0] = pattern[7, 7] = 1.0  # ink in the corners: the crop is the whole 80x80 pattern
+    alpha = np.zeros((200, 200), dtype=np.uint8)
+    alpha[60:140, 30:110] = np.round(np.kron(pattern, np.ones((10, 10))) * 255).astype(np.uint8)
+    canvas = np.zeros((200, 200, 4), dtype=np.uint8)
+    canvas[:, :, 3] = alpha
+    expected = alpha[60:140, 30:110].reshape(8, 10, 8, 10).mean(axis=(1, 3)) / 255
+    np.testing.assert_allclose(evaluate.preprocess_drawing(canvas, (8, 8)), expected / expected.max(), atol=1e-5)
+
+
+def test_black_on_white_white_on_black_and_transparent_canvases_agree():
+    transparent = evaluate.preprocess_drawing(_drawing(SEVEN), (8, 8))
+    on_white = evaluate.preprocess_drawing(_drawing(SEVEN, background=(255, 255, 255, 255)), (8, 8))
+    on_black = evaluate.preprocess_drawing(_drawing(SEVEN, background=(0, 0, 0, 255), ink=(255, 255, 255, 255)), (8, 8))
+    np.testing.assert_allclose(on_white, transparent, atol=1e-5)
+    np.testing.assert_allclose(on_black, transparent, atol=1e-5)
+    coloured = evaluate.preprocess_drawing(_drawing(SEVEN, ink=(30, 120, 250, 255)), (8, 8))
+    np.testing.assert_allclose(coloured, transparent, atol=1e-5)  # on a transparent canvas only alpha counts
+
+
+@pytest.mark.parametrize("background", [(0, 0, 0, 0), (255, 255, 255, 255)])
+def test_a_blank_canvas_is_empty(background):
+    blank = np.asarray(Image.new("RGBA", (SIDE, SIDE), background))
+    with pytest.raises(evaluate.EmptyDrawing) as caught:
+        evaluate.preprocess_drawing(blank, (8, 8))
+    assert caught.value.code == "empty"
+    faint = blank.copy()
+    faint[100:200, 100:200, 3] = 10  # a smudge far below the ink threshold
+    with pytest.raises(evaluate.EmptyDrawing):
+        evaluate.preprocess_drawing(faint if background[3] == 0 else blank, (28, 28))
+
+
+def test_a_dot_is_too_small_to_be_a_digit():
+    dot = _drawing([[(140, 140), (140, 140)]])  # a click without moving: one round pen mark
+    with pytest.raises(evaluate.EmptyDrawing) as caught:
+        evaluate.preprocess_drawing(dot, (8, 8))
+    assert caught.value.code == "too_small"
+    assert caught.value.details["minimum"] > max(caught.value.details["height"], caught.value.details["width"])
+    assert isinstance(caught.value, ValueError)
+    evaluate.preprocess_drawing(_drawing(SEVEN, scale=0.3, shift=(100, 100)), (8, 8))  # small, but a digit
+
+
+def test_only_the_data_sets_shapes_are_offered():
+    with pytest.raises(ValueError, match="shape"):
+        evaluate.preprocess_drawing(_drawing(SEVEN), (16, 16))
+    with pytest.raises(ValueError, match="RGBA"):
+        evaluate.preprocess_drawing(np.zeros((10, 10)), (8, 8))
+
+
+def test_drawn_digits_are_read_right_by_the_small_digits_cnn():
+    """End to end: PIL drawings with the page's canvas and pen, through the preprocessing, into
+    the demo CNN (trained once per server on the 8x8 digits)."""
+    model, accuracy = evaluate.demo_model()
+    assert accuracy > 0.9
+    drawings = {0: ZERO, 1: ONE, 7: SEVEN}
+    for label, strokes in drawings.items():
+        for scale, shift in [(1.0, (0, 0)), (0.5, (120, 10))]:
+            digit = evaluate.preprocess_drawing(_drawing(strokes, scale=scale, shift=shift), (8, 8))
+            p = np.asarray(model(evaluate.model_input(model, digit[None]), training=False))[0]
+            assert p.argmax() == label, f"{label} drawn at {scale}x read as {p.argmax()} ({p.max():.2f})"
