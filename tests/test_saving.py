@@ -1,0 +1,627 @@
+"""lib.saving: every kind of model the app builds survives a round trip bit for bit; every hostile
+file (built here, byte by byte) is refused with its code, before anything is loaded; a Lambda's
+payload never runs; the loader process stays inside its limits and sends back only plain data."""
+import functools
+import io
+import json
+import os
+import re
+import stat
+import struct
+import time
+import warnings
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from lib import activations, i18n, models, overfitting, saving
+from lib.saving import BadArchive, UnsafeModel
+
+
+# --- Models the app builds, and files made from them ----------------------------------------------
+
+def student_functional():
+    """A model a student builds and trains at home: Functional, compiled with Adam, fitted once
+    (so its file also carries compile_config and the optimizer's state)."""
+    inputs = keras.Input((8, 8, 1), name="pixels")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.AveragePooling2D(2, name="pool")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = keras.layers.Dropout(0.2, name="drop")(x)
+    outputs = keras.layers.Dense(10, activation="softmax", kernel_regularizer=keras.regularizers.L2(1e-3),
+                                 name="probs")(x)
+    model = keras.Model(inputs, outputs, name="student_functional")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((32, 8, 8, 1), dtype="float32"), rng.integers(0, 10, 32), epochs=1, verbose=0)
+    return model
+
+
+APP_MODELS = {
+    "digits_cnn": lambda: models.build_sequential(models.PRESETS["digits_cnn"][1], models.PRESETS["digits_cnn"][0],
+                                                  seed=1),
+    "seed_mlp": lambda: models.build_sequential(models.PRESETS["seed"][1], models.PRESETS["seed"][0], seed=2),
+    "maxout": lambda: activations.deep_stack("maxout", 2),
+    "augmented_dropout_l2": lambda: models.build_sequential(
+        overfitting.digits_layers(width=64, dropout=0.25, l2=0.001, augment=True), (8, 8, 1), seed=3),
+    "student_functional": student_functional,
+}
+
+
+@pytest.fixture(scope="module")
+def loader():
+    """One loader for the module: each load uses (and replaces) one process; the next one starts
+    while the test goes on."""
+    loader = saving.Loader()
+    yield loader
+    loader.close()
+
+
+@pytest.fixture(scope="module")
+def app_models():
+    return {name: build() for name, build in APP_MODELS.items()}
+
+
+@pytest.fixture(scope="module")
+def files(app_models):
+    return {name: saving.to_bytes(model) for name, model in app_models.items()}
+
+
+@pytest.fixture(scope="module")
+def loaded(files, loader):
+    """name -> the model load_upload rebuilt from its file (each loaded once, when first asked)."""
+
+    @functools.cache
+    def load(name):
+        return saving.load_upload(files[name], loader=loader)
+
+    return load
+
+
+@pytest.fixture(scope="module")
+def good(files):
+    """The seed MLP's .keras file: the start of most hostile files below."""
+    return files["seed_mlp"]
+
+
+class NeverLoad:
+    """A loader that fails the test if reached: proves a refusal came before any loading."""
+
+    def run(self, *args, **kwargs):
+        raise AssertionError("the loader was reached")
+
+
+NEVER = NeverLoad()
+
+
+def refused(call, kind, code):
+    """Run `call`, expect `kind` with `code`, and check its message exists, filled, in both languages."""
+    with pytest.raises(kind) as caught:
+        call()
+    error = caught.value
+    assert error.code == code, (error.code, str(error))
+    for lang in i18n.LANGUAGES:
+        text = i18n.translate(f"save_load.error.{code}", lang, **error.details)
+        assert text and "{" not in text, (lang, text)
+    return error
+
+
+def inputs_for(model, n=32, seed=0):
+    return np.random.default_rng(seed).random((n, *model.input_shape[1:]), dtype="float32")
+
+
+# --- Building hostile zips by hand ------------------------------------------------------------------
+
+def members_of(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def zip_of(members, compression=zipfile.ZIP_STORED):
+    """A zip of (name or ZipInfo, bytes) pairs, in order; a dict works too. Duplicates allowed."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Duplicate name": that is the point of one test
+        with zipfile.ZipFile(buffer, "w", compression) as archive:
+            for name, content in (members.items() if isinstance(members, dict) else members):
+                archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def with_config(data, change):
+    """The file with its config.json changed by `change(config)` (in place, or returning a new one)."""
+    members = members_of(data)
+    config = json.loads(members["config.json"])
+    config = change(config) or config
+    members["config.json"] = json.dumps(config).encode()
+    return zip_of(members)
+
+
+def patch_records(data, name, *, flags=None, size=None):
+    """Rewrite a member's general-purpose flags or declared unpacked size in both its local header
+    and its central-directory record: what a hand-crafted hostile zip does."""
+    data = bytearray(data)
+    encoded = name.encode()
+    for signature, flag_at, size_at, name_at in ((b"PK\x03\x04", 6, 22, 30), (b"PK\x01\x02", 8, 24, 46)):
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            if data[start + name_at:start + name_at + len(encoded)] == encoded:
+                if flags is not None:
+                    data[start + flag_at:start + flag_at + 2] = struct.pack("<H", flags)
+                if size is not None:
+                    data[start + size_at:start + size_at + 4] = struct.pack("<I", size)
+            start += 4
+    return bytes(data)
+
+
+def png_bytes():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 128).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def layers_of(config):
+    return config["config"]["layers"]
+
+
+def layer_config(class_name, config, module="keras.layers", registered_name=None):
+    return {"module": module, "class_name": class_name, "config": config, "registered_name": registered_name}
+
+
+def insert_layer(layer):
+    """A change that puts `layer` right after the InputLayer of a Sequential config."""
+    def change(config):
+        layers_of(config).insert(1, layer)
+    return change
+
+
+def set_in_first_dense(key, value):
+    def change(config):
+        dense = next(x for x in layers_of(config) if x["class_name"] == "Dense")
+        dense["config"][key] = value
+    return change
+
+
+@pytest.fixture(scope="module")
+def zip_bomb(good):
+    """~260 KB that would unpack to 256 MB of zeros (8x the weights cap), built in ~0.5 s without
+    ever holding the 256 MB: zeros are fed to the compressor a megabyte at a time."""
+    members = members_of(good)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("metadata.json", members["metadata.json"])
+        archive.writestr("config.json", members["config.json"])
+        with archive.open("model.weights.h5", "w") as f:
+            chunk = bytes(1 << 20)
+            for _ in range(256):
+                f.write(chunk)
+    return buffer.getvalue()
+
+
+# --- Good files: round trips ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(APP_MODELS))
+def test_a_round_trip_predicts_exactly_what_the_original_did(name, app_models, loaded):
+    original, model = app_models[name], loaded(name)
+    assert [(type(x).__name__, x.name) for x in model.layers] == [(type(x).__name__, x.name) for x in original.layers]
+    x = inputs_for(original)
+    difference = np.max(np.abs(np.asarray(original(x, training=False)) - np.asarray(model(x, training=False))))
+    assert difference == 0.0
+    assert model.count_params() == original.count_params()
+
+
+def test_maxout_comes_back_as_the_apps_registered_layer(loaded):
+    model = loaded("maxout")
+    assert [type(x) for x in model.layers[:2]] == [activations.Maxout, activations.Maxout]
+    assert (model.layers[0].units, model.layers[0].pieces) == (32, 2)
+
+
+@pytest.mark.parametrize("name", list(APP_MODELS))
+def test_inspect_archive_describes_the_file_without_loading_it(name, app_models, files):
+    model, data = app_models[name], files[name]
+    info = saving.inspect_archive(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # the reference: Python's zipfile, directly
+        reference = [(i.filename, i.file_size, i.compress_size) for i in archive.infolist()]
+        metadata = json.loads(archive.read("metadata.json"))
+    assert [(m.name, m.size, m.compressed_size) for m in info.members] == reference
+    assert sorted(m.name for m in info.members) == sorted(saving.ALLOWED_MEMBERS)
+    assert info.size == len(data) and info.unpacked_size == sum(size for _, size, _ in reference)
+    assert info.keras_version == metadata["keras_version"] == keras.__version__
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d", info.date_saved)
+    assert info.params == model.count_params()
+    layers = [x for x in model.layers if not isinstance(x, keras.layers.InputLayer)]  # Functional lists it
+    assert info.layer_classes == ["InputLayer"] + [type(x).__name__ for x in layers]
+    for outline, layer in zip(info.model.layers[1:], layers, strict=True):
+        assert (outline.name, outline.params) == (layer.name, layer.count_params())
+        assert outline.output_shape == tuple(layer.output.shape[1:])
+    assert info.model.input_shape == tuple(model.input_shape[1:])
+    assert info.config["class_name"] == type(model).__name__
+
+
+def summary_params(model):
+    """{layer name: the "Param #" that model.summary() prints}, read from its table."""
+    lines = []
+    model.summary(print_fn=lambda line, **kwargs: lines.append(line))
+    out = {}
+    for line in "\n".join(lines).splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if len(cells) >= 3 and re.fullmatch(r"[\d,]+", cells[-1]):
+            out[cells[0].split(" (")[0]] = int(cells[-1].replace(",", ""))
+    return out
+
+
+@pytest.mark.parametrize("name", list(APP_MODELS))
+def test_describe_weights_matches_what_keras_reports_per_layer(name, app_models):
+    model = app_models[name]
+    described = saving.describe_weights(model)
+    printed = summary_params(model)
+    assert [d.name for d in described] == [x.name for x in model.layers]
+    for d, layer in zip(described, model.layers):
+        assert d.params == layer.count_params() == printed.get(layer.name, 0)
+        assert [w.shape for w in d.weights] == [tuple(v.shape) for v in layer.weights]
+        assert [w.count for w in d.weights] == [int(np.prod(v.shape)) for v in layer.weights]
+        assert d.bytes == sum(v.numpy().nbytes for v in layer.weights)
+    assert sum(d.params for d in described) == model.count_params()
+
+
+def test_the_parameter_count_comes_from_the_config_by_hand():
+    """The textbook formulas, on the digits CNN: 3·3·1·8 + 8, then (4·4·8)·32 + 32, then 32·10 + 10."""
+    shape, layers = models.PRESETS["digits_cnn"]
+    info = saving.inspect_archive(saving.to_bytes(models.build_sequential(layers, shape, seed=0)))
+    assert [x.params for x in info.model.layers] == [0, 3 * 3 * 1 * 8 + 8, 0, 0, 4 * 4 * 8 * 32 + 32, 32 * 10 + 10]
+    assert info.model.output_shape == (10,)
+
+
+# --- Weights alone, architecture alone -------------------------------------------------------------
+
+def test_weights_alone_load_into_a_copy_of_the_architecture_through_a_private_file(app_models, loader, monkeypatch):
+    original = app_models["digits_cnn"]
+    shape, layers = models.PRESETS["digits_cnn"]
+    other = models.build_sequential(layers, shape, seed=99)  # same architecture, other weights
+    before = [w.copy() for w in other.get_weights()]
+    seen = {}
+    request = saving._LoaderProcess.request
+
+    def spy(self, message, *args):  # what the upload looks like on disk while the loader has it
+        path = message["path"]
+        seen.update(path=path, file=stat.S_IMODE(os.stat(path).st_mode),
+                    directory=stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode))
+        return request(self, message, *args)
+
+    monkeypatch.setattr(saving._LoaderProcess, "request", spy)
+    model = saving.load_weights_upload(saving.weights_to_bytes(original), other, loader=loader)
+    x = inputs_for(original)
+    assert np.max(np.abs(np.asarray(original(x)) - np.asarray(model(x)))) == 0.0
+    assert model is not other and all(np.array_equal(a, b) for a, b in zip(before, other.get_weights()))
+    assert (seen["file"], seen["directory"]) == (0o600, 0o700)
+    assert seen["path"].endswith(".weights.h5") and not os.path.exists(os.path.dirname(seen["path"]))
+
+
+def test_weights_of_another_shape_are_refused_before_anything_is_assigned(app_models, loader):
+    narrower = models.build_sequential([{"type": "Dense", "units": 16}, {"type": "Activation", "activation": "relu"},
+                                        {"type": "Dense", "units": 10}], (784,))
+    target = app_models["seed_mlp"]
+    before = [w.copy() for w in target.get_weights()]
+    error = refused(lambda: saving.load_weights_upload(saving.weights_to_bytes(narrower), target, loader=loader),
+                    BadArchive, "weights_mismatch")
+    assert error.details == {"variable": "dense_1/kernel", "expected": "(784, 32)", "found": "(784, 16)"}
+    assert all(np.array_equal(a, b) for a, b in zip(before, target.get_weights()))
+
+
+def test_a_keras_file_whose_weights_do_not_fit_its_config_is_refused(good, loader):
+    narrower = models.build_sequential([{"type": "Dense", "units": 16}, {"type": "Activation", "activation": "relu"},
+                                        {"type": "Dense", "units": 10}], (784,))
+    data = zip_of({**members_of(good), "model.weights.h5": members_of(saving.to_bytes(narrower))["model.weights.h5"]})
+    assert saving.inspect_archive(data).params == 25_450  # the config alone is fine
+    error = refused(lambda: saving.load_upload(data, loader=loader), BadArchive, "weights_mismatch")
+    assert error.details["variable"] == "dense_1/kernel"
+
+
+@pytest.mark.parametrize("data,code", [(lambda files: files["seed_mlp"], "not_weights"),
+                                       (lambda files: png_bytes(), "not_weights"), (lambda files: b"", "empty")])
+def test_only_an_hdf5_file_is_taken_as_weights(data, code, files, app_models):
+    refused(lambda: saving.load_weights_upload(data(files), app_models["seed_mlp"], loader=NEVER), BadArchive, code)
+
+
+@pytest.mark.parametrize("name", list(APP_MODELS))
+def test_the_architecture_alone_round_trips_with_fresh_weights(name, app_models):
+    original = app_models[name]
+    text = saving.architecture_json(original)
+    assert json.loads(text) and len(text) < saving.MAX_CONFIG_BYTES
+    model = saving.model_from_architecture(text)
+    assert [(type(x).__name__, x.name, tuple(x.output.shape)) for x in model.layers] == \
+        [(type(x).__name__, x.name, tuple(x.output.shape)) for x in original.layers]
+    assert model.count_params() == original.count_params()
+    assert not model.compiled
+
+
+def test_an_architecture_is_checked_like_a_keras_config(good):
+    config = json.loads(members_of(good)["config.json"])
+    layers_of(config).insert(1, layer_config("TFSMLayer", {"name": "tfsm", "filepath": "/srv/model"}))
+    refused(lambda: saving.model_from_architecture(json.dumps(config)), UnsafeModel, "forbidden_class")
+    refused(lambda: saving.model_from_architecture("{not json"), BadArchive, "bad_json")
+
+
+# --- Hostile archives: refused by inspect_archive, and by load_upload before any loader -----------
+
+HOSTILE_ARCHIVES = {
+    "not a zip": (lambda good: b"just some text, certainly not a zip", "not_a_zip"),
+    "an empty file": (lambda good: b"", "empty"),
+    "a truncated .keras": (lambda good: good[:len(good) // 2], "truncated"),
+    "a .keras missing its last bytes": (lambda good: good[:-10], "truncated"),
+    "a PNG renamed .keras": (lambda good: png_bytes(), "not_a_zip"),
+    "a PNG with a zip appended": (lambda good: png_bytes() + good, "not_a_zip"),
+    "over the size limit": (lambda good: b"PK\x03\x04" + bytes(saving.MAX_UPLOAD_BYTES), "too_big"),
+    "an extra member": (lambda good: zip_of({**members_of(good), "evil.py": b"import os"}), "unexpected_member"),
+    "an assets folder": (lambda good: zip_of({**members_of(good), "assets/vocabulary.txt": b"a\nb"}),
+                         "unexpected_member"),
+    "no config.json": (lambda good: zip_of({k: v for k, v in members_of(good).items() if k != "config.json"}),
+                       "missing_member"),
+    "no weights": (lambda good: zip_of({k: v for k, v in members_of(good).items() if k != "model.weights.h5"}),
+                   "missing_member"),
+    "a member named ../x": (lambda good: zip_of({**members_of(good), "../x": b"x"}), "unsafe_member_name"),
+    "an absolute path": (lambda good: zip_of({"/etc/cron.d/x": b"x", **members_of(good)}), "unsafe_member_name"),
+    "a backslash path": (lambda good: zip_of({**members_of(good), "..\\x": b"x"}), "unsafe_member_name"),
+    "a drive letter": (lambda good: zip_of({**members_of(good), "C:/x": b"x"}), "unsafe_member_name"),
+    "a duplicate member": (lambda good: zip_of([*members_of(good).items(), ("config.json", b"{}")]),
+                           "duplicate_member"),
+    "an encrypted member": (lambda good: patch_records(good, "config.json", flags=0x1), "encrypted"),
+    "a symbolic link": (lambda good: zip_of([("metadata.json", members_of(good)["metadata.json"]),
+                                             (symlink_info("config.json"), "/etc/passwd")]), "symlink"),
+    "bzip2 compression": (lambda good: zip_of(members_of(good), zipfile.ZIP_BZIP2), "unsupported_compression"),
+    "a thousand members": (lambda good: zip_of({**members_of(good), **{f"x{k}": b"" for k in range(1001)}}),
+                           "too_many_members"),
+    "a config over its cap": (lambda good: zip_of({**members_of(good), "config.json": members_of(good)["config.json"]
+                                                   + b" " * saving.MAX_CONFIG_BYTES}), "member_too_big"),
+    "a damaged member": (lambda good: damaged(good, "config.json"), "corrupt"),
+    "config.json not JSON": (lambda good: zip_of({**members_of(good), "config.json": b"{not json"}), "bad_json"),
+    "metadata.json not an object": (lambda good: zip_of({**members_of(good), "metadata.json": b"[1, 2]"}), "bad_json"),
+    "config nested 40 deep": (lambda good: with_config(good, lambda c: {**c, "deep": json.loads("[" * 40 + "]" * 40)}),
+                              "bad_config"),
+    "weights that are not HDF5": (lambda good: zip_of({**members_of(good), "model.weights.h5": b"not hdf5"}),
+                                  "bad_weights"),
+}
+
+
+def symlink_info(name):
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3  # Unix
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+def damaged(data, name):
+    """One byte of a stored member flipped: its CRC no longer matches."""
+    start = data.find(name.encode(), data.find(b"PK\x03\x04")) + len(name) + 2
+    return data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1:]
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_ARCHIVES))
+def test_a_hostile_archive_is_refused_before_anything_loads(case, good):
+    build, code = HOSTILE_ARCHIVES[case]
+    data = build(good)
+    refused(lambda: saving.inspect_archive(data), BadArchive, code)
+    refused(lambda: saving.load_upload(data, loader=NEVER), BadArchive, code)
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_without_unpacking(zip_bomb):
+    assert len(zip_bomb) < 1_000_000
+    started = time.perf_counter()
+    error = refused(lambda: saving.inspect_archive(zip_bomb), BadArchive, "zip_bomb")
+    assert time.perf_counter() - started < 0.5
+    assert error.details["name"] == "model.weights.h5" and error.details["size"] == "268.4 MB"
+
+
+def test_a_bomb_whose_header_understates_its_size_is_read_with_a_hard_cap(zip_bomb):
+    """The directory claims 1 KB: Python's zipfile stops there and the CRC fails. Nothing close
+    to 256 MB is ever unpacked (the cap on every read is the member's limit + 1 byte)."""
+    lying = patch_records(zip_bomb, "model.weights.h5", size=1_000)
+    started = time.perf_counter()
+    refused(lambda: saving.inspect_archive(lying), BadArchive, "corrupt")
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_keras_file_whose_weights_start_where_hdf5_may_is_still_a_keras_file(good):
+    """Keras stores model.weights.h5 uncompressed: its HDF5 signature can fall on a user-block
+    offset (512 * 2**n) of the zip. Padding config.json (JSON allows spaces) puts it at 4096."""
+    members = members_of(good)
+    padding = 4096 - zip_of(members).find(saving.HDF5_SIGNATURE)
+    data = zip_of({**members, "config.json": members["config.json"] + b" " * padding})
+    assert data.find(saving.HDF5_SIGNATURE) == 4096
+    assert saving.inspect_archive(data).params == 25_450
+
+
+def test_a_legacy_h5_model_is_refused_everywhere(tmp_path, app_models, loader):
+    path = tmp_path / "model.h5"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        app_models["seed_mlp"].save(path)  # the legacy HDF5 format: Keras would ignore safe_mode for it
+    data = path.read_bytes()
+    refused(lambda: saving.inspect_archive(data), BadArchive, "legacy_h5")
+    refused(lambda: saving.load_upload(data, loader=NEVER), BadArchive, "legacy_h5")
+    # As weights it is an HDF5 file, so it reaches the loader, which sees a whole model and refuses.
+    refused(lambda: saving.load_weights_upload(data, app_models["seed_mlp"], loader=loader), BadArchive, "legacy_h5")
+
+
+# --- Hostile configs -------------------------------------------------------------------------------
+
+HOSTILE_CONFIGS = {
+    "a TFSMLayer": (insert_layer(layer_config("TFSMLayer", {"name": "tfsm", "filepath": "/srv/saved_model",
+                                                            "call_endpoint": "serve"})), "forbidden_class"),
+    "a TorchModuleWrapper": (insert_layer(layer_config("TorchModuleWrapper", {"name": "torch", "module": "gASV"})),
+                             "forbidden_class"),
+    "a StringLookup reading a vocabulary file": (insert_layer(layer_config(
+        "StringLookup", {"name": "lookup", "vocabulary": "/etc/passwd"})), "forbidden_class"),
+    "a class this app does not use": (insert_layer(layer_config("Conv3D", {"name": "c3", "filters": 2,
+                                                                           "kernel_size": 3})), "unknown_class"),
+    "a made-up class": (insert_layer(layer_config("Frobnicator", {"name": "f"})), "unknown_class"),
+    "a module outside keras": (insert_layer(layer_config("system", {"command": "id"}, module="os")), "unknown_module"),
+    "a Dense from another package": (insert_layer(layer_config("Dense", {"name": "d", "units": 3},
+                                                               module="evil_package.layers")), "unknown_module"),
+    "no module at all": (insert_layer({"class_name": "Dense", "config": {"name": "d", "units": 3}}), "unknown_module"),
+    "an initializer from numpy": (set_in_first_dense("kernel_initializer", layer_config("ones", {}, module="numpy")),
+                                  "unknown_module"),
+    "a function as activation": (set_in_first_dense("activation", {"module": "builtins", "class_name": "function",
+                                                                   "config": "eval", "registered_name": "eval"}),
+                                 "function"),
+    "a registered name that is not Dense's": (lambda c: next(x for x in layers_of(c) if x["class_name"] == "Dense")
+                                              .update(registered_name="keras_classroom>Maxout"), "unknown_class"),
+    "an unknown activation name": (set_in_first_dense("activation", "os.system"), "unknown_name"),
+    "an initializer name Keras does not have": (set_in_first_dense("kernel_initializer", "pickle"), "unknown_name"),
+    "a quantized dtype policy": (set_in_first_dense("dtype", {"module": "keras", "class_name": "DTypePolicy",
+                                                             "config": {"name": "int8_from_float32"},
+                                                             "registered_name": None}), "unknown_name"),
+    "a model inside the model": (insert_layer({"module": "keras", "class_name": "Sequential",
+                                               "config": {"name": "inner", "layers": []}, "registered_name": None}),
+                                 "unsupported_config"),
+    "a LoRA Dense": (set_in_first_dense("lora_rank", 4), "unsupported_config"),
+    "a build shape the graph does not give": (lambda c: next(x for x in layers_of(c) if x["class_name"] == "Dense")
+                                              .update(build_config={"input_shape": [None, 4]}), "config_mismatch"),
+    "a layer where the model should be": (lambda c: layers_of(c)[1], "not_a_model"),
+    "no input shape": (lambda c: unbuilt(c), "no_input_shape"),
+    "60 layers": (lambda c: layers_of(c).extend(
+        layer_config("Dropout", {"name": f"drop_{k}", "rate": 0.1}) for k in range(60)), "too_many_layers"),
+    "an input of 33 million numbers": (lambda c: without_build_configs(c, [None, 2 ** 25]), "too_large_output"),
+    "a function hidden in compile_config": (lambda c: c.update(compile_config={"loss": {
+        "module": "builtins", "class_name": "function", "config": "exec", "registered_name": "exec"}}), "function"),
+    "an unknown optimizer in compile_config": (lambda c: c.update(compile_config={"optimizer": layer_config(
+        "Evil", {}, module="keras.optimizers")}), "unknown_class"),
+}
+
+
+def without_build_configs(config, input_shape):
+    """The seed MLP's config on another input: declared build shapes dropped (they are optional)."""
+    for layer in layers_of(config):
+        layer.pop("build_config", None)
+    layers_of(config)[0]["config"]["batch_shape"] = input_shape
+    config["config"]["build_input_shape"] = input_shape
+    config.pop("build_config", None)
+
+
+def unbuilt(config):
+    without_build_configs(config, None)
+    config["config"].pop("build_input_shape")
+    layers_of(config).pop(0)
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_CONFIGS))
+def test_a_hostile_config_is_refused_before_anything_loads(case, good):
+    change, code = HOSTILE_CONFIGS[case]
+    data = with_config(good, change)
+    kind = UnsafeModel if code in saving.ERROR_CODES[UnsafeModel] else BadArchive
+    refused(lambda: saving.inspect_archive(data), kind, code)
+    refused(lambda: saving.load_upload(data, loader=NEVER), kind, code)
+
+
+def test_billions_of_parameters_are_refused_from_the_config_before_a_weight_is_read(good):
+    """Dense(100000) on 100,000 inputs: 10,000,100,000 parameters. The weights member is junk,
+    which would be 'bad_weights' had it been read: the count is refused first, in milliseconds."""
+    def huge(config):
+        without_build_configs(config, [None, 100_000])
+        layers_of(config)[1]["config"]["units"] = 100_000
+
+    members = members_of(with_config(good, huge))
+    data = zip_of({**members, "model.weights.h5": b"junk, never read"})
+    started = time.perf_counter()
+    error = refused(lambda: saving.inspect_archive(data), UnsafeModel, "too_many_params")
+    assert time.perf_counter() - started < 0.5
+    assert error.details["params"] == f"{100_000 * 100_000 + 100_000 + 100_000 * 10 + 10:,}"
+    refused(lambda: saving.load_upload(data, loader=NEVER), UnsafeModel, "too_many_params")
+
+
+def test_a_lambda_payload_never_runs(tmp_path, good, loader):
+    """A real Lambda whose function would create a marker file. Serialising it never calls it;
+    inspect_archive refuses it, load_upload refuses it, the loader process refuses it on its own
+    when handed the file directly, and Keras's safe_mode (the last line) refuses it too."""
+    marker = tmp_path / "the_payload_ran"
+    payload = keras.layers.Lambda(lambda x, path=str(marker): (open(path, "w").write("ran"), x)[1], name="evil")
+    data = with_config(good, insert_layer(keras.saving.serialize_keras_object(payload)))
+    error = refused(lambda: saving.inspect_archive(data), UnsafeModel, "forbidden_class")
+    assert error.details == {"name": "Lambda"}
+    refused(lambda: saving.load_upload(data, loader=NEVER), UnsafeModel, "forbidden_class")
+    refused(lambda: loader.run({"op": "load_model"}, data, "upload.keras"), UnsafeModel, "forbidden_class")
+    path = tmp_path / "evil.keras"
+    path.write_bytes(data)
+    with pytest.raises(Exception, match="lambda"):
+        keras.saving.load_model(path, safe_mode=True)
+    assert not marker.exists()
+
+
+# --- The loader's limits, and what it may send back -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def biggest_model_file():
+    """A model at the parameter cap's scale: 784 -> 2400 -> 32 -> 10, 1,961,162 parameters (7.8 MB)."""
+    model = models.build_sequential([{"type": "Dense", "units": 2400}, {"type": "Dense", "units": 32},
+                                     {"type": "Dense", "units": 10}], (784,), seed=0)
+    return saving.to_bytes(model)
+
+
+def test_a_load_over_its_time_limit_is_stopped(biggest_model_file, loader, monkeypatch):
+    monkeypatch.setattr(loader, "seconds", 0.05)
+    refused(lambda: saving.load_upload(biggest_model_file, loader=loader), UnsafeModel, "too_slow")
+
+
+def test_a_load_over_its_memory_limit_is_stopped(biggest_model_file):
+    """A loader allowed 20 MB beyond its idle size cannot load 7.8 MB of weights (read, checked and
+    copied several times): RLIMIT_DATA makes the allocation fail, or the watchdog kills it."""
+    strict = saving.Loader(memory_bytes=20_000_000)
+    try:
+        error = refused(lambda: saving.load_upload(biggest_model_file, loader=strict), UnsafeModel, "too_much_memory")
+        assert error.details == {"limit": "20 MB"}
+    finally:
+        strict.close()
+
+
+@pytest.mark.parametrize("version,accepted", [("3.15.1", True), ("3.16.0", True), ("4.0.0", True),
+                                              ("3.15.0", False), ("3.9.2", False), ("2.15.0", False), ("x", False)])
+def test_keras_older_than_3_15_1_is_refused(version, accepted):
+    if accepted:
+        saving.check_keras_version(version)
+    else:
+        error = refused(lambda: saving.check_keras_version(version), UnsafeModel, "keras_too_old")
+        assert error.details == {"version": version, "required": "3.15.1"}
+
+
+def test_an_old_keras_refuses_every_load_before_looking_at_the_file(monkeypatch, good, app_models):
+    monkeypatch.setattr(keras, "__version__", "3.13.0")
+    refused(lambda: saving.load_upload(good, loader=NEVER), UnsafeModel, "keras_too_old")
+    refused(lambda: saving.load_weights_upload(b"x", app_models["seed_mlp"], loader=NEVER), UnsafeModel,
+            "keras_too_old")
+
+
+@pytest.mark.parametrize("header,payload,code", [
+    (b"\x80\x04\x95 a pickle", b"", "loader_failed"),
+    (json.dumps({"ok": True, "config": {}, "arrays": [{"dtype": "<f4", "shape": [1000]}]}).encode(), b"\0" * 16,
+     "loader_failed"),
+    (json.dumps({"ok": True, "config": {}, "arrays": [{"dtype": "|O", "shape": [1]}]}).encode(), b"\0" * 8,
+     "loader_failed"),
+    (json.dumps({"ok": True, "config": {}, "arrays": []}).encode(), b"\0" * 4, "loader_failed"),
+    (json.dumps({"ok": False, "kind": "UnsafeModel", "code": "anything", "details": {}}).encode(), b"",
+     "loader_failed"),
+    (json.dumps({"ok": False, "kind": "BadArchive", "code": "weights_missing",
+                 "details": {"variable": "dense_1/kernel"}}).encode(), b"", "weights_missing"),
+])
+def test_the_loaders_answer_is_checked_as_plain_data(header, payload, code):
+    kind = BadArchive if code in saving.ERROR_CODES[BadArchive] else UnsafeModel
+    refused(lambda: saving._read_answer(header, payload, saving.LOAD_MEMORY_BYTES), kind, code)
+
+
+def test_the_loaders_arrays_come_back_exactly():
+    arrays = [np.arange(6, dtype="<f4").reshape(2, 3), np.array([1.5], dtype="<f8")]
+    header = json.dumps({"ok": True, "arrays": [{"dtype": a.dtype.str, "shape": list(a.shape)} for a in arrays]})
+    _, back = saving._read_answer(header.encode(), b"".join(a.tobytes() for a in arrays), saving.LOAD_MEMORY_BYTES)
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, back))
+
+
+# --- Messages -------------------------------------------------------------------------------------------
+
+def test_every_refusal_code_has_a_message_in_both_languages():
+    codes = {code for group in saving.ERROR_CODES.values() for code in group}
+    for lang in i18n.LANGUAGES:
+        keys = {k.rsplit(".", 1)[1] for k in i18n.catalog(lang) if k.startswith("save_load.error.")}
+        assert keys == codes, lang
