@@ -83,6 +83,12 @@ class labels:  # noqa: N801  (used like a function: format_func=ui.labels("model
         return next(texts[f"{p}.{value}"] for p in self.prefixes if f"{p}.{value}" in texts)
 
 
+def literal(text):
+    """Text a student typed (or a link carried), shown inside Markdown exactly as it is: every
+    character Markdown would read as markup is escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~" else c for c in str(text))
+
+
 def keys(page_id):
     """The widget keys of one page: `key = ui.keys("filters")`, then `key("stride")` is
     "filters.stride". Keys must differ between pages (Streamlit mixes up same-key widgets of two

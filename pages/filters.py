@@ -138,7 +138,7 @@ with st.spinner(t("filters.learning")):
     accuracy = filters.learned_kernels()[1]
 st.markdown(t("filters.learned_idea", accuracy=f"{100 * accuracy:.1f}"))
 ui.plot(learned_kernels_figure())
-learned_digit = st.slider(t("filters.learned_digit"), 0, data.DIGIT_COUNT - 1, 0, key=key("learned_digit"),
+learned_digit = st.slider(t("filters.learned_digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key("learned_digit"),
                           bind="query-params")
 ui.plot(learned_maps_figure(learned_digit, ui.lang()))
 

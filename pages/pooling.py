@@ -88,7 +88,7 @@ with left:
 right.markdown(t("pooling.seed_idea", layer=layer))
 
 st.subheader(t("pooling.windows_title"))
-grid_digit = st.number_input(t("pooling.grid_digit"), 0, data.DIGIT_COUNT - 1, 0, key=key("grid"), bind="query-params")
+grid_digit = st.number_input(t("pooling.grid_digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key("grid"), bind="query-params")
 figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
 ui.plot(figure)
 st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))

@@ -114,6 +114,25 @@ def exercise_widgets(at, skip=()):
     return moved
 
 
+def figures(at):
+    """The Plotly figures on a page under AppTest, as the browser gets them (dicts)."""
+    import json
+
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def plotly_array(value):
+    """A trace's array as numpy: Plotly sends numpy data as a typed array {"dtype", "bdata", "shape"}."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return array.reshape([int(n) for n in str(value.get("shape", len(array))).split(",")])
+    return np.asarray(value, dtype=float)
+
+
 def run_snippet(code, cwd, timeout=300):
     """Run a page's code in a fresh Python, offline: any HTTP(S) goes to a closed port."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}

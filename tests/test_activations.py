@@ -10,7 +10,7 @@ import pytest
 from scipy.special import erf
 
 from lib import activations, i18n, snippets
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
+from tests.helpers import exercise_widgets, figures, finish, open_page, plotly_array, run_snippet, settle, shown_code
 
 X = np.linspace(-4, 4, 81, dtype="float64")
 SIG = 1 / (1 + np.exp(-X))
@@ -164,11 +164,23 @@ def test_a_depth_beyond_the_cap_in_a_link_is_ignored():
     assert at.slider(key="activations.depth").value == 10 and not at.exception
 
 
+def boundary_maps(at):
+    """The decision-boundary heatmaps on the page: (z values, axis) of each."""
+    return [(plotly_array(t["z"]), t["x"]) for f in figures(at) for t in f["data"]
+            if t.get("type") == "heatmap" and len(t.get("x") or []) == activations.GRID_SIDE]
+
+
 def test_training_on_the_page_draws_the_boundary(tmp_path):
     at = open_page("pages/activations.py", "en", query={"activations.toy_epochs": "30"})
+    assert all(np.isnan(z).all() or z.size == 0 for z, _ in boundary_maps(at))  # nothing learned to draw yet
     at.button(key="activations.toy_run.start").click().run()
     settle(at)
     assert any("on the 100 test points" in c.value for c in at.caption)
+    (z, axis), = boundary_maps(at)
+    run = at.session_state["activations.toy_run.runs"][-1].run
+    assert z.shape == (activations.GRID_SIDE, activations.GRID_SIDE) and axis[0] == pytest.approx(activations.BOUNDS[0])
+    np.testing.assert_allclose(z.ravel(), run.latest_probes()[1]["grid"].ravel(), atol=1e-3)  # the model's answers
+    assert 0.05 < (z > 0.5).mean() < 0.95  # a circle inside a ring: both classes drawn
     at.button(key="activations.maxout_run.start").click().run()
     settle(at)
     assert any("mean squared error" in c.value for c in at.caption)

@@ -10,6 +10,14 @@ import plotly.graph_objects as go
 
 TRAIN, TEST = "#2563eb", "#ea580c"
 HIGHLIGHT = "#f59e0b"
+# One colour per item when items are compared (runs, racers, windows): the same order everywhere.
+CATEGORICAL = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#475569",
+               "#dc2626", "#65a30d", "#7c3aed")
+
+
+def category_color(k):
+    """The colour of item k of a comparison."""
+    return CATEGORICAL[k % len(CATEGORICAL)]
 SIGNED_SCALE = "RdBu_r"  # negative blue, zero white, positive red
 GRAY_SCALE = "gray"
 FONT = dict(family="Inter, 'Noto Sans KR', 'Malgun Gothic', sans-serif", size=13)

@@ -3,10 +3,8 @@ and a race of optimizers on real data."""
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import Canvas
+from lib.plots.base import Canvas, category_color
 
-RACER_COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#475569",
-                "#dc2626", "#65a30d", "#7c3aed")
 MARKERS = 60  # step dots drawn per path: each is an SVG node the browser restyles on every redraw
 FRAMES = 25  # animation frames: the browser plays them, the server is not asked again
 LANDSCAPE_SCALE = [[0.0, "#bfdbfe"], [0.35, "#e0f2fe"], [1.0, "#ffffff"]]  # the valley floor blue, the heights white
@@ -36,7 +34,7 @@ def race_figure(surface, landscape, paths, lang, *, height=520):
     frame = (surface.x_range, surface.y_range)
     shown = []
     for k, (label, path) in enumerate(paths):
-        color = RACER_COLORS[k % len(RACER_COLORS)]
+        color = category_color(k)
         visible, left = _visible(path, frame)
         shown.append(np.round(visible, 3))
         canvas.trace("scatter", x=shown[-1][:, 0].tolist(), y=shown[-1][:, 1].tolist(),
@@ -112,7 +110,7 @@ def data_race_figure(histories, lang, *, epochs):
     canvas = Canvas(1, 2, (translate("training.fig.loss", lang), translate("optimizers.fig.val_accuracy", lang)),
                     spacing=0.1)
     for k, (label, history) in enumerate(histories):
-        color = RACER_COLORS[k % len(RACER_COLORS)]
+        color = category_color(k)
         for col, key in ((1, "loss"), (2, "val_accuracy")):
             values = history.get(key, [])
             canvas.trace("scatter", col=col, x=list(range(1, len(values) + 1)), y=list(values), mode="lines+markers",

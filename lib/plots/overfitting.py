@@ -2,8 +2,7 @@
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import TEST, TRAIN, Canvas
-from lib.plots.training import RUN_COLORS
+from lib.plots.base import Canvas, TEST, TRAIN, category_color
 
 
 def curve_fit_figure(x, y, x_val, y_val, grid, truth, fitted, lang, *, epoch=None):
@@ -29,7 +28,7 @@ def runs_loss_figure(runs, lang):
     """Each run's validation loss (solid) and training loss (dotted), one colour per run."""
     canvas = Canvas()
     for k, (label, history) in enumerate(runs):
-        color = RUN_COLORS[k % len(RUN_COLORS)]
+        color = category_color(k)
         for key, dash, name in (("val_loss", None, label), ("loss", "dot", None)):
             values = history.get(key, [])
             canvas.trace("scatter", x=list(range(1, len(values) + 1)), y=list(values), mode="lines",

@@ -2,9 +2,8 @@
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import Canvas, pair_height, size
+from lib.plots.base import Canvas, category_color, pair_height, size
 
-WINDOW_COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#475569")
 
 
 def pooled_pair_figure(picture, pooled, lang, *, signed=False):
@@ -28,7 +27,7 @@ def windows_figure(grid, windows, pooled, lang, *, mode="max"):
     canvas.image(pooled, col=2, numbers="%{z:.1f}" if mode == "average" else "%{z:.0f}", limit=limit,
                  hover="%{z:.2f}")
     for k, w in enumerate(windows):
-        color = WINDOW_COLORS[k % len(WINDOW_COLORS)]
+        color = category_color(k)
         canvas.outline(w.top, w.left, w.bottom - w.top, w.right - w.left, color,
                        dash="dot" if (w.out_row + w.out_col) % 2 else None)
         if mode == "max":

@@ -2,9 +2,8 @@
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import TEST, TRAIN, Canvas, wrap
+from lib.plots.base import Canvas, TEST, TRAIN, category_color, wrap
 
-RUN_COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2")
 
 
 def _line(canvas, x, y, name, color, *, col=1, dash=None, width=2.5, legend=True, group=None):
@@ -55,7 +54,7 @@ def step_loss_figure(runs, lang):
         x = (np.arange(len(losses)) + 1) / max(steps_per_epoch, 1)
         keep = slice(None, None, max(1, len(losses) // 1500))  # at most ~1,500 points a run: the browser stays quick
         _line(canvas, np.round(x[keep], 4), np.round(np.asarray(losses)[keep], 4), label,
-              RUN_COLORS[k % len(RUN_COLORS)], width=1.2)
+              category_color(k), width=1.2)
     canvas.axis("x", title=dict(text="epoch"))
     canvas.axis("y", title=dict(text=translate("training.fig.step_loss", lang)), rangemode="tozero")
     return canvas.figure(300, translate("training.fig.steps_title", lang), showlegend=True,
@@ -67,7 +66,7 @@ def compare_figure(runs, lang):
     canvas = Canvas()
     for k, (label, history) in enumerate(runs):
         values = history.get("val_accuracy", [])
-        _line(canvas, range(1, len(values) + 1), values, label, RUN_COLORS[k % len(RUN_COLORS)])
+        _line(canvas, range(1, len(values) + 1), values, label, category_color(k))
     canvas.axis("x", title=dict(text="epoch"))
     canvas.axis("y", title=dict(text=translate("training.fig.val_accuracy", lang)), range=[0, 1.02])
     return canvas.figure(320, translate("training.fig.compare_title", lang), showlegend=True,
