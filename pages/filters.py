@@ -116,7 +116,7 @@ else:
                                          window=(top, left, *kernel.shape), pixel=(row, col)))
         sides = [filters.output_size(n, k, stride, padding) for n, k in zip(image.shape, kernel.shape)]
         st.markdown(t("filters.shape_formula", height=str(sides[0]), width=str(sides[1]),
-                      padding_total=sides[0].padding_total))
+                      padding_h=sides[0].padding_total, padding_w=sides[1].padding_total))
         st.caption(t("filters.map_range", low=f"{feature_map.min():.3f}", high=f"{feature_map.max():.3f}"))
 
 st.subheader(t("filters.bank_title"))

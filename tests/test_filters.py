@@ -41,6 +41,20 @@ def test_convolve_is_scipys_cross_correlation(shape, k, stride, padding):
         assert filters.output_size(n, k, stride, padding).size == side
 
 
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_same_gives_the_ceiling_of_n_over_s_and_an_odd_padding_puts_the_extra_row_last(stride):
+    """The page's sentence: 'same' pads P in total so each side is ⌈n / s⌉; an odd P puts the
+    extra row at the bottom (and column on the right) — checked against Keras's own output."""
+    for n in range(4, 14):
+        size = filters.output_size(n, 4, stride, "same")
+        assert size.size == -(-n // stride)
+        if size.padding_total % 2:  # the impulse at the top-left corner lands where the smaller half says
+            image = np.zeros((n, n), np.float32)
+            image[0, 0] = 1
+            got = filters.convolve(image, np.ones((4, 4), np.float32), stride=stride, padding="same")
+            assert got[0, 0] == 1 and size.pad_before == size.padding_total // 2
+
+
 def test_the_kernel_is_not_flipped():
     image = np.zeros((5, 5), np.float32)
     image[2, 2] = 1
