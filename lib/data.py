@@ -95,6 +95,31 @@ def digits_split(test_size=0.2, seed=0):
     return x_train, y_train, x_test, y_test
 
 
+CACHE_FILES = {"mnist": ("mnist.npz",), "fashion_mnist": tuple(
+    f"fashion-mnist/{name}" for name in ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+                                         "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"))}
+
+
+def keras_cache():
+    """Where keras.datasets keeps its downloads: $KERAS_HOME/datasets, else ~/.keras/datasets, else
+    (an unwritable home) /tmp/.keras/datasets — Keras's own rule, which it does not export."""
+    import os
+
+    home = os.path.expanduser("~")
+    home = home if os.access(home, os.W_OK) else "/tmp"
+    keras_dir = os.environ.get("KERAS_HOME") or os.path.join(home, ".keras")
+    if not os.access(os.path.expanduser(keras_dir), os.W_OK):
+        keras_dir = "/tmp/.keras"
+    return os.path.join(os.path.expanduser(keras_dir), "datasets")
+
+
+def is_cached(name):
+    """Whether an online data set is already in the Keras cache (so loading it needs no network)."""
+    import os
+
+    return name in CACHE_FILES and all(os.path.exists(os.path.join(keras_cache(), f)) for f in CACHE_FILES[name])
+
+
 _downloads = {}  # name -> the thread fetching it; a second caller waits on the same thread
 _downloads_lock = threading.Lock()
 

@@ -16,6 +16,8 @@ against all ten probabilities, so "mae" is about the mean label, not an error (`
 reproduces that number, to show why).
 """
 import dataclasses
+import functools
+import threading
 
 import numpy as np
 
@@ -192,12 +194,136 @@ def dense_unit(x, kernel, bias, activation, unit, *, top=5):
                      activation=str(activation), output=float(output))
 
 
-def demo_model():
-    """(model, test accuracy) of the small digits CNN trained once per server (the one whose
-    filters the Convolution page shows): read-only, shared by every session."""
-    from lib import filters
+# --- The models a page can evaluate -----------------------------------------------------------
 
-    return filters._learned_model()  # the same object: a server trains it once, for both pages
+@dataclasses.dataclass(frozen=True)
+class ClassModel:
+    """A read-only model the whole class shares, trained once per server, and how it was trained."""
+    model: object
+    dataset: str
+    layers: tuple
+    input_shape: tuple
+    train_samples: int
+    epochs: int
+    learning_rate: float
+    accuracy: float  # on the data set's test split
+
+
+CLASS_SEED = 0
+CLASS_RECIPES = {  # data set: (layers preset or list, input shape, training images, epochs, learning rate)
+    "digits": ("digits_cnn", (8, 8, 1), None, 15, 0.01),
+    "mnist": ([{"type": "Conv2D", "filters": 8, "kernel_size": 3, "activation": "relu"},
+               {"type": "MaxPooling2D", "pool_size": 2}, {"type": "Flatten"},
+               {"type": "Dense", "units": 32, "activation": "relu"},
+               {"type": "Dense", "units": 10, "activation": "softmax"}], (28, 28, 1), 12_000, 3, 0.003),
+}
+_training = threading.Lock()
+
+
+def class_model(dataset="digits"):
+    """The class model of a data set: a small CNN trained once per server process (the first
+    caller trains it, the others wait for the same one), shared by every session, never changed.
+    "digits" is always there; "mnist" needs MNIST in the Keras cache (`lib.data.is_cached`)."""
+    with _training:
+        return _train_class_model(dataset)
+
+
+@functools.lru_cache(maxsize=2)
+def _train_class_model(dataset):
+    """Seeded initial weights, a fixed order of the training images (no shuffling by TF), Adam."""
+    import keras
+
+    from lib import data, models
+
+    preset, shape, samples, epochs, rate = CLASS_RECIPES[dataset]
+    layers = models.PRESETS[preset][1] if isinstance(preset, str) else preset
+    model = models.build_sequential(layers, shape, seed=CLASS_SEED, name=f"{dataset}_cnn")
+    d = data.load_dataset(dataset, seed=CLASS_SEED)
+    order = np.random.default_rng(CLASS_SEED).permutation(len(d.x_train))[:samples]
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(d.x_train[order][..., None], d.y_train[order], epochs=epochs, batch_size=32, shuffle=False, verbose=0)
+    _, accuracy = model.evaluate(d.x_test[..., None], d.y_test, verbose=0)
+    return ClassModel(model, dataset, tuple(dict(layer) for layer in layers), shape, len(order), epochs, rate,
+                      float(accuracy))
+
+
+class ModelUnfit(ValueError):
+    """A model this page cannot evaluate on a data set; `code` says why, `details` the numbers."""
+
+    def __init__(self, code, message, **details):
+        super().__init__(message)
+        self.code, self.details = code, details
+
+
+def check_classifier(model, image_shape, classes=10):
+    """ModelUnfit unless `model` takes images of `image_shape` (as they are, or flattened) and
+    answers with `classes` probabilities that add up to 1."""
+    takes = tuple(int(d) for d in model.inputs[0].shape[1:])
+    if int(np.prod(takes)) != int(np.prod(image_shape)):
+        raise ModelUnfit("input_mismatch", f"the model takes {takes}, the images are {image_shape}",
+                         model="×".join(map(str, takes)), images="×".join(map(str, image_shape)),
+                         numbers=int(np.prod(image_shape)))
+    answers = tuple(int(d) for d in model.outputs[0].shape[1:])
+    probe = np.asarray(model(np.random.default_rng(0).uniform(0, 1, (4, *takes)).astype("float32"), training=False))
+    if answers != (classes,) or not np.allclose(probe.sum(axis=1), 1.0, atol=1e-3) or probe.min() < 0:
+        raise ModelUnfit("not_classifier", f"the model answers {answers}, not {classes} probabilities",
+                         output="×".join(map(str, answers)), classes=classes)
+
+
+def dataset_for(model, classes=10):
+    """The data set a classifier can be graded on — "digits" (64 numbers an image) or "mnist" (784,
+    when MNIST is in the Keras cache) — or ModelUnfit saying why none."""
+    from lib import data
+
+    name = "mnist" if int(np.prod(model.inputs[0].shape[1:])) == 784 else "digits"
+    check_classifier(model, data.DATASETS[name].image_shape, classes)
+    if name == "mnist" and not data.is_cached("mnist"):
+        raise ModelUnfit("no_mnist", "MNIST is not in the Keras cache")
+    return name
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """A model on the mock exam: every answer, the numbers `model.evaluate` reports, and where it
+    goes wrong."""
+    probabilities: np.ndarray  # (n, classes)
+    labels: np.ndarray  # the answer key
+    scores: Scores
+    matrix: np.ndarray  # the confusion matrix
+
+    @property
+    def predictions(self):
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def per_class(self):
+        return per_class_accuracy(self.matrix)
+
+
+def cell_examples(report, truth=None, guess=None, k=8):
+    """The test images behind a choice of cells of the confusion matrix — answer key `truth`,
+    prediction `guess`, None for any class — the surest answers first: (the indices of at most k,
+    how many there are). Unless both are the same class (a cell of the diagonal), only mistakes."""
+    inside = np.ones(len(report.labels), bool)
+    if truth is not None:
+        inside &= report.labels == truth
+    if guess is not None:
+        inside &= report.predictions == guess
+    if truth is None or truth != guess:
+        inside &= report.predictions != report.labels
+    order = np.argsort(-report.probabilities.max(axis=1), kind="stable")
+    return [int(i) for i in order if inside[i]][:k], int(inside.sum())
+
+
+def report(model, images, labels, classes=10):
+    """The model on a test set of images (n, h, w): one forward pass in batches, then the scores
+    and the confusion matrix. Compute it once per model, not on every rerun."""
+    x = model_input(model, images)
+    probabilities = np.concatenate([np.asarray(model(x[k:k + 512], training=False)) for k in range(0, len(x), 512)])
+    probabilities.flags.writeable = False
+    labels = np.asarray(labels).reshape(-1)
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), classes)
+    return Report(probabilities, labels, scores(probabilities, labels), matrix)
 
 
 # --- A digit drawn on a canvas ----------------------------------------------------------------
@@ -315,3 +441,17 @@ def _centre_by_mass(digit, side):
     left = int(np.clip(round(side / 2 - col - 0.5), 0, room))
     field[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
     return field
+
+
+# --- One input through the network ------------------------------------------------------------
+
+def logits(model, outputs, x):
+    """The scores the final softmax turns into probabilities, for the batch x whose
+    `layer_outputs` are `outputs`: x·W + b of a last Dense layer, or the input of a last
+    Activation layer (the study note's Dense(10) + Activation("softmax"))."""
+    last = model.layers[-1]
+    before = np.asarray(x if len(outputs) == 1 else outputs[-2][1], dtype="float32")
+    if type(last).__name__ == "Dense":
+        kernel, bias = last.get_weights()
+        return before.reshape(len(before), -1) @ kernel + bias
+    return before.reshape(len(before), -1)

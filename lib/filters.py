@@ -7,9 +7,7 @@ textbook formula; `learned_kernels` what a small CNN trained on the digits learn
 """
 import dataclasses
 import fractions
-import functools
 import math
-import threading
 
 import numpy as np
 
@@ -158,49 +156,21 @@ def is_all_zero(kernel):
 
 # --- What a CNN learns by itself ---------------------------------------------------------
 
-LEARNED_SEED = 0
-LEARNED_EPOCHS = 15
-
-
-_learning = threading.Lock()
-
-
-def _learned_model():
-    """A small CNN trained once per process on the digits (read-only, shared by every session)."""
-    with _learning:  # the first visitors of a fresh server wait for one training, not start several
-        return _train_learned_model()
-
-
-@functools.lru_cache(maxsize=1)
-def _train_learned_model():
-    """Conv2D(8, 3, same) -> MaxPooling2D -> Dense(32) -> Dense(10), seeded, no shuffling by TF."""
-    import keras
-
-    from lib import data, models
-
-    shape, layers = models.PRESETS["digits_cnn"]
-    model = models.build_sequential(layers, shape, seed=LEARNED_SEED, name="digits_cnn")
-    digits = data.load_dataset("digits", seed=LEARNED_SEED)
-    order = np.random.default_rng(LEARNED_SEED).permutation(len(digits.x_train))
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(digits.x_train[order, :, :, None], digits.y_train[order], epochs=LEARNED_EPOCHS,
-              batch_size=32, shuffle=False, verbose=0)
-    _, accuracy = model.evaluate(digits.x_test[:, :, :, None], digits.y_test, verbose=0)
-    return model, float(accuracy)
-
-
 def learned_kernels():
-    """(kernels (8, 3, 3), test accuracy) of the first Conv2D of the CNN trained on the digits."""
-    model, accuracy = _learned_model()
-    kernel = model.layers[0].get_weights()[0]  # (3, 3, 1, 8)
-    return np.transpose(kernel[:, :, 0, :], (2, 0, 1)).copy(), accuracy
+    """(kernels (8, 3, 3), test accuracy) of the first Conv2D of the class model: the small CNN
+    trained once per server on the digits (lib.evaluate.class_model)."""
+    from lib import evaluate
+
+    shared = evaluate.class_model()
+    kernel = shared.model.layers[0].get_weights()[0]  # (3, 3, 1, 8)
+    return np.transpose(kernel[:, :, 0, :], (2, 0, 1)).copy(), shared.accuracy
 
 
 def learned_feature_maps(image):
     """What the learned first layer (with its bias and ReLU) makes of an 8x8 digit: (8, 8, 8)."""
-    model, _ = _learned_model()
-    out = model.layers[0](np.asarray(image, dtype="float32")[None, :, :, None])
+    from lib import evaluate
+
+    out = evaluate.class_model().model.layers[0](np.asarray(image, dtype="float32")[None, :, :, None])
     return np.transpose(np.asarray(out)[0], (2, 0, 1))
 
 

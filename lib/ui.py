@@ -13,6 +13,7 @@ from lib import i18n
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL_STACK = "model_stack"  # the session's stack from the Model & layers page, which other pages use
+LOADED_MODEL = "loaded_model"  # the model loaded on the Save & load page: {"model", "name", "hash", "maxout"}
 PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
 
 

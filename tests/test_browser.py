@@ -249,3 +249,35 @@ def test_the_menu_shows_the_apps_own_page_names_from_the_first_frame(browser):
     shown = [m for m in menus if m]
     assert shown and all("streamlit app" not in m and "overfitting" not in m for m in shown), shown
     assert any("과적합" in m and "옵티마이저" in m for m in shown)
+
+
+def _stroke(tab, points, steps=6):
+    """Drag the mouse through `points` (pixels from the drawing canvas's top-left corner)."""
+    canvas = tab.locator("canvas.upper-canvas")  # the canvas's event layer; CSS locators pierce its shadow root
+    canvas.wait_for(state="visible", timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    (x, y), *rest = points
+    tab.mouse.move(box["x"] + x, box["y"] + y)
+    tab.mouse.down()
+    for x, y in rest:
+        tab.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+    tab.mouse.up()
+    return time.time()
+
+
+@pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
+def test_a_digit_drawn_on_the_real_canvas_is_predicted(server, page, lang):
+    page.goto(f"{server}/evaluate?lang={lang}&evaluate.input=draw")
+    settle(page)
+    main = page.locator('[data-testid="stMain"]')
+    assert i18n.translate("evaluate.drawing.empty", lang)[:20] in main.inner_text()
+    lifted = _stroke(page, [(85, 50), (195, 50), (125, 240)])  # a 7
+    said = i18n.translate("evaluate.verdict.unlabelled", lang, answer=7, p="P", label=None, loss="").split("P")[0]
+    said = said.replace("**", "")
+    while said not in main.inner_text() and time.time() - lifted < 15:
+        time.sleep(0.02)
+    seconds = time.time() - lifted
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert seconds < 5, f"the prediction came {seconds:.2f} s after the stroke"

@@ -1,12 +1,14 @@
 """lib.evaluate against references written here: counting by np.add.at, sorting by hand, Keras
 sub-models for every layer's output, the Dense arithmetic in numpy, model.evaluate itself for the
 scores, and drawings made with PIL for the canvas preprocessing."""
+import re
+
 import keras
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lib import activations, data, evaluate, models
+from lib import activations, data, evaluate, i18n, models
 
 # --- Confusion matrix, per-class accuracy, confident mistakes ---------------------------------
 
@@ -331,7 +333,8 @@ def test_only_the_data_sets_shapes_are_offered():
 def test_drawn_digits_are_read_right_by_the_small_digits_cnn():
     """End to end: PIL drawings with the page's canvas and pen, through the preprocessing, into
     the demo CNN (trained once per server on the 8x8 digits)."""
-    model, accuracy = evaluate.demo_model()
+    shared = evaluate.class_model()
+    model, accuracy = shared.model, shared.accuracy
     assert accuracy > 0.9
     drawings = {0: ZERO, 1: ONE, 7: SEVEN}
     for label, strokes in drawings.items():
@@ -339,3 +342,198 @@ def test_drawn_digits_are_read_right_by_the_small_digits_cnn():
             digit = evaluate.preprocess_drawing(_drawing(strokes, scale=scale, shift=shift), (8, 8))
             p = np.asarray(model(evaluate.model_input(model, digit[None]), training=False))[0]
             assert p.argmax() == label, f"{label} drawn at {scale}x read as {p.argmax()} ({p.max():.2f})"
+
+
+# --- The class model, the report, the cells -------------------------------------------------------
+
+def test_the_class_model_is_trained_once_and_shared():
+    first, again = evaluate.class_model(), evaluate.class_model()
+    assert first is again and first.dataset == "digits" and first.train_samples == 1437
+    assert first.accuracy > 0.9 and first.input_shape == (8, 8, 1)
+
+
+def test_a_report_is_the_model_on_the_whole_test_set():
+    from lib import data
+
+    shared, digits = evaluate.class_model(), data.load_dataset("digits")
+    report = evaluate.report(shared.model, digits.x_test, digits.y_test)
+    p = np.asarray(shared.model(digits.x_test[..., None], training=False))
+    np.testing.assert_allclose(report.probabilities, p, atol=1e-6)
+    assert report.scores.accuracy == pytest.approx((p.argmax(1) == digits.y_test).mean(), abs=1e-6)
+    assert report.scores.accuracy == pytest.approx(shared.accuracy, abs=1e-6)
+    assert report.matrix.sum() == len(digits.y_test) and np.trace(report.matrix) == (p.argmax(1) == digits.y_test).sum()
+
+
+def test_a_cell_lists_its_images_surest_first_and_counts_them():
+    probabilities = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.6, 0.4], [0.45, 0.55]])
+    labels = np.array([0, 0, 0, 1, 1])
+    report = evaluate.Report(probabilities, labels, None, evaluate.confusion_matrix(labels, probabilities.argmax(1), 2))
+    assert evaluate.cell_examples(report, 0, 1) == ([2, 1], 2)  # key 0 taken for 1: the surer one first
+    assert evaluate.cell_examples(report) == ([2, 1, 3], 3)  # every mistake
+    assert evaluate.cell_examples(report, 1, 1) == ([4], 1)  # a cell of the diagonal: right answers
+    assert evaluate.cell_examples(report, 1, None, k=1) == ([3], 1)
+
+
+def test_a_model_that_does_not_fit_is_told_apart_from_one_that_is_not_a_classifier():
+    from lib import models
+
+    with pytest.raises(evaluate.ModelUnfit) as caught:
+        evaluate.dataset_for(models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (100,)))
+    assert caught.value.code == "input_mismatch" and caught.value.details["numbers"] == 64
+    with pytest.raises(evaluate.ModelUnfit) as caught:
+        evaluate.dataset_for(models.build_sequential([{"type": "Dense", "units": 10}], (64,)))
+    assert caught.value.code == "not_classifier"
+    with pytest.raises(evaluate.ModelUnfit) as caught:
+        evaluate.dataset_for(models.build_sequential([{"type": "Dense", "units": 3, "activation": "softmax"}], (64,)))
+    assert caught.value.code == "not_classifier" and caught.value.details["output"] == "3"
+    with pytest.raises(evaluate.ModelUnfit) as caught:  # MNIST-shaped, and MNIST is not downloaded here
+        evaluate.dataset_for(models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (784,)))
+    assert caught.value.code == "no_mnist"
+    assert evaluate.dataset_for(evaluate.class_model().model) == "digits"
+
+
+def test_the_logits_are_what_the_softmax_turns_into_the_probabilities():
+    from lib import data, models
+
+    x = data.load_dataset("digits").x_test[:3]
+    for model in (evaluate.class_model().model, models.build_sequential(models.PRESETS["seed"][1], (64,), seed=1)):
+        batch = evaluate.model_input(model, x)
+        outputs = evaluate.layer_outputs(model, batch)
+        z = evaluate.logits(model, outputs, batch)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True), outputs[-1][1], atol=1e-5)
+
+
+def test_mnist_counts_as_cached_only_when_its_file_is_in_the_keras_cache(tmp_path, monkeypatch):
+    from lib import data
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert not data.is_cached("mnist")
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "mnist.npz").write_bytes(b"")
+    assert data.is_cached("mnist") and not data.is_cached("fashion_mnist")
+
+
+# --- The page ------------------------------------------------------------------------------------
+
+def canvas_state(rgba):
+    """What the drawing canvas sends to the server after a stroke (its session-state value)."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": [{}]}, "data": data_url}, "backgroundFit": None}
+
+
+def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tmp_path):
+    from tests.helpers import open_page, run_snippet, shown_code
+
+    at = open_page("pages/evaluate.py", query={"evaluate.image": "5"})
+    assert not at.exception and len(at.get("plotly_chart")) >= 7
+    table = at.dataframe[0].value
+    values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    out = run_snippet(shown_code(at), tmp_path)
+    printed = re.search(r"loss ([0-9.]+), accuracy ([0-9.]+), mae ([0-9.]+), mse ([0-9.]+)", out).groups()
+    assert [float(v) for v in printed] == pytest.approx([values[m] for m in ("loss", "accuracy", "mae", "mse")],
+                                                       abs=2e-4)
+    verdict = [m.value for m in at.markdown if "−log p" in m.value][0]
+    answer = re.search(r"answers \*\*(\d)\*\*", verdict).group(1)
+    assert f"predicted: {answer} answer key: " in out
+
+
+def test_choosing_a_cell_shows_its_images():
+    from tests.helpers import figures, open_page
+
+    at = open_page("pages/evaluate.py", "ko")
+    report = evaluate.report(evaluate.class_model().model, *_test_set())
+    truth, guess = np.unravel_index(np.argmax(report.matrix - np.diag(np.diag(report.matrix))), report.matrix.shape)
+    at.selectbox(key="evaluate.truth").set_value(int(truth)).run()
+    at.selectbox(key="evaluate.guess").set_value(int(guess)).run()
+    assert not at.exception and f"{report.matrix[truth, guess]}장" in " ".join(m.value for m in at.markdown)
+    gallery = [f for f in figures(at) if any("정답 " in a.get("text", "") for a in f["layout"].get("annotations", []))][0]
+    assert len([t for t in gallery["data"] if t["type"] == "heatmap"]) == min(report.matrix[truth, guess], 8)
+    at.selectbox(key="evaluate.guess").set_value(int(truth)).run()  # the diagonal: its right answers
+    assert not at.exception
+
+
+def _test_set():
+    from lib import data
+
+    digits = data.load_dataset("digits")
+    return digits.x_test, digits.y_test
+
+
+def test_your_model_from_the_training_page_is_graded_on_its_own_test_set(tmp_path):
+    from tests.helpers import open_page, run_snippet, settle, shown_code
+
+    at = open_page("pages/evaluate.py", query={"evaluate.source": "yours"})
+    assert any(i18n.translate("evaluate.no_run", "en")[:40] in i.value for i in at.info)  # no run yet: the class model
+    at.switch_page("pages/training.py")
+    at.query_params.update({"training.epochs": "3"})
+    at.run()
+    at.button(key="training.run.start").click().run()
+    settle(at)
+    run = at.session_state["training.run.runs"][-1].run
+    at.switch_page("pages/evaluate.py")
+    at.query_params.update({"evaluate.source": "yours"})
+    at.run()
+    assert not at.exception and not at.info
+    table = at.dataframe[0].value
+    values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    assert values["accuracy"] == pytest.approx(run.test_scores()["accuracy"], abs=1e-4)
+    assert values["loss"] == pytest.approx(run.test_scores()["loss"], abs=1e-3)
+    out = run_snippet(shown_code(at), tmp_path)
+    assert f"accuracy {values['accuracy']:.4f}" in out
+
+
+def test_a_loaded_model_that_does_not_fit_is_explained_and_the_class_model_graded():
+    from lib import models, ui
+    from tests.helpers import open_page
+
+    at = open_page("pages/evaluate.py", query={"evaluate.source": "loaded"})
+    assert any(i18n.translate("evaluate.no_file", "en")[:40] in i.value for i in at.info)
+    wide = models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (100,))
+    at.session_state[ui.LOADED_MODEL] = {"model": wide, "name": "wide.keras", "hash": "x", "maxout": False}
+    at.run()
+    assert not at.exception and "100" in at.warning[0].value and "64" in at.warning[0].value
+    assert at.dataframe[0].value.iloc[1, 1] == pytest.approx(evaluate.class_model().accuracy, abs=1e-4)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_drawing_is_predicted_and_an_empty_canvas_or_a_dot_says_what_to_do(lang):
+    from tests.helpers import open_page
+
+    at = open_page("pages/evaluate.py", lang, query={"evaluate.input": "draw"})
+    assert i18n.translate("evaluate.drawing.empty", lang)[:20] in at.info[-1].value
+    at.session_state["evaluate.canvas"] = canvas_state(_drawing(SEVEN, background=(255, 255, 255, 255)))
+    at.run()
+    assert not at.exception
+    verdict = [m.value for m in at.markdown if "**7**" in m.value]
+    assert verdict and i18n.translate("evaluate.verdict.unlabelled", lang, answer=7, p="P", label=None, loss="")[:12] \
+        in verdict[0]
+    dot = np.full((SIDE, SIDE, 4), 255, np.uint8)
+    dot[140:150, 140:150, :3] = 0
+    at.session_state["evaluate.canvas"] = canvas_state(dot)
+    at.run()
+    assert not at.exception and "10×10" in at.info[-1].value
+
+
+def test_with_mnist_in_the_cache_the_class_model_is_a_28x28_cnn(monkeypatch):
+    """MNIST cannot be downloaded here: a small stand-in with MNIST's shapes and dtype plays it."""
+    from lib import data
+
+    rng = np.random.default_rng(0)
+    fake = ((rng.integers(0, 256, (600, 28, 28), dtype=np.uint8), rng.integers(0, 10, 600, dtype=np.uint8)),
+            (rng.integers(0, 256, (100, 28, 28), dtype=np.uint8), rng.integers(0, 10, 100, dtype=np.uint8)))
+    monkeypatch.setattr(data, "_download", lambda name, timeout: fake)
+    monkeypatch.setattr(data, "is_cached", lambda name: name == "mnist")
+    try:
+        shared = evaluate.class_model("mnist")
+        assert shared.input_shape == (28, 28, 1) and shared.train_samples == 600 and 0 <= shared.accuracy <= 1
+        assert tuple(shared.model.inputs[0].shape[1:]) == (28, 28, 1)
+        assert evaluate.dataset_for(shared.model) == "mnist"
+    finally:
+        evaluate._train_class_model.cache_clear()
+        data._load.cache_clear()

@@ -236,9 +236,7 @@ def data_code(images, lang):
     return Code("\n".join(settings)), load, Code("\n".join(split))
 
 
-def training_snippet(job, lang):
-    """Training (and Overfitting on the digits): the exact data, model, compile and fit of a
-    classifier Job, and the scores the page shows."""
+def _training_values(job, lang):
     from lib.training.worker import DIVERGED_FACTOR
 
     data_settings, load, split = data_code(job.data, lang)
@@ -250,12 +248,18 @@ def training_snippet(job, lang):
         callbacks.append(f'keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, '
                          f"restore_best_weights={early.restore_best_weights!r})")
     validation = "validation_data=(x_val, y_val)" if job.data.validation else "validation_split=VALIDATION_SPLIT"
-    return render("training", lang, seed=job.seed, data_settings=data_settings, input_shape=job.model.input_shape,
-                  learning_rate=job.compile.learning_rate, epochs=fit.epochs, batch_size=fit.batch_size,
-                  fit_settings=Code("\n".join(fit_settings)), diverged_factor=DIVERGED_FACTOR, data=load, split=split,
-                  model=sequential_code(job.model.layers), stop_when_diverged=_stop_when_diverged(),
-                  optimizer=optimizer_code(job.compile), loss=job.compile.loss, validation=Code(validation),
-                  callbacks=Code("[" + ", ".join(callbacks) + "]"))
+    return dict(seed=job.seed, data_settings=data_settings, input_shape=job.model.input_shape,
+                learning_rate=job.compile.learning_rate, epochs=fit.epochs, batch_size=fit.batch_size,
+                fit_settings=Code("\n".join(fit_settings)), diverged_factor=DIVERGED_FACTOR, data=load, split=split,
+                model=sequential_code(job.model.layers), stop_when_diverged=_stop_when_diverged(),
+                optimizer=optimizer_code(job.compile), loss=job.compile.loss, validation=Code(validation),
+                callbacks=Code("[" + ", ".join(callbacks) + "]"))
+
+
+def training_snippet(job, lang):
+    """Training (and Overfitting on the digits): the exact data, model, compile and fit of a
+    classifier Job, and the scores the page shows."""
+    return render("training", lang, **_training_values(job, lang))
 
 
 def curve_snippet(job, noise, lang):
@@ -348,3 +352,32 @@ def seed_compile_snippet(lang, seed=0):
 
     return render("seed_compile", lang, digits_split=_digits_split(),
                   model=sequential_code(models.PRESETS["seed"][1], (64,), seed=seed))
+
+
+# --- Evaluate & predict -------------------------------------------------------------------------
+
+def _test_data(dataset, lang, test_size=0.2):
+    """The lines that make x_train, y_train, x_test, y_test for a data set by name."""
+    if dataset == "digits":
+        return Code(f"TEST_SIZE = {test_size!r}\n\n\n" + piece("digits_data", lang, digits_split=_digits_split()))
+    return piece("online_data", lang, name=Code(dataset))
+
+
+def evaluate_snippet(lang, *, index, source, job=None, shared=None, file="my_model.keras", maxout=False):
+    """Evaluate & predict: the model the page evaluates, made as it was (the class model's
+    training, your run's training, or your file loaded), then `model.evaluate` with the seed's
+    MAE and MSE on one-hot answers, and `model.predict` on one test image."""
+    tail = piece("evaluate", lang, index=int(index))
+    if source == "yours":
+        return render("training", lang, **_training_values(job, lang)).rstrip("\n") + "\n" + tail + "\n"
+    if source == "class":
+        head = render("class_model", lang, seed=0, learning_rate=shared.learning_rate, epochs=shared.epochs,
+                      input_shape=shared.input_shape, data=_test_data(shared.dataset, lang),
+                      slice=Code(f"[:{shared.train_samples}]" if shared.dataset != "digits" else ""),
+                      model=sequential_code(shared.layers, seed=0))
+    else:
+        from lib import activations
+
+        custom = source_of(activations.Maxout) if maxout else Code("")  # the app's own layer, registered
+        head = render("loaded_model", lang, data=_test_data(shared, lang), file=file, custom=custom)
+    return head.rstrip("\n") + "\n" + tail + "\n"

@@ -1,0 +1,95 @@
+"""Evaluate & predict figures: the confusion matrix, the confident mistakes, and one input followed
+through every layer of the network."""
+import numpy as np
+
+from lib.i18n import translate
+from lib.plots.base import HIGHLIGHT, TEST, TRAIN, Canvas, image_grid
+
+
+def confusion_figure(matrix, class_names, lang, *, chosen=None):
+    """Rows the answer key, columns the prediction, each cell its count; the diagonal (right
+    answers) in blue, mistakes in orange, the chosen cell framed."""
+    matrix = np.asarray(matrix)
+    n = len(matrix)
+    right = np.where(np.eye(n, dtype=bool), matrix, np.nan)
+    wrong = np.where(np.eye(n, dtype=bool), np.nan, np.where(matrix > 0, matrix, np.nan))
+    canvas = Canvas()
+    names = [str(c) for c in class_names]
+    hover = translate("evaluate.fig.cell", lang) + "<extra></extra>"
+    for z, scale in ((right, [[0, "#dbeafe"], [1, TRAIN]]), (wrong, [[0, "#ffedd5"], [1, TEST]])):
+        canvas.trace("heatmap", z=z.tolist(), x=names, y=names, colorscale=scale, showscale=False, xgap=1, ygap=1,
+                     zmin=0, zmax=max(float(np.nanmax(z)) if np.isfinite(z).any() else 1.0, 1.0), hovertemplate=hover)
+    canvas.trace("heatmap", z=np.zeros((n, n)).tolist(), x=names, y=names, text=matrix.astype(str).tolist(),
+                 texttemplate="%{text}", showscale=False, colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+                 hoverinfo="skip")
+    if chosen is not None:
+        r, c = chosen
+        canvas.shapes.append(dict(type="rect", xref="x", yref="y", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                                  line=dict(color=HIGHLIGHT, width=3)))
+    canvas.axis("x", title=dict(text=translate("evaluate.fig.predicted", lang)), side="top", type="category")
+    canvas.axis("y", title=dict(text=translate("evaluate.fig.answer_key", lang)), autorange="reversed", type="category",
+                scaleanchor="x")
+    return canvas.figure(440, top=60)
+
+
+def per_class_figure(accuracy, class_names, lang):
+    """The share of each class's test images answered right."""
+    canvas = Canvas()
+    canvas.trace("bar", x=[str(c) for c in class_names], y=np.round(np.nan_to_num(accuracy), 4).tolist(),
+                 marker_color=TRAIN, text=[f"{a:.0%}" if np.isfinite(a) else "–" for a in accuracy],
+                 textposition="outside", hovertemplate="%{x}: %{y:.3f}<extra></extra>")
+    canvas.axis("x", title=dict(text=translate("evaluate.fig.answer_key", lang)), type="category")
+    canvas.axis("y", range=[0, 1.12], title=dict(text=translate("evaluate.fig.class_accuracy", lang)))
+    return canvas.figure(300, top=20)
+
+
+def mistakes_figure(images, probabilities, labels, lang):
+    """Each mistake: the image with its answer key and the model's answer, and under it the ten
+    probabilities the model gave (its answer orange, the right class outlined green)."""
+    images, probabilities = np.asarray(images), np.asarray(probabilities)
+    cols = max(len(images), 1)
+    canvas = Canvas(2, cols, spacing=0.02, vspacing=0.08)
+    classes = [str(k) for k in range(probabilities.shape[1])] if len(probabilities) else []
+    for k, (image, p, label) in enumerate(zip(images, probabilities, labels), start=1):
+        canvas.image(image, row=1, col=k, gray="Greys")
+        answer = int(np.argmax(p))
+        x, y = canvas.at(1, k)
+        canvas.text(0.5, 1.0, translate("evaluate.fig.mistake", lang, label=label, answer=answer, p=f"{p[answer]:.2f}"),
+                    at=(f"{x} domain", f"{y} domain"), yanchor="bottom", font=dict(size=11))
+        canvas.trace("bar", row=2, col=k, x=classes, y=np.round(p, 3).tolist(), hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+                     marker=dict(color=[TEST if c == answer else "#94a3b8" for c in range(len(p))],
+                                 line=dict(color=["#16a34a" if c == label else "rgba(0,0,0,0)" for c in range(len(p))],
+                                           width=2)))
+        x2, y2 = canvas.at(2, k)
+        canvas.axis(x2, type="category", tickfont=dict(size=9))
+        canvas.axis(y2, range=[0, 1], visible=k == 1)
+    return canvas.figure(330, top=30)
+
+
+def input_figure(image, lang, *, label=None):
+    """The one image the model is given, as it sees it: square pixels, dark ink on white."""
+    caption = translate("evaluate.fig.input", lang) if label is None else translate("evaluate.fig.input_label", lang,
+                                                                                    label=label)
+    canvas = Canvas()
+    canvas.image(image, gray="Greys")
+    return canvas.figure(240, caption, top=40)
+
+
+def maps_figure(output, title, *, limit=16):
+    """A layer's output for one image, one small map per channel (at most `limit`): what each
+    filter found where, on one red-blue scale."""
+    maps = np.transpose(np.asarray(output), (2, 0, 1))[:limit]
+    figure = image_grid(maps, [f"#{k + 1}" for k in range(len(maps))], cols=min(len(maps), 8), height_per_row=120)
+    figure.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=14)), margin=dict(t=60))
+    return figure
+
+
+def vector_figure(values, title, *, highlight=None):
+    """A flat layer output as bars, one per number (`highlight` the unit looked at below)."""
+    values = np.asarray(values).ravel()
+    canvas = Canvas()
+    colors = [HIGHLIGHT if k == highlight else TRAIN for k in range(len(values))]
+    canvas.trace("bar", x=list(range(len(values))), y=np.round(values, 4).tolist(), marker_color=colors,
+                 hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    canvas.axis("x", dtick=max(1, len(values) // 16))
+    return canvas.figure(200, title, top=40)
