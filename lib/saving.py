@@ -277,6 +277,51 @@ def describe_weights(model):
     return out
 
 
+# The constructor arguments a student reads first, when a config is shown layer by layer.
+KEY_ARGUMENTS = ("units", "filters", "kernel_size", "strides", "padding", "activation", "pool_size", "rate",
+                 "height_factor", "pieces", "batch_shape")
+
+
+def layer_rows(info):
+    """The config of an inspected file, layer by layer: name, class, the arguments that matter,
+    output shape and parameter count (worked out from the config, before any weight is read)."""
+    configs = {layer.get("config", {}).get("name"): layer.get("config", {})
+               for layer in info.config.get("config", {}).get("layers", [])}
+    rows = []
+    for outline in info.model.layers:
+        args = configs.get(outline.name, {})
+        shown = ", ".join(f"{k}={args[k]}" for k in KEY_ARGUMENTS if args.get(k) not in (None, "linear", "valid")
+                          and not (k == "batch_shape" and outline.class_name != "InputLayer"))
+        rows.append({"layer": outline.name, "class": outline.class_name, "arguments": shown,
+                     "output_shape": "(None, " + ", ".join(map(str, outline.output_shape)) + ")",
+                     "params": outline.params})
+    return rows
+
+
+def probe_inputs(model, n=100, seed=0):
+    """Inputs to compare two models' answers on: the first `n` digits of the bundled set when
+    the model takes their 64 pixels, else seeded random numbers in 0..1 of its input shape."""
+    import numpy as np
+
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    if math.prod(shape) == 64:
+        from lib import data
+
+        return np.stack([data.digit(k)[0] for k in range(n)]).reshape((n, *shape))
+    return np.random.default_rng(seed).uniform(0, 1, (n, *shape)).astype("float32")
+
+
+def continue_job(model, dataset, *, epochs=3, learning_rate=0.001, seed=0):
+    """A training Job that starts from `model`'s weights (a file loaded back, or uploaded) and
+    trains it further on a data set: the architecture travels as its checked JSON."""
+    from lib import training
+
+    return training.Job(model=training.Builder("lib.saving:model_from_architecture", {"text": architecture_json(model)}),
+                        data=training.Images(dataset, reshape=tuple(int(d) for d in model.inputs[0].shape[1:])),
+                        compile=training.Compile("Adam", learning_rate), fit=training.Fit(epochs, 32, 0.2),
+                        start=tuple(model.get_weights()), seed=seed).checked()
+
+
 # --- Inspecting a .keras file without loading it -----------------------------------------------
 
 @dataclasses.dataclass(frozen=True)

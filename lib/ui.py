@@ -38,7 +38,7 @@ PAGES = (
     PageInfo("training", "pages/training.py", "training", ":material/model_training:", "train"),
     PageInfo("overfitting", "pages/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
     PageInfo("evaluate", "pages/evaluate.py", "evaluate", ":material/fact_check:", "use"),
-    PageInfo("save_load", "pages/save_load.py", "save-load", ":material/save:", "use"),
+    PageInfo("save_load", "pages/save-load.py", "save-load", ":material/save:", "use"),
     PageInfo("glossary", "pages/glossary.py", "glossary", ":material/menu_book:", "reference"),
 )
 SECTIONS = ("start", "build", "compile", "train", "use", "reference")
@@ -249,7 +249,8 @@ def image_input(source, key):
         st.caption(t("image.digit_label", label=label))
         return image, dict(source="digit", digit_index=index)
     if source == "upload":
-        upload = st.file_uploader(t("image.upload"), type=["png", "jpg", "jpeg"], key=key)
+        upload = st.file_uploader(t("image.upload"), type=["png", "jpg", "jpeg"], key=key,
+                                  max_upload_size=data.MAX_UPLOAD_BYTES // 2 ** 20)
         if upload is not None:
             try:
                 image, factor = data.image_from_bytes(upload.getvalue(), max_side=data.PHOTO_SIDE)

@@ -7,7 +7,7 @@ def test_navigation_lists_the_pages_in_the_seed_order():
     pages = ui.available_pages()
     assert pages[0].id == "overview" and pages[0].url_path == ""
     assert [p.id for p in pages] == ["overview", "model", "filters", "pooling", "activations", "losses", "optimizers",
-                                     "training", "overfitting", "evaluate", "glossary"]
+                                     "training", "overfitting", "evaluate", "save_load", "glossary"]
     assert all(ui.SECTIONS.index(a.section) <= ui.SECTIONS.index(b.section) for a, b in zip(pages, pages[1:]))
 
 

@@ -625,3 +625,110 @@ def test_every_refusal_code_has_a_message_in_both_languages():
     for lang in i18n.LANGUAGES:
         keys = {k.rsplit(".", 1)[1] for k in i18n.catalog(lang) if k.startswith("save_load.error.")}
         assert keys == codes, lang
+
+
+# --- The page ---------------------------------------------------------------------------------------
+
+def test_the_page_saves_looks_inside_loads_back_exactly_and_its_code_prints_the_same(tmp_path):
+    import re
+
+    from lib import evaluate, ui
+    from tests.helpers import open_page, run_snippet, shown_code
+
+    at = open_page("pages/save-load.py")
+    assert not at.exception
+    members = at.dataframe[0].value
+    assert list(members.iloc[:, 0]) == list(saving.ALLOWED_MEMBERS)
+    rows = at.dataframe[1].value
+    assert list(rows["layer"]) == ["input"] + [layer.name for layer in evaluate.class_model().model.layers]
+    assert int(rows["params"].sum()) == evaluate.class_model().model.count_params()
+    assert "**0.0**" in " ".join(m.value for m in at.markdown)  # the round trip's largest difference
+    assert at.session_state[ui.LOADED_MODEL]["name"] == "model.keras"
+    out = run_snippet(shown_code(at), tmp_path)
+    assert f"Keras version: {keras.__version__}" in out and f"parameters: {int(rows['params'].sum())}" in out
+    assert [line.split()[1] for line in out.splitlines() if re.match(r"^(InputLayer|Conv2D|MaxPooling2D|Flatten|Dense) ",
+                                                                       line)] == list(rows["layer"])
+    assert "load_model: largest difference 0.0" in out and "model_from_json + load_weights: largest difference 0.0" in out
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_hostile_upload_is_refused_with_its_reason_and_nothing_is_loaded(lang, good):
+    from lib import ui
+    from tests.helpers import open_page
+
+    at = open_page("pages/save-load.py", lang)
+    before = at.session_state[ui.LOADED_MODEL]["hash"]
+    for raw, name, code in ((b"not a zip at all", "x.keras", "not_a_zip"), (png_bytes(), "photo.keras", "not_a_zip"),
+                            (zip_of({**members_of(good), "../x": b"x"}), "trick.keras", "unsafe_member_name"),
+                            (b"\x89HDF\r\n\x1a\n" + bytes(200), "old.h5", "legacy_h5")):
+        at.file_uploader(key="save_load.upload").upload(name, raw, "application/octet-stream").run()
+        assert not at.exception
+        message = i18n.translate(f"save_load.error.{code}", lang, **refused_details(raw))
+        assert any(e.value == message for e in at.error), (code, [e.value for e in at.error])
+        assert at.session_state[ui.LOADED_MODEL]["hash"] == before  # nothing new was loaded
+
+
+def refused_details(raw):
+    try:
+        saving.inspect_archive(raw)
+    except saving.SavingError as e:
+        return e.details
+    raise AssertionError("not refused")
+
+
+def test_a_good_upload_becomes_the_model_the_evaluate_page_grades(files, good):
+    from lib import ui
+    from tests.helpers import open_page
+
+    at = open_page("pages/save-load.py")
+    at.file_uploader(key="save_load.upload").upload("friend.keras", files["digits_cnn"], "application/zip").run()
+    assert not at.exception and at.success and at.session_state[ui.LOADED_MODEL]["name"] == "friend.keras"
+    at.switch_page("pages/evaluate.py")
+    at.query_params.update({"evaluate.source": "loaded"})
+    at.run()
+    assert not at.exception and ui.literal("friend.keras") in " ".join(m.value for m in at.markdown)
+    at.switch_page("pages/save-load.py")
+    at.run()
+    at.file_uploader(key="save_load.upload").upload("mnist_sized.keras", good, "application/zip").run()
+    at.switch_page("pages/evaluate.py")
+    at.query_params.update({"evaluate.source": "loaded"})
+    at.run()  # it loads, and the page says why it cannot be graded on these images
+    assert not at.exception and "MNIST" in at.warning[0].value and ui.literal("mnist_sized.keras") in at.warning[0].value
+
+
+def test_weights_alone_go_into_the_chosen_architecture(app_models):
+    from lib import evaluate, ui
+    from tests.helpers import open_page
+
+    weights = saving.weights_to_bytes(evaluate.class_model().model)
+    at = open_page("pages/save-load.py")
+    at.file_uploader(key="save_load.upload").upload("class.weights.h5", weights, "application/x-hdf5").run()
+    assert not at.exception and at.success
+    theirs = at.session_state[ui.LOADED_MODEL]["model"]
+    x = saving.probe_inputs(theirs)
+    np.testing.assert_array_equal(np.asarray(theirs(x)), np.asarray(evaluate.class_model().model(x)))
+
+
+def test_keep_training_starts_from_the_loaded_weights(runner):
+    from lib import evaluate
+    from tests.helpers import finish
+
+    model = evaluate.class_model().model
+    job = saving.continue_job(model, "digits", epochs=1)
+    run = finish(runner.submit(job))
+    assert run.status == "done" and run.epochs_done() == 1
+    assert run.history()["accuracy"][0] > 0.9  # a fresh start would be near 0.1 after one epoch
+    np.testing.assert_array_equal(job.start[0], model.get_weights()[0])
+
+
+def test_the_stack_from_the_model_page_is_saved_untrained(tmp_path):
+    from tests.helpers import open_page, run_snippet, shown_code
+
+    at = open_page("pages/model.py")
+    at.button(key="model.preset_digits_cnn").click().run()
+    at.switch_page("pages/save-load.py")
+    at.query_params.update({"save_load.source": "built"})
+    at.run()
+    assert not at.exception and not at.info
+    out = run_snippet(shown_code(at), tmp_path)
+    assert "load_model: largest difference 0.0" in out and "parameters: 4538" in out

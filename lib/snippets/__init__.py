@@ -110,15 +110,21 @@ def layer_code(spec, seed=None, index=None):
     return f"layers.{kind}({', '.join(args)})"
 
 
-def sequential_code(layers, input_shape="INPUT_SHAPE", seed=None):
+def sequential_code(layers, input_shape="INPUT_SHAPE", seed=None, name=None):
     """The `keras.Sequential([...])` expression for a stack, one layer per line; the input shape
-    is a constant's name or a shape."""
-    from lib.models import check_layer
+    is a constant's name or a shape. With `name` (the model's), every layer gets the name
+    lib.models gives it, so a saved file's config reads the same as the page's."""
+    from lib.models import check_layer, layer_name
 
     shape = input_shape if isinstance(input_shape, str) else literal(tuple(input_shape))
-    lines = [f"    keras.Input(shape={shape}),"]
-    lines += [f"    {layer_code(check_layer(spec, i), seed, i)}," for i, spec in enumerate(layers, start=1)]
-    return Code("keras.Sequential([\n" + "\n".join(lines) + "\n])")
+    lines = [f"    keras.Input(shape={shape}{', name=' + literal('input') if name else ''}),"]
+    for i, spec in enumerate(layers, start=1):
+        code = layer_code(check_layer(spec, i), seed, i)
+        if name:
+            code = code[:-1] + (", " if code[-2] != "(" else "") + f'name="{layer_name(i, spec["type"])}")'
+        lines.append(f"    {code},")
+    model_name = f", name={literal(name)}" if name else ""
+    return Code("keras.Sequential([\n" + "\n".join(lines) + f"\n]{model_name})")
 
 
 def optimizer_code(spec, learning_rate="LEARNING_RATE"):
@@ -363,6 +369,14 @@ def _test_data(dataset, lang, test_size=0.2):
     return piece("online_data", lang, name=Code(dataset))
 
 
+def _class_model_code(shared, lang, doc, named=False):
+    """The class model (lib.evaluate.class_model), trained in code exactly as the server trained it."""
+    return render("class_model", lang, doc=Code(translate(doc, lang)), seed=0, learning_rate=shared.learning_rate,
+                  epochs=shared.epochs, input_shape=shared.input_shape, data=_test_data(shared.dataset, lang),
+                  slice=Code(f"[:{shared.train_samples}]" if shared.dataset != "digits" else ""),
+                  model=sequential_code(shared.layers, seed=0, name=f"{shared.dataset}_cnn" if named else None))
+
+
 def evaluate_snippet(lang, *, index, source, job=None, shared=None, file="my_model.keras", maxout=False):
     """Evaluate & predict: the model the page evaluates, made as it was (the class model's
     training, your run's training, or your file loaded), then `model.evaluate` with the seed's
@@ -371,13 +385,35 @@ def evaluate_snippet(lang, *, index, source, job=None, shared=None, file="my_mod
     if source == "yours":
         return render("training", lang, **_training_values(job, lang)).rstrip("\n") + "\n" + tail + "\n"
     if source == "class":
-        head = render("class_model", lang, seed=0, learning_rate=shared.learning_rate, epochs=shared.epochs,
-                      input_shape=shared.input_shape, data=_test_data(shared.dataset, lang),
-                      slice=Code(f"[:{shared.train_samples}]" if shared.dataset != "digits" else ""),
-                      model=sequential_code(shared.layers, seed=0))
+        head = _class_model_code(shared, lang, "code.evaluate.class_doc")
     else:
         from lib import activations
 
         custom = source_of(activations.Maxout) if maxout else Code("")  # the app's own layer, registered
         head = render("loaded_model", lang, data=_test_data(shared, lang), file=file, custom=custom)
     return head.rstrip("\n") + "\n" + tail + "\n"
+
+
+# --- Save & load --------------------------------------------------------------------------------
+
+def save_load_snippet(lang, *, source, job=None, shared=None, layers=None, input_shape=None):
+    """Save & load: the page's model made as it was, saved three ways, looked inside with zipfile
+    and json, loaded back and compared with the original on the same inputs."""
+    import numpy as np
+
+    if source == "yours":
+        head = render("training", lang, **_training_values(job, lang))
+        shape = job.model.input_shape
+    elif source == "class":
+        head = _class_model_code(shared, lang, "code.save_load.class_doc", named=True)
+        shape = shared.input_shape
+    else:
+        head = render("built_model", lang, input_shape=tuple(input_shape),
+                      model=sequential_code(layers, seed=0, name="sequential"))
+        shape = input_shape
+    if int(np.prod(shape)) == 64:  # as saving.probe_inputs: the first 100 digits of the set
+        probe = Code("from sklearn.datasets import load_digits\n\n"
+                     'x = (load_digits().images[:100] / 16.0).astype("float32").reshape((-1, *INPUT_SHAPE))')
+    else:
+        probe = Code('x = np.random.default_rng(0).uniform(0, 1, (100, *INPUT_SHAPE)).astype("float32")')
+    return head.rstrip("\n") + "\n" + piece("save_load", lang, probe=probe) + "\n"

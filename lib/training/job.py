@@ -163,6 +163,7 @@ class Job:
     probes: dict = dataclasses.field(default_factory=dict)
     probe_every: int = 1
     batch_losses: bool = False
+    start: tuple = None  # weights to start from (a loaded model trained further); None: a fresh start
 
     @property
     def compiles(self):

@@ -117,6 +117,8 @@ def train(connection, job):
         """Each racer from the same seed: the same initial weights, the same batches — a fair race."""
         keras.utils.set_random_seed(job.seed)
         model = job.model.build()
+        if job.start is not None:
+            model.set_weights(job.start)
         model.compile(optimizer=spec.make_optimizer(), loss=spec.loss, metrics=list(spec.metrics))
         return model
 
