@@ -11,15 +11,18 @@ Streamlit also calls `keras.backend.clear_session()` after every script run, whi
 TensorFlow's kernel cache: measured on the optimizers page, the server's CPU per nudge went from
 ~310 ms to ~140 ms once that was turned off (see `_keep_keras_state_between_reruns`).
 
-The import runs in a background thread started after the first page is drawn; a page that needs
-Keras before it is done simply waits for it. The same thread then trains the small CNN whose
-learned filters the filters page shows (a few seconds, once per server).
+The import runs in a background thread, started after the first page is drawn when that page
+does not need Keras, and before it (with a message on the page) when it does. The same thread
+then trains the class model — the small CNN the filters, evaluate and save pages share (a few
+seconds, once per server). `imported` and `class_model_ready` say how far it has got.
 """
 import gc
 import threading
 
 _warm_up = None
 _lock = threading.Lock()
+imported = threading.Event()  # TensorFlow, Keras and the rest are imported and frozen
+class_model_ready = threading.Event()  # ... and the class model is trained
 
 
 def _import_and_freeze():
@@ -32,9 +35,11 @@ def _import_and_freeze():
     gc.collect()
     gc.freeze()
     _keep_keras_state_between_reruns()
-    from lib import filters
+    imported.set()
+    from lib import evaluate
 
-    filters.learned_kernels()  # train the read-only CNN of the filters page now, not while a student waits
+    evaluate.class_model()  # train the shared read-only CNN now, not while a student waits
+    class_model_ready.set()
 
 
 def _keep_keras_state_between_reruns():

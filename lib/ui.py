@@ -6,6 +6,7 @@ show what comes back through these helpers, so every page looks and speaks alike
 import dataclasses
 import pathlib
 import time
+import uuid
 
 import streamlit as st
 
@@ -24,22 +25,23 @@ class PageInfo:
     url_path: str
     icon: str
     section: str
+    needs: str = "keras"  # what it computes with: "keras", "class_model" (trained once per server), or "" (nothing heavy)
 
 
 # The seed's flow. A page whose file does not exist yet is simply not listed.
 PAGES = (
-    PageInfo("overview", "pages/overview.py", "", ":material/account_tree:", "start"),
+    PageInfo("overview", "pages/overview.py", "", ":material/account_tree:", "start", needs=""),
     PageInfo("model", "pages/model.py", "model", ":material/stacks:", "build"),
-    PageInfo("filters", "pages/filters.py", "filters", ":material/blur_on:", "build"),
+    PageInfo("filters", "pages/filters.py", "filters", ":material/blur_on:", "build", needs="class_model"),
     PageInfo("pooling", "pages/pooling.py", "pooling", ":material/grid_view:", "build"),
     PageInfo("activations", "pages/activations.py", "activations", ":material/show_chart:", "build"),
     PageInfo("losses", "pages/losses.py", "losses", ":material/straighten:", "compile"),
     PageInfo("optimizers", "pages/optimizers.py", "optimizers", ":material/route:", "compile"),
     PageInfo("training", "pages/training.py", "training", ":material/model_training:", "train"),
     PageInfo("overfitting", "pages/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
-    PageInfo("evaluate", "pages/evaluate.py", "evaluate", ":material/fact_check:", "use"),
-    PageInfo("save_load", "pages/save-load.py", "save-load", ":material/save:", "use"),
-    PageInfo("glossary", "pages/glossary.py", "glossary", ":material/menu_book:", "reference"),
+    PageInfo("evaluate", "pages/evaluate.py", "evaluate", ":material/fact_check:", "use", needs="class_model"),
+    PageInfo("save_load", "pages/save-load.py", "save-load", ":material/save:", "use", needs="class_model"),
+    PageInfo("glossary", "pages/glossary.py", "glossary", ":material/menu_book:", "reference", needs=""),
 )
 SECTIONS = ("start", "build", "compile", "train", "use", "reference")
 
@@ -148,6 +150,72 @@ def _switch_language():
     st.query_params["lang"] = st.session_state.lang
 
 
+def get_ready(page):
+    """Before a page that computes with Keras runs on a fresh server: start TensorFlow's import
+    (and the class model's training, for the pages that use it) and say on the page what the
+    student is waiting for — never an empty column. Nothing to wait for on a warm server."""
+    from lib import server
+
+    info = next((p for p in PAGES if (p.url_path or None) == (page.url_path or None)), None)
+    needs = info.needs if info else ""
+    steps = [("keras", server.imported, "common.preparing.keras"),
+             ("class_model", server.class_model_ready, "common.preparing.class_model")]
+    waits = [(event, text) for name, event, text in steps if needs and not event.is_set()
+             and (name == "keras" or needs == "class_model")]
+    if not waits:
+        return
+    note = st.empty()
+    for event, text in waits:
+        note.info(t(text, page=t(f"nav.{info.id}")), icon=":material/hourglass_top:")
+        time.sleep(0.2)  # let the message reach the browser before the import holds the interpreter
+        server.prepare()
+        event.wait()
+    note.empty()
+
+
+def class_link():
+    """This page's address with its settings and language: the link a teacher shares."""
+    import urllib.parse
+
+    base = (st.context.url or "").split("?")[0]
+    pairs = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
+    return base + ("?" + urllib.parse.urlencode(pairs) if pairs else "")
+
+
+QR_SCALE, QR_BORDER = 16, 2  # pixels per module, and modules of quiet zone around the code
+
+
+def qr_png(link):
+    """The link as a QR code, a PNG with big modules: readable by a phone from the back of a room."""
+    import io
+
+    import segno
+
+    picture = io.BytesIO()
+    segno.make(link, error="m").save(picture, kind="png", scale=QR_SCALE, border=QR_BORDER, dark="#0f172a")
+    return picture.getvalue()
+
+
+@st.dialog(" ", width="large")
+def _share_dialog():
+    link = class_link()
+    st.subheader(t("share.title"))
+    st.caption(t("share.idea"))
+    st.code(link, language=None)
+    if "//localhost" in link or "//127.0.0.1" in link:
+        st.warning(t("share.localhost"), icon=":material/lan:")
+    st.image(qr_png(link), width=560)
+
+
+def share_button():
+    """"Share with the class": the page's class link as text and as a QR code big enough to scan
+    from the back of a room (in a dialog over the page)."""
+    st.sidebar.button(t("share.button"), key="ui.share", icon=":material/qr_code_2:", width="stretch",
+                      on_click=st.session_state.__setitem__, args=("ui.share.clicked", True))
+    if st.session_state.pop("ui.share.clicked", False):  # the click as a flag: see start_button
+        _share_dialog()
+
+
 def navigation():
     """`st.navigation` over the pages that exist, grouped in the seed's flow, titles translated."""
     groups = {}
@@ -162,6 +230,7 @@ def navigation():
             st.caption(section)
             for item in pages:
                 st.page_link(item, query_params={"lang": lang()})
+    share_button()
     return page
 
 
@@ -323,6 +392,13 @@ class Entry:
         return self.run.job
 
 
+def session_id():
+    """This browser session's id (the runner counts who is watching a shared run by it)."""
+    if "ui.session" not in st.session_state:
+        st.session_state["ui.session"] = uuid.uuid4().hex
+    return st.session_state["ui.session"]
+
+
 class LiveRun:
     """The one live-run component of every page that trains: its start (and stop) buttons, the
     session's latest runs of it, and a picture redrawn while the newest one waits or trains.
@@ -334,7 +410,12 @@ class LiveRun:
     The picture is a fragment (`st.fragment`): while a run is active it alone is redrawn, every
     `every` seconds, the rest of the page untouched; when the run ends the page reruns once so
     tables and buttons show the final state. Below the picture a line says why a run draws
-    nothing yet or stopped short (waiting, failed, out of time, diverged).
+    nothing yet or stopped short (waiting, failed, out of time, diverged), and how many
+    classmates follow the same run (identical jobs share one run on the server).
+
+    A session waits in line with one run at most: a new click replaces its own run that has not
+    started yet. Stop stops a run only the student follows; when classmates follow it too, the
+    button leaves it to them instead.
     """
 
     def __init__(self, key, *, keep=1):
@@ -352,14 +433,36 @@ class LiveRun:
 
         start_col, stop_col = container.columns(2) if stop else (container, None)
         if start_button(label, f"{self.key}.start", container=start_col, icon=icon, disabled=job is None):
-            self.entries.append(Entry(training.runner().submit(job), meta))
+            self._replace_waiting()
+            self.entries.append(Entry(training.runner().submit(job, session_id()), meta))
             del self.entries[:-self.keep]
+            if self.current.run.status == "queued":
+                st.session_state["ui.waiting"] = (self.key, self.current.run)
         if stop:
             run = self.current.run if self.current else None
             active = run is not None and run.active
-            stop_col.button(t("training.stop"), key=f"{self.key}.stop", icon=":material/stop:", width="stretch",
-                            disabled=not active, on_click=run.stop if active else None)
+            shared = active and run.watching() > 1
+            stop_col.button(t("training.leave" if shared else "training.stop"), key=f"{self.key}.stop",
+                            icon=":material/logout:" if shared else ":material/stop:", width="stretch",
+                            disabled=not active, on_click=self._leave if shared else self._stop)
         return self.current
+
+    def _stop(self):
+        self.current.run.stop()
+
+    def _leave(self):
+        """Leave a run classmates follow too: it goes on for them; this page forgets it."""
+        self.current.run.leave(session_id())
+        self.entries.pop()
+
+    def _replace_waiting(self):
+        """This session's run still waiting in line (on any page) gives way to the new one."""
+        waiting = st.session_state.pop("ui.waiting", None)
+        if waiting and waiting[1].status == "queued":
+            live_key, run = waiting
+            run.leave(session_id())  # cancels it, unless a classmate waits for the same run
+            entries = st.session_state.get(f"{live_key}.runs", [])
+            entries[:] = [e for e in entries if e.run is not run]
 
     def show(self, draw, *, every=0.3):
         """Draw the current entry (None before the first click) in a fragment that follows it."""
@@ -372,9 +475,13 @@ class LiveRun:
         draw(entry)
         if entry is None:
             return
+        entry.run.seen(session_id())
         notice = run_notice(entry.run)
         if notice:
             getattr(st, notice[0])(notice[1])
+        classmates = entry.run.watching() - 1
+        if classmates > 0 and entry.run.active:
+            st.caption(t("common.run.watching", n=classmates))
         if st.session_state.get(f"{self.key}.following") and not entry.run.active:
             st.session_state[f"{self.key}.following"] = False
             st.rerun()  # the run ended while the student watched: the whole page shows the result
@@ -388,7 +495,9 @@ def run_notice(run):
     if run.status == "queued":
         ahead = run.queue_position - 1
         key = "training.status.queued" if ahead > 0 else "training.status.next"
-        return "info", t(key, ahead=ahead, slots=training.SLOTS)  # the server runner's size
+        wait = training.runner().estimated_wait(run)
+        text = t(key, ahead=ahead, slots=training.SLOTS)  # the server runner's size
+        return "info", text + (" " + t("common.run.wait", seconds=f"{wait:.0f}") if wait is not None else "")
     if run.status == "failed":
         return "error", t(f"training.error.{run.error.code}", **run.error.details, message=run.error.message)
     losses = run.history().get("loss", [])

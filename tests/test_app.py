@@ -68,3 +68,23 @@ def test_keras_state_survives_the_end_of_a_script_run():
     script_runner._clean_problem_modules()
     after = keras.layers.Dense(1).name
     assert after != before  # "dense", then "dense_1": the name counter was not reset
+
+
+def test_the_class_link_carries_the_pages_settings_and_language_as_text_and_as_a_qr_code():
+    import io
+
+    import numpy as np
+    import segno
+    from PIL import Image
+
+    at = open_page("pages/training.py", "ko", query={"training.lr": "0.1", "training.epochs": "7"})
+    at.sidebar.button(key="ui.share").click().run()
+    assert not at.exception
+    link = [c.value for c in at.code if "lang=ko" in c.value][0]
+    assert "training.lr=0.1" in link and "training.epochs=7" in link and at.get("image")
+    picture = np.asarray(Image.open(io.BytesIO(ui.qr_png(link))).convert("L"))
+    modules = np.array(segno.make(link, error="m").matrix, dtype=bool)
+    side = (len(modules) + 2 * ui.QR_BORDER) * ui.QR_SCALE
+    assert picture.shape == (side, side) and side >= 400  # big modules: 16 pixels each
+    centres = ui.QR_BORDER * ui.QR_SCALE + ui.QR_SCALE // 2 + ui.QR_SCALE * np.arange(len(modules))
+    np.testing.assert_array_equal(picture[np.ix_(centres, centres)] < 128, modules)  # dark exactly where the code is

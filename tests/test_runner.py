@@ -2,6 +2,8 @@
 per epoch, stop, time budget, divergence per racer, the server-wide limit on simultaneous runs,
 refusals, recovery."""
 import dataclasses
+import importlib
+import itertools
 import os
 import signal
 import time
@@ -16,9 +18,12 @@ from tests.helpers import finish
 MLP = [{"type": "Dense", "units": 16, "activation": "relu"}, {"type": "Dense", "units": 10, "activation": "softmax"}]
 
 
+SEEDS = itertools.count(100)  # a new seed for every job: a run is trained, not shared with an earlier test's
+
+
 def job(**changes):
     base = dict(model=Stack(MLP, (64,)), data=Images("digits", reshape=(64,)), compile=Compile("Adam", 0.01),
-                fit=Fit(epochs=5, batch_size=64), budget_s=30)
+                fit=Fit(epochs=5, batch_size=64), budget_s=30, seed=next(SEEDS))
     base.update(changes)
     return Job(**base)
 
@@ -36,13 +41,13 @@ def test_the_parts_of_a_job_have_their_defaults_in_one_place():
 
 
 def test_equal_jobs_have_equal_keys_and_any_change_makes_another():
-    assert job().key == job().key
-    assert job().key != job(seed=1).key
-    assert job().key != job(compile=Compile("Adam", 0.011)).key
-    assert job().key != job(fit=Fit(epochs=5, batch_size=32)).key
+    assert job(seed=0).key == job(seed=0).key
+    assert job(seed=0).key != job(seed=1).key
+    assert job(seed=0).key != job(seed=0, compile=Compile("Adam", 0.011)).key
+    assert job(seed=0).key != job(seed=0, fit=Fit(epochs=5, batch_size=32)).key
     x = np.zeros((4, 1), "float32")
-    assert job(data=Arrays(x, x)).key == job(data=Arrays(x.copy(), x)).key
-    assert job(data=Arrays(x, x)).key != job(data=Arrays(x + 1, x)).key
+    assert job(seed=0, data=Arrays(x, x)).key == job(seed=0, data=Arrays(x.copy(), x)).key
+    assert job(seed=0, data=Arrays(x, x)).key != job(seed=0, data=Arrays(x + 1, x)).key
 
 
 def test_images_hold_out_a_validation_slice_before_taking_training_samples():
@@ -72,8 +77,9 @@ def test_a_run_streams_its_epochs_and_ends_with_its_weights_and_test_scores(runn
 
 
 def test_the_same_job_gives_the_same_numbers(runner):
-    a, b = finish(runner.submit(job())), finish(runner.submit(job()))
-    assert a.history()["loss"] == b.history()["loss"]
+    """Trained twice, by two runners (one runner would share the first run): the same numbers."""
+    a, b = finish(runner.submit(job(seed=0))), finish(training.Runner(slots=1).submit(job(seed=0)))
+    assert a is not b and a.history()["loss"] == b.history()["loss"]
     assert finish(runner.submit(job(seed=1))).history()["loss"] != a.history()["loss"]
 
 
@@ -105,7 +111,7 @@ def test_runs_wait_in_line_one_slot_at_a_time(runner):
     runs = [runner.submit(job(fit=Fit(epochs=3, batch_size=64)))]
     while runs[0].status == "queued":
         time.sleep(0.005)
-    runs += [runner.submit(job(fit=Fit(epochs=3, batch_size=64), seed=k)) for k in (1, 2)]
+    runs += [runner.submit(job(fit=Fit(epochs=3, batch_size=64))) for _ in (1, 2)]
     assert [r.queue_position for r in runs[1:]] == [1, 2]  # the first one is with the only worker
     for run in runs:
         finish(run)
@@ -201,3 +207,67 @@ def test_every_refusal_has_a_message_in_both_languages():
                  "bad_batch", "bad_learning_rate", "bad_budget", "error", "worker"):
         for lang in i18n.LANGUAGES:
             assert "{" not in i18n.translate(f"training.error.{code}", lang, **details)
+
+
+# --- Shared runs: a class pressing Train together costs one run ---------------------------------
+
+def test_an_identical_job_shares_the_run_queued_running_or_done(runner):
+    same = dict(fit=Fit(epochs=3, batch_size=64), seed=7)
+    first = runner.submit(job(**same), session="a")
+    again = runner.submit(job(**same), session="b")
+    assert again is first and set(first.watchers) == {"a", "b"}
+    finish(first)
+    assert runner.submit(job(**same), session="c") is first  # recently done
+    assert runner.submit(job(**{**same, "seed": 9}), session="c") is not first
+    assert runner.submit(job(**{**same, "fit": Fit(epochs=3, batch_size=32)}), session="c") is not first
+
+
+def test_a_stopped_or_failed_run_is_not_shared_but_trained_again(runner):
+    stopped = runner.submit(job(fit=Fit(epochs=200, batch_size=8), seed=11), session="a")
+    while stopped.epochs_done() < 1:
+        time.sleep(0.01)
+    stopped.stop()
+    finish(stopped)
+    assert stopped.status == "stopped"
+    fresh = runner.submit(job(fit=Fit(epochs=200, batch_size=8), seed=11), session="b")
+    assert fresh is not stopped
+    fresh.stop()
+    finish(fresh)
+
+
+def test_a_run_stops_only_when_the_last_one_watching_leaves(runner):
+    run = runner.submit(job(fit=Fit(epochs=200, batch_size=8), seed=3), session="a")
+    runner.submit(job(fit=Fit(epochs=200, batch_size=8), seed=3), session="b")
+    while run.epochs_done() < 1:
+        time.sleep(0.01)
+    run.leave("a")
+    time.sleep(0.3)
+    assert run.active and run.watching() == 1
+    run.leave("b")
+    finish(run)
+    assert run.status == "stopped"
+
+
+def test_finished_runs_are_kept_within_their_count_and_bytes(monkeypatch):
+    runner_module = importlib.import_module("lib.training.runner")  # the module, not the function of that name
+
+    monkeypatch.setattr(runner_module, "KEEP_RUNS", 2)
+    small = training.Runner(slots=1)
+    runs = [finish(small.submit(job(fit=Fit(epochs=1, batch_size=256), seed=k))) for k in range(4)]
+    assert small.shared()[0] == 2
+    assert small.submit(job(fit=Fit(epochs=1, batch_size=256), seed=3)) is runs[3]  # the newest is kept
+    assert small.submit(job(fit=Fit(epochs=1, batch_size=256), seed=0)) is not runs[0]  # the oldest forgotten
+    monkeypatch.setattr(runner_module, "KEEP_BYTES", 1)
+    finish(small.submit(job(fit=Fit(epochs=1, batch_size=256), seed=7)))
+    assert small.shared()[0] == 0  # every finished run holds weights: over one byte, none is kept
+
+
+def test_a_waiting_run_gets_an_estimate_from_the_runs_before_it(runner):
+    finish(runner.submit(job(fit=Fit(epochs=2, batch_size=64), seed=21)))
+    busy = runner.submit(job(fit=Fit(epochs=50, batch_size=8), seed=22))
+    waiting = runner.submit(job(fit=Fit(epochs=2, batch_size=64), seed=23))
+    assert waiting.status == "queued" and runner.estimated_wait(waiting) > 0
+    assert runner.estimated_wait(busy) is None or busy.status == "queued"
+    for run in (waiting, busy):
+        run.stop()
+        finish(run)

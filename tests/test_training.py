@@ -111,3 +111,39 @@ def test_every_run_that_draws_nothing_or_stops_short_says_why_in_both_languages(
                 assert ui.run_notice(training.Run(job=job, id=1, status=status)) is None
     finally:
         ui.st.session_state["lang"] = i18n.DEFAULT_LANGUAGE
+
+
+def test_two_students_with_the_same_settings_follow_one_run_and_one_can_leave_it():
+    query = {"training.epochs": "100", "training.batch": "8"}
+    a, b = open_page("pages/training.py", query=query), open_page("pages/training.py", query=query)
+    a.button(key="training.run.start").click().run()
+    b.button(key="training.run.start").click().run()
+    run = a.session_state["training.run.runs"][-1].run
+    assert b.session_state["training.run.runs"][-1].run is run and len(run.watchers) == 2
+    a.run()
+    assert run.active and any("1" in c.value and "classmate" in c.value for c in a.caption)
+    assert b.button(key="training.run.stop").label == i18n.translate("training.leave", "en")
+    b.button(key="training.run.stop").click().run()
+    assert not b.session_state["training.run.runs"] and run.active  # b left; the run goes on for a
+    a.run()
+    assert a.button(key="training.run.stop").label == i18n.translate("training.stop", "en")
+    a.button(key="training.run.stop").click().run()
+    finish(run)
+    assert run.status == "stopped"
+
+
+def test_a_second_click_replaces_the_sessions_own_run_still_waiting():
+    busy = training.runner().submit(training.classifier_job(dataset="digits", layers=SEED, input_shape=(64,),
+                                                            epochs=100, batch_size=8, seed=5))
+    at = open_page("pages/training.py", query={"training.epochs": "3"})
+    at.button(key="training.run.start").click().run()
+    first = at.session_state["training.run.runs"][-1].run
+    assert first.status == "queued"
+    at.slider(key="training.epochs").set_value(4).run()
+    at.button(key="training.run.start").click().run()
+    second = at.session_state["training.run.runs"][-1].run
+    assert second is not first and first.status == "stopped" and second.status == "queued"
+    assert [e.run for e in at.session_state["training.run.runs"]] == [second]
+    busy.stop()
+    settle(at)
+    assert second.status == "done"

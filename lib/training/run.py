@@ -55,6 +55,7 @@ class Run:
     error: Failure = None
     started: float = None
     finished: float = None
+    watchers: dict = dataclasses.field(default_factory=dict, repr=False)  # session -> when it last looked
     _stop: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)
     _cancel: object = dataclasses.field(default=None, repr=False)
 
@@ -68,6 +69,28 @@ class Run:
         self._stop.set()
         if self._cancel is not None:
             self._cancel(self)
+
+    # A run is shared: every session that asked for the same job follows this one object.
+    def join(self, session):
+        """`session` follows this run (it asked for it, or for an identical job)."""
+        self.watchers[session] = time.time()
+
+    def seen(self, session):
+        """`session` looked at this run just now (its page redraws it while it trains)."""
+        if session in self.watchers:
+            self.watchers[session] = time.time()
+
+    def leave(self, session):
+        """`session` no longer follows this run; when nobody else is looking at a run that has
+        not ended, it stops."""
+        self.watchers.pop(session, None)
+        if self.active and self.watching() == 0:
+            self.stop()
+
+    def watching(self, within=5.0):
+        """How many sessions looked at this run in the last `within` seconds."""
+        now = time.time()
+        return sum(1 for when in list(self.watchers.values()) if now - when <= within)
 
     def _reports(self, racer):
         return [e for e in list(self.epochs) if e.racer == racer]

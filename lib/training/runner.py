@@ -4,7 +4,13 @@
 (the pool is the server-wide limit on simultaneous runs), trains there, and fills in as the
 worker reports. A run that overstays its budget is stopped cleanly (the weights learned so far
 are kept); a worker that stops answering is killed and replaced, failing only its own run.
+
+Training is deterministic (seeded), so a job equal to one already queued, running or recently
+finished is not trained again: the second student gets the same Run and follows it — the epochs
+so far at once, then live. A class that presses Train together with the class link's settings
+costs one run. Finished runs are kept for sharing up to KEEP_RUNS and KEEP_BYTES, newest first.
 """
+import collections
 import itertools
 import os
 import subprocess
@@ -17,16 +23,25 @@ from multiprocessing.connection import Listener
 from lib.training.run import Failure, Run
 
 GRACE_SECONDS = 30.0  # beyond the budget, a worker that has not finished is killed
+KEEP_RUNS = 64  # finished runs kept for a classmate who asks for the same job
+KEEP_BYTES = 200_000_000  # ... and the memory they may hold (weights and probes)
+SHAREABLE = ("queued", "running", "done", "diverged")  # not: stopped by a student, over budget, failed
+# How many runs train at once (worker processes), and TensorFlow's threads in each. Measured on a
+# 2-core machine (bench/throughput.py): one worker with 2 threads finished a class's mixed jobs
+# fastest; two workers with 1 thread each were slower in total. Both can be set for a server.
 SLOTS = max(1, int(os.environ.get("KERAS_CLASSROOM_TRAINERS", 0)) or (os.cpu_count() or 2) // 2)
+THREADS = max(1, int(os.environ.get("KERAS_CLASSROOM_THREADS", 0)) or (os.cpu_count() or 2) // SLOTS)
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Runner:
     """A fixed pool of worker processes and a queue in front of it (one per server process)."""
 
-    def __init__(self, slots=SLOTS):
-        self.slots = slots
+    def __init__(self, slots=SLOTS, threads=THREADS):
+        self.slots, self.threads = slots, threads
         self._queue = deque()
+        self._runs = collections.OrderedDict()  # job key -> its latest Run, the most recently asked for last
+        self._durations = deque(maxlen=20)  # seconds the recent runs took: the basis of a waiting estimate
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
         self._threads = [threading.Thread(target=self._serve, name=f"trainer-{k}", daemon=True)
@@ -34,14 +49,45 @@ class Runner:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, job):
-        """Queue a job (checked first: TrainingError) and return its Run."""
-        run = Run(job.checked(), next(self._ids), _cancel=self._cancel)
+    def submit(self, job, session=None):
+        """The Run of `job` for `session`: the run of an identical job already queued, running or
+        recently finished on this server, or a new one queued (the job is checked first:
+        TrainingError)."""
+        job.checked()
+        key = job.key
         with self._lock:
-            self._queue.append(run)
-            self._renumber()
-            self._lock.notify()
+            run = self._runs.get(key)
+            if run is None or run.status not in SHAREABLE:
+                run = Run(job, next(self._ids), _cancel=self._cancel)
+                self._runs[key] = run
+                self._queue.append(run)
+                self._renumber()
+                self._lock.notify()
+                self._forget_old()
+            self._runs.move_to_end(key)
+            run.join(session)
         return run
+
+    def shared(self):
+        """How many runs are kept for sharing, and what they hold in bytes."""
+        with self._lock:
+            return len(self._runs), sum(_size(r) for r in self._runs.values())
+
+    def estimated_wait(self, run):
+        """Seconds until a queued run starts, judged from how long recent runs took (None
+        before any run has ended on this server)."""
+        if not self._durations or run.status != "queued":
+            return None
+        per_run = sum(self._durations) / len(self._durations)
+        return per_run * (-(-run.queue_position // self.slots))
+
+    def _forget_old(self):
+        """Keep finished runs within KEEP_RUNS and KEEP_BYTES, the least recently asked for
+        forgotten first (queued and running runs are always kept)."""
+        finished = [k for k, r in self._runs.items() if not r.active]
+        total = sum(_size(self._runs[k]) for k in finished)
+        while finished and (len(finished) > KEEP_RUNS or total > KEEP_BYTES):
+            total -= _size(self._runs.pop(finished.pop(0)))
 
     def _cancel(self, run):
         with self._lock:
@@ -65,12 +111,12 @@ class Runner:
     def _serve(self):
         """One slot: start a worker at once (Keras imported before the first click), keep it
         alive, and feed it runs from the queue, one at a time."""
-        worker = _Worker.start_quietly()
+        worker = _Worker.start_quietly(self.threads)
         while True:
             run = self._next()
             try:
                 if worker is None or not worker.alive():
-                    worker = _Worker()
+                    worker = _Worker(self.threads)
                 run.status, run.started, run.queue_position = "running", time.time(), 0
                 worker.execute(run)
             except Exception as e:  # the worker died or hung: replace it, fail this run only
@@ -80,6 +126,10 @@ class Runner:
                 worker = None
             finally:
                 run.finished = run.finished or time.time()
+                if run.started:
+                    self._durations.append(run.finished - run.started)
+                with self._lock:
+                    self._forget_old()
 
 
 class _Worker:
@@ -90,10 +140,9 @@ class _Worker:
     which breaks under some launchers and would mean a second Streamlit CLI in every worker.
     """
 
-    def __init__(self):
+    def __init__(self, threads=THREADS):
         key = os.urandom(16)
         with Listener(authkey=key) as listener:
-            threads = max(1, (os.cpu_count() or 2) // SLOTS)
             env = dict(os.environ, PYTHONPATH=os.pathsep.join([_ROOT, os.environ.get("PYTHONPATH", "")]),
                        KERAS_CLASSROOM_WORKER=f"{listener.address}|{key.hex()}|{threads}", TF_CPP_MIN_LOG_LEVEL="3")
             self.process = subprocess.Popen([sys.executable, "-c", "from lib.training.worker import main; main()"],
@@ -117,10 +166,10 @@ class _Worker:
         return box["connection"]
 
     @classmethod
-    def start_quietly(cls):
+    def start_quietly(cls, threads=THREADS):
         """A worker, or None if it could not start now (the next run tries again, and says why)."""
         try:
-            return cls()
+            return cls(threads)
         except Exception:
             return None
 
@@ -155,6 +204,12 @@ class _Worker:
             elif kind == "failed":
                 run.error, run.status = payload, "failed"
                 return
+
+
+def _size(run):
+    """The bytes a finished run holds: its weights and its probes' predictions."""
+    weights = sum(a.nbytes for w in (run.result.weights if run.result else ()) for a in w)
+    return weights + sum(p.nbytes for e in run.epochs if e.probes for p in e.probes.values())
 
 
 _runner = None
