@@ -30,18 +30,18 @@ class PageInfo:
 
 # The seed's flow. A page whose file does not exist yet is simply not listed.
 PAGES = (
-    PageInfo("overview", "pages/overview.py", "", ":material/account_tree:", "start", needs=""),
-    PageInfo("model", "pages/model.py", "model", ":material/stacks:", "build"),
-    PageInfo("filters", "pages/filters.py", "filters", ":material/blur_on:", "build", needs="class_model"),
-    PageInfo("pooling", "pages/pooling.py", "pooling", ":material/grid_view:", "build"),
-    PageInfo("activations", "pages/activations.py", "activations", ":material/show_chart:", "build"),
-    PageInfo("losses", "pages/losses.py", "losses", ":material/straighten:", "compile"),
-    PageInfo("optimizers", "pages/optimizers.py", "optimizers", ":material/route:", "compile"),
-    PageInfo("training", "pages/training.py", "training", ":material/model_training:", "train"),
-    PageInfo("overfitting", "pages/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
-    PageInfo("evaluate", "pages/evaluate.py", "evaluate", ":material/fact_check:", "use", needs="class_model"),
-    PageInfo("save_load", "pages/save-load.py", "save-load", ":material/save:", "use", needs="class_model"),
-    PageInfo("glossary", "pages/glossary.py", "glossary", ":material/menu_book:", "reference", needs=""),
+    PageInfo("overview", "lessons/overview.py", "", ":material/account_tree:", "start", needs=""),
+    PageInfo("model", "lessons/model.py", "model", ":material/stacks:", "build"),
+    PageInfo("filters", "lessons/filters.py", "filters", ":material/blur_on:", "build", needs="class_model"),
+    PageInfo("pooling", "lessons/pooling.py", "pooling", ":material/grid_view:", "build"),
+    PageInfo("activations", "lessons/activations.py", "activations", ":material/show_chart:", "build"),
+    PageInfo("losses", "lessons/losses.py", "losses", ":material/straighten:", "compile"),
+    PageInfo("optimizers", "lessons/optimizers.py", "optimizers", ":material/route:", "compile"),
+    PageInfo("training", "lessons/training.py", "training", ":material/model_training:", "train"),
+    PageInfo("overfitting", "lessons/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
+    PageInfo("evaluate", "lessons/evaluate.py", "evaluate", ":material/fact_check:", "use", needs="class_model"),
+    PageInfo("save_load", "lessons/save-load.py", "save-load", ":material/save:", "use", needs="class_model"),
+    PageInfo("glossary", "lessons/glossary.py", "glossary", ":material/menu_book:", "reference", needs=""),
 )
 SECTIONS = ("start", "build", "compile", "train", "use", "reference")
 
@@ -217,44 +217,27 @@ def share_button():
 
 
 def navigation():
-    """`st.navigation` over the pages that exist, grouped in the seed's flow, titles translated."""
+    """`st.navigation` over the pages that exist, grouped in the seed's flow, titles translated.
+
+    The lesson files live in `lessons/`, not in a folder named `pages/`: Streamlit lists a `pages/`
+    folder by its file names (and runs a deep-linked file on its own, without this entry point)
+    until the first st.navigation call of a server process — the first student of a class saw the
+    raw file names in the menu for a second or two."""
     groups = {}
     for info in available_pages():
         page = st.Page(info.file, title=t(f"nav.{info.id}"), icon=info.icon,
                        url_path=info.url_path or None, default=info.id == "overview")
         groups.setdefault(t(f"nav.section.{info.section}"), []).append(page)
-    page = st.navigation(groups, position="hidden")
+    page = st.navigation(groups)
     st.query_params["lang"] = lang()  # after st.navigation, which starts a new page's URL afresh
-    with st.sidebar:
-        for section, pages in groups.items():
-            st.caption(section)
-            for item in pages:
-                st.page_link(item, query_params={"lang": lang()})
     share_button()
     return page
 
 
 # --- Page furniture ------------------------------------------------------------------------
 
-def _leave_legacy_pages_mode():
-    """Make sure this run came through the entry point.
-
-    Streamlit treats a folder named `pages/` beside the entry point as an old-style multipage app
-    until the first `st.navigation` call in the process. So if the first visitor after a server
-    start opens a deep link (a class link to /model), Streamlit runs pages/model.py on its own:
-    no language, no layout, no navigation. The first page to run says "we use st.navigation"
-    and reruns, which goes through streamlit_app.py like every later run.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def header(page_id):
     """The page's title and its idea in two sentences."""
-    _leave_legacy_pages_mode()
     st.title(t(f"{page_id}.title"))
     st.markdown(t(f"{page_id}.idea"))
 

@@ -135,7 +135,7 @@ def test_a_maxout_unit_learns_abs_as_two_pieces(runner):
 # --- The page ---------------------------------------------------------------------------------
 
 def test_the_page_reads_out_the_numbers_its_code_prints(tmp_path):
-    at = open_page("pages/activations.py", query={"activations.show": ["relu", "sigmoid", "maxout"], "activations.x": "1.5"})
+    at = open_page("lessons/activations.py", query={"activations.show": ["relu", "sigmoid", "maxout"], "activations.x": "1.5"})
     assert not at.exception and len(at.get("plotly_chart")) >= 6
     table = at.dataframe[0].value
     out = run_snippet(shown_code(at), tmp_path)
@@ -147,12 +147,12 @@ def test_the_page_reads_out_the_numbers_its_code_prints(tmp_path):
 
 
 def test_every_control_of_the_page_works_in_korean():
-    at = open_page("pages/activations.py", "ko", query={"activations.toy_epochs": "10"})
+    at = open_page("lessons/activations.py", "ko", query={"activations.toy_epochs": "10"})
     assert exercise_widgets(at, skip=("activations.toy_run.start", "activations.maxout_run.start")) >= 12
 
 
 def test_temperature_zero_and_an_empty_range_are_explained_and_the_page_works():
-    at = open_page("pages/activations.py", "ko", query={"activations.temperature": "0.0", "activations.range": ["1.0", "1.0"]})
+    at = open_page("lessons/activations.py", "ko", query={"activations.temperature": "0.0", "activations.range": ["1.0", "1.0"]})
     assert not at.exception
     assert any("0" in w.value and "원-핫" in w.value for w in at.warning)
     assert any("1.0 … 1.0" in e.value for e in at.error)
@@ -160,7 +160,7 @@ def test_temperature_zero_and_an_empty_range_are_explained_and_the_page_works():
 
 
 def test_a_depth_beyond_the_cap_in_a_link_is_ignored():
-    at = open_page("pages/activations.py", query={"activations.depth": "50"})
+    at = open_page("lessons/activations.py", query={"activations.depth": "50"})
     assert at.slider(key="activations.depth").value == 10 and not at.exception
 
 
@@ -171,7 +171,7 @@ def boundary_maps(at):
 
 
 def test_training_on_the_page_draws_the_boundary(tmp_path):
-    at = open_page("pages/activations.py", "en", query={"activations.toy_epochs": "30"})
+    at = open_page("lessons/activations.py", "en", query={"activations.toy_epochs": "30"})
     assert all(np.isnan(z).all() or z.size == 0 for z, _ in boundary_maps(at))  # nothing learned to draw yet
     at.button(key="activations.toy_run.start").click().run()
     settle(at)
@@ -214,7 +214,7 @@ def test_the_softmax_sentence_says_right_or_wrong_as_the_case_is(lang):
         return i18n.translate(f"activations.softmax_numbers.{verdict}", lang, total=f"{p.sum():.3f}", best=0,
                               true=true, p=f"{p[true]:.4f}", loss=f"{activations.cross_entropy(p, true):.4f}")
 
-    at = open_page("pages/activations.py", lang)  # class 0 has the highest score, and is the true class
+    at = open_page("lessons/activations.py", lang)  # class 0 has the highest score, and is the true class
     assert sentence("right", 0) in [m.value for m in at.markdown]
     at.selectbox(key="activations.truth").set_value(3).run()
     assert sentence("wrong", 3) in [m.value for m in at.markdown]

@@ -49,7 +49,7 @@ def test_the_sidebar_switch_changes_the_language_and_the_url():
 
 def test_the_language_survives_a_page_switch():
     at = open_page(lang="ko")
-    at.switch_page("pages/model.py")
+    at.switch_page("lessons/model.py")
     at.query_params.pop("lang", None)  # a page switch starts the URL afresh
     at.run()
     assert at.title[0].value == "모델과 레이어"
@@ -77,7 +77,7 @@ def test_the_class_link_carries_the_pages_settings_and_language_as_text_and_as_a
     import segno
     from PIL import Image
 
-    at = open_page("pages/training.py", "ko", query={"training.lr": "0.1", "training.epochs": "7"})
+    at = open_page("lessons/training.py", "ko", query={"training.lr": "0.1", "training.epochs": "7"})
     at.sidebar.button(key="ui.share").click().run()
     assert not at.exception
     link = [c.value for c in at.code if "lang=ko" in c.value][0]

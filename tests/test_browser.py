@@ -126,14 +126,15 @@ def hangul_share(text):
 
 
 def test_a_class_link_on_a_fresh_server_goes_through_the_app(browser):
-    """Streamlit runs pages/x.py on its own for the first visitor of a fresh server unless told."""
+    """The first visitor of a fresh server, arriving by a class link, gets the whole app: language,
+    layout, menu (Streamlit would run a `pages/` folder's file on its own)."""
     with streamlit_server() as base:
         tab = new_tab(browser)
         tab.goto(f"{base}/model?lang=ko&model.input=8x8x1&model.stack=Conv2D-4-3~Flatten~Dense-10")
         settle(tab)
         assert tab.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
         assert tab.locator('[data-testid="stSidebar"]').inner_text().count("English") == 1
-        assert tab.locator('[data-testid="stSidebar"] a', has_text="합성곱 필터").count() == 1
+        assert tab.locator('[data-testid="stSidebarNav"] a', has_text="합성곱 필터").count() == 1
         assert "lang=ko" in tab.evaluate("location.href")
         tab.close()
 
@@ -228,7 +229,7 @@ def test_the_language_switch_and_page_links_keep_the_language(server, page):
     page.locator('[data-testid="stSidebar"] button', has_text="한국어").click()
     settle(page)
     assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "케라스 교실"
-    page.locator('[data-testid="stSidebar"] a', has_text="모델과 레이어").click()
+    page.locator('[data-testid="stSidebarNav"] a', has_text="모델과 레이어").click()
     settle(page)
     assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
     assert "lang=ko" in page.evaluate("location.href")
@@ -236,7 +237,7 @@ def test_the_language_switch_and_page_links_keep_the_language(server, page):
 
 def test_the_menu_shows_the_apps_own_page_names_from_the_first_frame(browser):
     """Streamlit lists a `pages/` folder by its file names until the first st.navigation call of
-    the process; the menu here is the app's own, so no frame may show "streamlit app" or "overfitting"."""
+    the process; the lessons live elsewhere, so no frame may show "streamlit app" or "overfitting"."""
     with streamlit_server() as base:
         tab = new_tab(browser)
         start, menus = time.time(), set()

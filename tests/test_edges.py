@@ -70,12 +70,12 @@ def test_every_widget_at_its_edges_never_raises(page):
             assert not at.exception, f"{page}: button {key!r}: {at.exception}"
             settle(at)
             tried += 1
-    assert tried or page == "pages/overview.py", f"{page} has nothing to move"
+    assert tried or page == "lessons/overview.py", f"{page} has nothing to move"
 
 
 @pytest.mark.parametrize("cells", HOSTILE_CELLS)
 def test_hostile_kernel_cells_in_a_link_are_explained(cells):
-    at = open_page("pages/filters.py", query={"filters.kernel": "custom", "filters.cells": cells})
+    at = open_page("lessons/filters.py", query={"filters.kernel": "custom", "filters.cells": cells})
     assert not at.exception and (at.error or at.warning or at.get("plotly_chart"))
 
 

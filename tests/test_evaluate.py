@@ -430,7 +430,7 @@ def canvas_state(rgba):
 def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tmp_path):
     from tests.helpers import open_page, run_snippet, shown_code
 
-    at = open_page("pages/evaluate.py", query={"evaluate.image": "5"})
+    at = open_page("lessons/evaluate.py", query={"evaluate.image": "5"})
     assert not at.exception and len(at.get("plotly_chart")) >= 7
     table = at.dataframe[0].value
     values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
@@ -446,7 +446,7 @@ def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tm
 def test_choosing_a_cell_shows_its_images():
     from tests.helpers import figures, open_page
 
-    at = open_page("pages/evaluate.py", "ko")
+    at = open_page("lessons/evaluate.py", "ko")
     report = evaluate.report(evaluate.class_model().model, *_test_set())
     truth, guess = np.unravel_index(np.argmax(report.matrix - np.diag(np.diag(report.matrix))), report.matrix.shape)
     at.selectbox(key="evaluate.truth").set_value(int(truth)).run()
@@ -468,15 +468,15 @@ def _test_set():
 def test_your_model_from_the_training_page_is_graded_on_its_own_test_set(tmp_path):
     from tests.helpers import open_page, run_snippet, settle, shown_code
 
-    at = open_page("pages/evaluate.py", query={"evaluate.source": "yours"})
+    at = open_page("lessons/evaluate.py", query={"evaluate.source": "yours"})
     assert any(i18n.translate("evaluate.no_run", "en")[:40] in i.value for i in at.info)  # no run yet: the class model
-    at.switch_page("pages/training.py")
+    at.switch_page("lessons/training.py")
     at.query_params.update({"training.epochs": "3"})
     at.run()
     at.button(key="training.run.start").click().run()
     settle(at)
     run = at.session_state["training.run.runs"][-1].run
-    at.switch_page("pages/evaluate.py")
+    at.switch_page("lessons/evaluate.py")
     at.query_params.update({"evaluate.source": "yours"})
     at.run()
     assert not at.exception and not at.info
@@ -492,7 +492,7 @@ def test_a_loaded_model_that_does_not_fit_is_explained_and_the_class_model_grade
     from lib import models, ui
     from tests.helpers import open_page
 
-    at = open_page("pages/evaluate.py", query={"evaluate.source": "loaded"})
+    at = open_page("lessons/evaluate.py", query={"evaluate.source": "loaded"})
     assert any(i18n.translate("evaluate.no_file", "en")[:40] in i.value for i in at.info)
     wide = models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (100,))
     at.session_state[ui.LOADED_MODEL] = {"model": wide, "name": "wide.keras", "hash": "x", "maxout": False}
@@ -505,7 +505,7 @@ def test_a_loaded_model_that_does_not_fit_is_explained_and_the_class_model_grade
 def test_a_drawing_is_predicted_and_an_empty_canvas_or_a_dot_says_what_to_do(lang):
     from tests.helpers import open_page
 
-    at = open_page("pages/evaluate.py", lang, query={"evaluate.input": "draw"})
+    at = open_page("lessons/evaluate.py", lang, query={"evaluate.input": "draw"})
     assert i18n.translate("evaluate.drawing.empty", lang)[:20] in at.info[-1].value
     at.session_state["evaluate.canvas"] = canvas_state(_drawing(SEVEN, background=(255, 255, 255, 255)))
     at.run()

@@ -188,7 +188,7 @@ def _numbers(at):
 
 
 def test_the_page_opens_on_sobel_x_and_its_code_prints_the_same_numbers(tmp_path):
-    at = open_page("pages/filters.py")
+    at = open_page("lessons/filters.py")
     total, value = _numbers(at)[:2]
     assert total == value  # the sum of the products is the feature map's value
     assert len(at.get("plotly_chart")) == 5  # image and map, one pixel, the bank, learned kernels and maps
@@ -201,12 +201,12 @@ def test_the_page_opens_on_sobel_x_and_its_code_prints_the_same_numbers(tmp_path
 
 
 def test_every_control_of_the_page_works_in_korean():
-    at = open_page("pages/filters.py", "ko")
+    at = open_page("lessons/filters.py", "ko")
     assert exercise_widgets(at) >= 8
 
 
 def test_a_custom_kernel_with_a_bad_cell_names_the_cell_and_the_rest_works():
-    at = open_page("pages/filters.py", "ko", query={"filters.kernel": "custom", "filters.cells": "1_abc_0~0_1_0~0_0_1"})
+    at = open_page("lessons/filters.py", "ko", query={"filters.kernel": "custom", "filters.cells": "1_abc_0~0_1_0~0_0_1"})
     message = at.error[0].value
     assert "1행 2열" in message and "abc" in message
     assert not at.exception
@@ -214,18 +214,18 @@ def test_a_custom_kernel_with_a_bad_cell_names_the_cell_and_the_rest_works():
 
 
 def test_an_all_zero_kernel_warns_and_still_draws_an_empty_map():
-    at = open_page("pages/filters.py", query={"filters.kernel": "custom", "filters.cells": "0_0_0~0_0_0~0_0_0"})
+    at = open_page("lessons/filters.py", query={"filters.kernel": "custom", "filters.cells": "0_0_0~0_0_0~0_0_0"})
     assert at.warning[0].value == i18n.translate("filters.all_zero", "en") and not at.error
     assert any("from 0.000 to 0.000" in c.value for c in at.caption)
 
 
 def test_a_link_with_unreadable_cells_says_so():
-    at = open_page("pages/filters.py", query={"filters.kernel": "custom", "filters.cells": "1_2~3"})
+    at = open_page("lessons/filters.py", query={"filters.kernel": "custom", "filters.cells": "1_2~3"})
     assert at.warning and not at.exception
 
 
 def test_uploads_work_and_bad_ones_fall_back_to_the_photo(tmp_path):
-    at = open_page("pages/filters.py", query={"filters.image": "upload"})
+    at = open_page("lessons/filters.py", query={"filters.image": "upload"})
     at.file_uploader[0].upload("broken.png", b"not a picture", "image/png").run()
     assert at.error and "PNG" in at.error[0].value and not at.exception
     tiny = _png(np.array([[0, 255], [255, 0]], np.uint8))
@@ -240,7 +240,7 @@ def test_uploads_work_and_bad_ones_fall_back_to_the_photo(tmp_path):
 
 
 def test_the_code_for_a_digit_with_stride_and_same_padding_prints_the_page_numbers(tmp_path):
-    at = open_page("pages/filters.py", query={"filters.image": "digit", "filters.digit": "12", "filters.kernel": "laplacian",
+    at = open_page("lessons/filters.py", query={"filters.image": "digit", "filters.digit": "12", "filters.kernel": "laplacian",
                                               "filters.stride": "2", "filters.padding": "same"})
     assert not at.exception
     total, value = _numbers(at)[:2]

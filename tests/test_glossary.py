@@ -46,7 +46,7 @@ def test_the_seeds_analogies_are_there_in_both_languages():
 
 
 def test_the_page_shows_every_term_and_the_analogy_figure():
-    at = open_page("pages/glossary.py", "ko")
+    at = open_page("lessons/glossary.py", "ko")
     assert at.title[0].value == "용어 사전"
     assert len(at.get("plotly_chart")) == 1
     shown = " ".join(m.value for m in at.markdown)
@@ -55,7 +55,7 @@ def test_the_page_shows_every_term_and_the_analogy_figure():
 
 
 def test_search_on_the_page_finds_a_korean_name_and_says_when_nothing_matches():
-    at = open_page("pages/glossary.py", "ko")
+    at = open_page("lessons/glossary.py", "ko")
     at.text_input(key="glossary.q").set_value("에포크").run()
     shown = " ".join(m.value for m in at.markdown)
     assert "에포크 (epoch)" in shown and "풀링" not in shown

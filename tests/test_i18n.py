@@ -52,7 +52,7 @@ def test_every_literal_key_in_the_code_exists():
     """t("a.b"), translate("a.b", ...) and ui.notice/header ids used with literal keys."""
     pattern = re.compile(r"""\b(?:t|translate|_comment|_section)\(\s*["']([a-z0-9_.]+)["']""")
     used = set()
-    for path in [*ROOT.glob("lib/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "streamlit_app.py"]:
+    for path in [*ROOT.glob("lib/**/*.py"), *ROOT.glob("lessons/*.py"), ROOT / "streamlit_app.py"]:
         for key in pattern.findall(path.read_text()):
             used.add(key if not path.name == "snippets.py" or key.startswith("code.") else f"code.{key}")
     missing = sorted(k for k in used if k not in EN)

@@ -67,7 +67,7 @@ def test_an_unknown_experiment_is_refused():
 
 
 def test_the_page_shows_the_losses_its_code_prints_and_the_race(tmp_path):
-    at = open_page("pages/losses.py", "ko", query={"losses.outlier": "true", "losses.slope": "2.0",
+    at = open_page("lessons/losses.py", "ko", query={"losses.outlier": "true", "losses.slope": "2.0",
                                                    "losses.intercept": "1.0"})
     shown = [m.value for m in at.metric]
     at.button(key="losses.race_run.start").click().run()
@@ -83,7 +83,7 @@ def test_the_page_shows_the_losses_its_code_prints_and_the_race(tmp_path):
 
 def test_every_control_of_the_page_works():
     for lang in i18n.LANGUAGES:
-        at = open_page("pages/losses.py", lang)
+        at = open_page("lessons/losses.py", lang)
         assert exercise_widgets(at, skip=("losses.race_run.start",)) >= 5
 
 
@@ -110,7 +110,7 @@ def test_the_three_cross_entropies_of_the_same_predictions_match_their_formulas(
 
 
 def test_the_notes_compile_line_runs_and_prints_the_numbers_the_page_shows(tmp_path):
-    at = open_page("pages/losses.py")
+    at = open_page("lessons/losses.py")
     code = [c.value for c in at.code if "binary_crossentropy" in c.value and "refused" in c.value][0]
     assert 'model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])' in code
     out = run_snippet(code, tmp_path)
@@ -121,7 +121,7 @@ def test_the_notes_compile_line_runs_and_prints_the_numbers_the_page_shows(tmp_p
 
 
 def test_the_seed_race_trains_binary_and_categorical_cross_entropy_from_the_same_start(tmp_path):
-    at = open_page("pages/losses.py", query={"losses.experiment": "seed"})
+    at = open_page("lessons/losses.py", query={"losses.experiment": "seed"})
     at.button(key="losses.race_run.start").click().run()
     settle(at)
     run = at.session_state["losses.race_run.runs"][-1].run

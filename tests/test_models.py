@@ -169,7 +169,7 @@ def test_many_sessions_building_models_at_the_same_moment_never_collide():
 
 def test_the_page_opens_on_the_seeds_model_in_both_languages():
     for lang in i18n.LANGUAGES:
-        at = open_page("pages/model.py", lang)
+        at = open_page("lessons/model.py", lang)
         assert at.title[0].value == i18n.translate("model.title", lang)
         assert [m.value for m in at.metric] == ["25,450"]
         assert at.query_params["model.stack"] in ("Dense-32~Activation-relu~Dense-10~Activation-softmax",
@@ -177,13 +177,13 @@ def test_the_page_opens_on_the_seeds_model_in_both_languages():
 
 
 def test_every_control_of_the_page_works():
-    at = open_page("pages/model.py")
+    at = open_page("lessons/model.py")
     assert exercise_widgets(at) >= 15
     assert not at.exception
 
 
 def test_presets_load_and_the_code_prints_the_total_shown(tmp_path):
-    at = open_page("pages/model.py", "ko")
+    at = open_page("lessons/model.py", "ko")
     at.button(key="model.preset_small_cnn").click().run()
     assert [m.value for m in at.metric] == ["5,258"]
     out = run_snippet(shown_code(at), tmp_path)
@@ -191,18 +191,18 @@ def test_presets_load_and_the_code_prints_the_total_shown(tmp_path):
 
 
 def test_a_class_link_opens_the_same_stack():
-    at = open_page("pages/model.py", query={"model.input": "8x8x1", "model.stack": "Conv2D-8-3-1-same-relu~MaxPooling2D-2~Flatten~Dense-10"})
+    at = open_page("lessons/model.py", query={"model.input": "8x8x1", "model.stack": "Conv2D-8-3-1-same-relu~MaxPooling2D-2~Flatten~Dense-10"})
     assert [m.value for m in at.metric] == [f"{80 + 128 * 10 + 10:,}"]
 
 
 def test_an_unreadable_link_says_so_and_shows_the_seeds_model():
-    at = open_page("pages/model.py", "ko", query={"model.stack": "Dense-abc"})
+    at = open_page("lessons/model.py", "ko", query={"model.stack": "Dense-abc"})
     assert "units" in at.warning[0].value and "abc" in at.warning[0].value
     assert [m.value for m in at.metric] == ["25,450"]
 
 
 def test_a_kernel_larger_than_its_input_names_the_layer_and_the_page_keeps_working():
-    at = open_page("pages/model.py", query={"model.input": "8x8x1", "model.stack": "Conv2D-4-3~MaxPooling2D-2~Conv2D-4-5"})
+    at = open_page("lessons/model.py", query={"model.input": "8x8x1", "model.stack": "Conv2D-4-3~MaxPooling2D-2~Conv2D-4-5"})
     assert len(at.error) == 1
     message = at.error[0].value
     assert "Layer 3 (Conv2D)" in message and "5×5" in message and "3×3" in message
@@ -213,7 +213,7 @@ def test_a_kernel_larger_than_its_input_names_the_layer_and_the_page_keeps_worki
 
 
 def test_layers_can_be_added_moved_and_removed():
-    at = open_page("pages/model.py")
+    at = open_page("lessons/model.py")
     at.selectbox(key="model.new_layer").set_value("Dropout").run()
     add = [b for b in at.button if b.label == i18n.translate("model.add", "en")][0]
     add.click().run()

@@ -117,7 +117,7 @@ def test_every_surface_has_its_minima_where_the_function_is_lowest():
 # --- The page ---------------------------------------------------------------------------------
 
 def test_the_page_draws_the_race_and_its_code_prints_the_table(tmp_path):
-    at = open_page("pages/optimizers.py")
+    at = open_page("lessons/optimizers.py")
     assert not at.exception and len(at.get("plotly_chart")) >= 2
     table = at.dataframe[0].value
     out = run_snippet(shown_code(at), tmp_path)
@@ -129,20 +129,20 @@ def test_the_page_draws_the_race_and_its_code_prints_the_table(tmp_path):
 
 def test_every_control_works_in_both_languages():
     for lang in i18n.LANGUAGES:
-        at = open_page("pages/optimizers.py", lang, query={"optimizers.data_epochs": "2"})
+        at = open_page("lessons/optimizers.py", lang, query={"optimizers.data_epochs": "2"})
         assert exercise_widgets(at, skip=("optimizers.race_run.start",)) >= 8
 
 
 def test_a_start_outside_the_plot_and_an_enormous_rate_are_explained():
-    at = open_page("pages/optimizers.py", "ko", query={"optimizers.start_x": "9.0"})
+    at = open_page("lessons/optimizers.py", "ko", query={"optimizers.start_x": "9.0"})
     assert any("9" in e.value for e in at.error) and not at.exception
-    at = open_page("pages/optimizers.py", query={"optimizers.lr": "10.0"})
+    at = open_page("lessons/optimizers.py", query={"optimizers.lr": "10.0"})
     assert not at.exception
     assert any("left" in w.value or "diverged" in w.value.lower() for w in at.warning)
 
 
 def test_the_data_race_trains_every_optimizer_from_the_same_start():
-    at = open_page("pages/optimizers.py", query={"optimizers.data_epochs": "3"})
+    at = open_page("lessons/optimizers.py", query={"optimizers.data_epochs": "3"})
     at.button(key="optimizers.race_run.start").click().run()
     settle(at)
     run = at.session_state["optimizers.race_run.runs"][-1].run
@@ -185,7 +185,7 @@ def test_a_path_bouncing_between_two_points_is_called_oscillating():
     assert ended(3.0) == "left"
     path = optimizers.trajectory("SGD", "bowl", learning_rate=1.0, steps=4)
     np.testing.assert_allclose(path[1], -path[0], atol=1e-6)
-    at = open_page("pages/optimizers.py", query={"optimizers.surface": "bowl", "optimizers.lr": "0.1",
+    at = open_page("lessons/optimizers.py", query={"optimizers.surface": "bowl", "optimizers.lr": "0.1",
                                                  "optimizers.trio": "sgd"})
     trio = shown_trio(at)
     assert any("lr = 1 —" in label and i18n.translate("optimizers.outcome.oscillating", "en") in label for label in trio)

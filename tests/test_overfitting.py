@@ -94,7 +94,7 @@ def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(
 
 
 def test_the_page_shows_the_split_and_the_fit(tmp_path):
-    at = open_page("pages/overfitting.py", "ko")
+    at = open_page("lessons/overfitting.py", "ko")
     assert any("287" in m.value and "360" in m.value for m in at.markdown)  # the three parts, named
     at.button(key="overfitting.run.start").click().run()
     settle(at)
@@ -110,7 +110,7 @@ def test_the_page_shows_the_split_and_the_fit(tmp_path):
 
 
 def test_every_cure_and_control_of_the_page_works():
-    at = open_page("pages/overfitting.py", query={"overfitting.epochs": "10", "overfitting.curve_epochs": "50"})
+    at = open_page("lessons/overfitting.py", query={"overfitting.epochs": "10", "overfitting.curve_epochs": "50"})
     for name in ("more_data", "smaller", "dropout", "l2", "early", "augment"):
         at.toggle(key=f"overfitting.{name}").set_value(True).run()
         assert not at.exception

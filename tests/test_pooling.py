@@ -96,7 +96,7 @@ def test_a_pool_larger_than_the_image_is_fine_with_same_padding():
 # --- The page ---------------------------------------------------------------------------------
 
 def test_the_page_shows_the_seeds_32_to_16_and_its_code_prints_the_same_numbers(tmp_path):
-    at = open_page("pages/pooling.py")
+    at = open_page("lessons/pooling.py")
     assert not at.exception
     assert any("32×32" in m.value and "16×16" in m.value for m in at.markdown)
     assert [m.value for m in at.metric][0] == "0"
@@ -111,13 +111,13 @@ def test_the_page_shows_the_seeds_32_to_16_and_its_code_prints_the_same_numbers(
 
 def test_every_control_of_the_page_works_in_both_languages():
     for lang in i18n.LANGUAGES:
-        at = open_page("pages/pooling.py", lang)
+        at = open_page("lessons/pooling.py", lang)
         assert exercise_widgets(at) >= 6
 
 
 def test_the_feature_map_of_the_filters_page_can_be_pooled_and_its_code_runs(tmp_path):
-    at = open_page("pages/filters.py", query={"filters.image": "digit", "filters.digit": "3", "filters.kernel": "sobel_y"})
-    at.switch_page("pages/pooling.py")
+    at = open_page("lessons/filters.py", query={"filters.image": "digit", "filters.digit": "3", "filters.kernel": "sobel_y"})
+    at.switch_page("lessons/pooling.py")
     at.query_params.clear()
     at.query_params.update({"lang": "en", "pooling.source": "feature_map", "pooling.mode": "average"})
     at.run()
@@ -128,8 +128,8 @@ def test_the_feature_map_of_the_filters_page_can_be_pooled_and_its_code_runs(tmp
 
 
 def test_a_pool_larger_than_its_input_says_so_and_the_page_keeps_working():
-    at = open_page("pages/filters.py", query={"filters.image": "digit", "filters.kernel": "sobel_x", "filters.stride": "3"})
-    at.switch_page("pages/pooling.py")
+    at = open_page("lessons/filters.py", query={"filters.image": "digit", "filters.kernel": "sobel_x", "filters.stride": "3"})
+    at.switch_page("lessons/pooling.py")
     at.query_params.clear()
     at.query_params.update({"lang": "ko", "pooling.source": "feature_map", "pooling.pool_size": "3"})
     at.run()
@@ -141,6 +141,6 @@ def test_a_pool_larger_than_its_input_says_so_and_the_page_keeps_working():
 
 
 def test_links_carry_the_choices_as_ids_in_any_language():
-    at = open_page("pages/pooling.py", "ko", query={"pooling.source": "digit", "pooling.mode": "average", "pooling.strides": "1"})
+    at = open_page("lessons/pooling.py", "ko", query={"pooling.source": "digit", "pooling.mode": "average", "pooling.strides": "1"})
     assert at.selectbox(key="pooling.source").value == "digit" and at.selectbox(key="pooling.strides").value == 1
     assert at.query_params["pooling.mode"] in ("average", ["average"])

@@ -635,7 +635,7 @@ def test_the_page_saves_looks_inside_loads_back_exactly_and_its_code_prints_the_
     from lib import evaluate, ui
     from tests.helpers import open_page, run_snippet, shown_code
 
-    at = open_page("pages/save-load.py")
+    at = open_page("lessons/save-load.py")
     assert not at.exception
     members = at.dataframe[0].value
     assert list(members.iloc[:, 0]) == list(saving.ALLOWED_MEMBERS)
@@ -656,7 +656,7 @@ def test_a_hostile_upload_is_refused_with_its_reason_and_nothing_is_loaded(lang,
     from lib import ui
     from tests.helpers import open_page
 
-    at = open_page("pages/save-load.py", lang)
+    at = open_page("lessons/save-load.py", lang)
     before = at.session_state[ui.LOADED_MODEL]["hash"]
     for raw, name, code in ((b"not a zip at all", "x.keras", "not_a_zip"), (png_bytes(), "photo.keras", "not_a_zip"),
                             (zip_of({**members_of(good), "../x": b"x"}), "trick.keras", "unsafe_member_name"),
@@ -680,17 +680,17 @@ def test_a_good_upload_becomes_the_model_the_evaluate_page_grades(files, good):
     from lib import ui
     from tests.helpers import open_page
 
-    at = open_page("pages/save-load.py")
+    at = open_page("lessons/save-load.py")
     at.file_uploader(key="save_load.upload").upload("friend.keras", files["digits_cnn"], "application/zip").run()
     assert not at.exception and at.success and at.session_state[ui.LOADED_MODEL]["name"] == "friend.keras"
-    at.switch_page("pages/evaluate.py")
+    at.switch_page("lessons/evaluate.py")
     at.query_params.update({"evaluate.source": "loaded"})
     at.run()
     assert not at.exception and ui.literal("friend.keras") in " ".join(m.value for m in at.markdown)
-    at.switch_page("pages/save-load.py")
+    at.switch_page("lessons/save-load.py")
     at.run()
     at.file_uploader(key="save_load.upload").upload("mnist_sized.keras", good, "application/zip").run()
-    at.switch_page("pages/evaluate.py")
+    at.switch_page("lessons/evaluate.py")
     at.query_params.update({"evaluate.source": "loaded"})
     at.run()  # it loads, and the page says why it cannot be graded on these images
     assert not at.exception and "MNIST" in at.warning[0].value and ui.literal("mnist_sized.keras") in at.warning[0].value
@@ -701,7 +701,7 @@ def test_weights_alone_go_into_the_chosen_architecture(app_models):
     from tests.helpers import open_page
 
     weights = saving.weights_to_bytes(evaluate.class_model().model)
-    at = open_page("pages/save-load.py")
+    at = open_page("lessons/save-load.py")
     at.file_uploader(key="save_load.upload").upload("class.weights.h5", weights, "application/x-hdf5").run()
     assert not at.exception and at.success
     theirs = at.session_state[ui.LOADED_MODEL]["model"]
@@ -724,9 +724,9 @@ def test_keep_training_starts_from_the_loaded_weights(runner):
 def test_the_stack_from_the_model_page_is_saved_untrained(tmp_path):
     from tests.helpers import open_page, run_snippet, shown_code
 
-    at = open_page("pages/model.py")
+    at = open_page("lessons/model.py")
     at.button(key="model.preset_digits_cnn").click().run()
-    at.switch_page("pages/save-load.py")
+    at.switch_page("lessons/save-load.py")
     at.query_params.update({"save_load.source": "built"})
     at.run()
     assert not at.exception and not at.info

@@ -47,7 +47,7 @@ def test_the_shown_code_prints_the_numbers_of_the_run(runner, tmp_path):
 
 
 def test_the_page_trains_on_a_click_and_lists_the_run(tmp_path):
-    at = open_page("pages/training.py", "ko")
+    at = open_page("lessons/training.py", "ko")
     assert len(at.get("plotly_chart")) >= 2  # the empty curves and the workbook
     at.button(key="training.run.start").click().run()
     settle(at)
@@ -59,19 +59,19 @@ def test_the_page_trains_on_a_click_and_lists_the_run(tmp_path):
 
 
 def test_every_control_of_the_training_page_works():
-    at = open_page("pages/training.py", query={"training.epochs": "2"})
+    at = open_page("lessons/training.py", query={"training.epochs": "2"})
     assert exercise_widgets(at, skip=("training.run.start",)) >= 6
 
 
 def test_a_batch_larger_than_the_data_says_so():
-    at = open_page("pages/training.py", query={"training.test": "0.5", "training.batch": "1024"})
+    at = open_page("lessons/training.py", query={"training.test": "0.5", "training.batch": "1024"})
     assert "718" in at.error[0].value and "1024" in at.error[0].value
     assert at.button(key="training.run.start").disabled
 
 
 def test_a_model_from_the_model_page_that_does_not_fit_says_what_to_change():
-    at = open_page("pages/model.py", "ko")  # the study note's model: 784 inputs
-    at.switch_page("pages/training.py")
+    at = open_page("lessons/model.py", "ko")  # the study note's model: 784 inputs
+    at.switch_page("lessons/training.py")
     at.query_params.clear()
     at.query_params.update({"lang": "ko", "training.model": "built"})
     at.run()
@@ -82,7 +82,7 @@ def test_a_model_from_the_model_page_that_does_not_fit_says_what_to_change():
 @pytest.mark.parametrize("rate,state", [("10.0", "stuck"), ("100.0", "diverged")])
 def test_a_learning_rate_far_too_large_is_explained_not_a_crash(rate, state):
     """Too large either wrecks the weights (stuck at chance) or makes the loss explode."""
-    at = open_page("pages/training.py", query={"training.optimizer": "SGD", "training.lr": rate, "training.epochs": "5"})
+    at = open_page("lessons/training.py", query={"training.optimizer": "SGD", "training.lr": rate, "training.epochs": "5"})
     at.button(key="training.run.start").click().run()
     settle(at)
     run = at.session_state["training.run.runs"][-1].run
@@ -115,7 +115,7 @@ def test_every_run_that_draws_nothing_or_stops_short_says_why_in_both_languages(
 
 def test_two_students_with_the_same_settings_follow_one_run_and_one_can_leave_it():
     query = {"training.epochs": "100", "training.batch": "8"}
-    a, b = open_page("pages/training.py", query=query), open_page("pages/training.py", query=query)
+    a, b = open_page("lessons/training.py", query=query), open_page("lessons/training.py", query=query)
     a.button(key="training.run.start").click().run()
     b.button(key="training.run.start").click().run()
     run = a.session_state["training.run.runs"][-1].run
@@ -135,7 +135,7 @@ def test_two_students_with_the_same_settings_follow_one_run_and_one_can_leave_it
 def test_a_second_click_replaces_the_sessions_own_run_still_waiting():
     busy = training.runner().submit(training.classifier_job(dataset="digits", layers=SEED, input_shape=(64,),
                                                             epochs=100, batch_size=8, seed=5))
-    at = open_page("pages/training.py", query={"training.epochs": "3"})
+    at = open_page("lessons/training.py", query={"training.epochs": "3"})
     at.button(key="training.run.start").click().run()
     first = at.session_state["training.run.runs"][-1].run
     assert first.status == "queued"
