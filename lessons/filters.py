@@ -61,9 +61,9 @@ def choose_kernel():
 def pixel_slider(name, side, container):
     """Which output row/column to compute by hand (nothing to choose when the side is one pixel);
     when the map shrinks (stride, padding, image) the choice stays inside it."""
-    if side > 1 and (st.session_state.get(key(name)) or 0) > side - 1:
-        st.session_state[key(name)] = side - 1
-    return container.slider(t(f"filters.{name}"), 0, side - 1, side // 2, key=key(name), bind="query-params") if side > 1 else 0
+    if side > 1:  # the value lives in the session (a default as well would make Streamlit complain)
+        st.session_state[key(name)] = min(st.session_state.get(key(name), side // 2), side - 1)
+    return container.slider(t(f"filters.{name}"), 0, side - 1, key=key(name), bind="query-params") if side > 1 else 0
 
 
 @ui.shared_figure

@@ -95,6 +95,7 @@ st.subheader(t("save_load.inside_title"))
 st.markdown(t("save_load.inside_idea"))
 info = show_archive(keras_file)
 weights = saving.describe_weights(model)
+ui.plot(plots.file_figure(info.members, weights, ui.lang()))
 st.dataframe(pd.DataFrame([{"layer": w.name, "weights": " · ".join(f"{v.name} {v.shape}" for v in w.weights) or "–",
                             "params": w.params} for w in weights]), hide_index=True)
 st.caption(t("save_load.weights_match", total=f"{sum(w.params for w in weights):,}", summary=f"{model.count_params():,}"))

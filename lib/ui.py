@@ -332,9 +332,8 @@ def dense_unit_view(model, x, key, caption):
     left, right = st.columns(2)
     name = left.selectbox(t("dense.layer"), dense, key=key("dense_layer"), bind="query-params")
     layer = model.get_layer(name)
-    if (st.session_state.get(key("dense_unit")) or 0) >= layer.units:  # a narrower layer: stay inside it
-        st.session_state[key("dense_unit")] = 0
-    unit = right.number_input(t("dense.unit", last=layer.units - 1), 0, layer.units - 1, 0, key=key("dense_unit"),
+    st.session_state[key("dense_unit")] = min(st.session_state.get(key("dense_unit"), 0), layer.units - 1)  # stay inside
+    unit = right.number_input(t("dense.unit", last=layer.units - 1), 0, layer.units - 1, key=key("dense_unit"),
                               bind="query-params")
     position = model.layers.index(layer)
     inputs = x if position == 0 else evaluate.layer_outputs(model, x[None])[position - 1][1][0]
@@ -373,6 +372,9 @@ class Entry:
     @property
     def job(self):
         return self.run.job
+
+
+FOLLOW_COST = 0.03  # seconds between redraws per session following a run: 30 students -> about 1 s
 
 
 def session_id():
@@ -448,10 +450,16 @@ class LiveRun:
             entries[:] = [e for e in entries if e.run is not run]
 
     def show(self, draw, *, every=0.3):
-        """Draw the current entry (None before the first click) in a fragment that follows it."""
-        active = self.current is not None and self.current.run.active
-        st.session_state[f"{self.key}.following"] = active
-        st.fragment(self._frame, run_every=every if active else None)(draw)
+        """Draw the current entry (None before the first click) in a fragment that follows it:
+        every `every` seconds while it trains, less often while it waits in line or when many
+        sessions on the server follow runs (the server redraws for each of them)."""
+        from lib import training
+
+        run = self.current.run if self.current else None
+        st.session_state[f"{self.key}.following"] = run is not None and run.active
+        if run is not None and run.active:
+            every = 1.0 if run.status == "queued" else max(every, FOLLOW_COST * training.runner().followers())
+        st.fragment(self._frame, run_every=every if run is not None and run.active else None)(draw)
 
     def _frame(self, draw):
         entry = self.current

@@ -99,7 +99,7 @@ def test_the_page_shows_the_split_and_the_fit(tmp_path):
     at.button(key="overfitting.run.start").click().run()
     settle(at)
     numbers = [m.value for m in at.markdown if "일반화 격차" in m.value][0]
-    assert "epoch" in numbers
+    assert "에포크" in numbers
     row = at.dataframe[0].value.iloc[0]
     out = run_snippet(shown_code(at), tmp_path)
     assert f"validation accuracy: {row.iloc[3]}" in out and f"train accuracy: {row.iloc[2]}" in out

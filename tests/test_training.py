@@ -135,7 +135,7 @@ def test_two_students_with_the_same_settings_follow_one_run_and_one_can_leave_it
 def test_a_second_click_replaces_the_sessions_own_run_still_waiting():
     busy = training.runner().submit(training.classifier_job(dataset="digits", layers=SEED, input_shape=(64,),
                                                             epochs=100, batch_size=8, seed=5))
-    at = open_page("lessons/training.py", query={"training.epochs": "3"})
+    at = open_page("lessons/training.py", query={"training.epochs": "3", "training.lr": "0.0003"})  # runs of its own
     at.button(key="training.run.start").click().run()
     first = at.session_state["training.run.runs"][-1].run
     assert first.status == "queued"

@@ -73,6 +73,15 @@ class Runner:
         with self._lock:
             return len(self._runs), sum(_size(r) for r in self._runs.values())
 
+    def followers(self):
+        """How many sessions are watching a run that is waiting or training, right now: pages
+        poll less often when many do, so a class watching costs the server what one poll rate
+        would, not thirty."""
+        with self._lock:
+            active = [r for r in self._runs.values() if r.active]
+        return len({session for r in active for session, when in list(r.watchers.items())
+                    if time.time() - when <= 5.0})
+
     def estimated_wait(self, run):
         """Seconds until a queued run starts, judged from how long recent runs took (None
         before any run has ended on this server)."""

@@ -1,0 +1,457 @@
+"""Beyond one machine (deploy/): the app as several replicas behind nginx, and what a student sees
+when their replica goes away.
+
+- The proxy configuration and the Kubernetes manifests agree with the app (upload limit, health
+  path, websocket timeouts, cookie affinity, worker count), so they cannot rot silently.
+- The notice that a session started afresh: shown exactly when a browser that had a session
+  arrives at a server that does not know it (AppTest; then Chromium and a plain server restarted).
+- A class through real nginx and Chromium: two students (two browser contexts, so two cookie
+  jars) keep their own state across reruns and page switches, a training run streams its epochs,
+  an upload works, and when one replica stops its students are moved to the other and told so
+  while the other replica's students notice nothing.
+
+nginx is Debian's (`apt-get install nginx`; installed here when missing and possible). Without
+nginx or a browser these tests skip, except under CI=true, where they fail.
+"""
+import contextlib
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import urllib.parse
+
+import pytest
+import yaml
+
+from deploy import launch
+from lib import i18n, ui
+from tests.helpers import ROOT
+from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS, FIGURES_JS, POINTS_JS, _need_browser, new_tab, settle
+
+UPLOAD_MB = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+HEALTH = "/_stcore/health"
+K8S = ROOT / "deploy" / "k8s"
+CI = os.environ.get("CI") == "true"
+
+
+def _nginx():
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+
+def _need_nginx():
+    """Debian's nginx, installed with apt-get when missing (as .ci/run does); else skip, or fail in CI."""
+    if _nginx() is None:
+        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run([*sudo, "apt-get", "update", "-qq"], env=env, timeout=300, capture_output=True)
+            subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "nginx"], env=env, timeout=600,
+                           capture_output=True)
+    if _nginx() is None:
+        if CI:
+            pytest.fail("the deploy tests must run in CI, but nginx is missing and could not be installed")
+        pytest.skip("no nginx (apt-get install nginx)")
+    return _nginx()
+
+
+# --- The configuration agrees with the app ---------------------------------------------------------
+
+def test_nginx_takes_exactly_the_uploads_the_app_takes():
+    site = launch.site_config([8501, 8502], listen="8080")
+    assert f"client_max_body_size {UPLOAD_MB}m;" in site  # nginx's m and Streamlit's MB are both MiB
+    assert launch.upload_limit_mb() == UPLOAD_MB
+
+
+def test_nginx_upgrades_the_websocket_with_long_timeouts_and_keeps_the_host():
+    site = "\n".join(line.split("#")[0] for line in launch.site_config([8501, 8502, 8503], listen="8080").splitlines())
+    stream = site[site.index("location = /_stcore/stream"):]
+    stream = stream[:stream.index("}")]
+    for line in ("proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;",
+                 "proxy_set_header Connection $connection_upgrade;", "proxy_set_header Host $http_host;",
+                 "proxy_read_timeout 1h;", "proxy_send_timeout 1h;"):
+        assert line in stream
+    assert site.count("proxy_set_header Host $http_host;") == 2  # in both locations: Streamlit compares Origin and Host
+    assert "ip_hash" not in site and "sticky" not in site
+    for k, port in enumerate([8501, 8502, 8503]):  # each replica's own pool, the others as backups
+        pool = site[site.index(f"upstream kc_r{k + 1} {{"):]
+        pool = pool[:pool.index("}")]
+        assert f"server 127.0.0.1:{port} max_fails=1" in pool and pool.count("backup;") == 2
+
+
+def test_the_rendered_nginx_configuration_is_valid(tmp_path):
+    nginx = _need_nginx()
+    (tmp_path / "classroom.conf").write_text(launch.site_config([8501, 8502], listen="127.0.0.1:8080"))
+    (tmp_path / "nginx.conf").write_text(launch.main_config(tmp_path))
+    result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                             "-e", str(tmp_path / "error.log")], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr
+
+
+def _manifests():
+    documents = [d for path in sorted(K8S.glob("*.yaml")) for d in yaml.safe_load_all(path.read_text()) if d]
+    return {d["kind"]: d for d in documents}
+
+
+def test_the_kubernetes_manifests_probe_health_and_take_the_apps_uploads():
+    manifests = _manifests()
+    assert set(manifests) == {"Deployment", "Service", "Ingress"}
+    deployment, service, ingress = manifests["Deployment"], manifests["Service"], manifests["Ingress"]
+    pod = deployment["spec"]["template"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    (container,) = pod["spec"]["containers"]
+    assert container["command"][-3:] == ["streamlit", "run", "streamlit_app.py"]
+    port = {p["name"]: p["containerPort"] for p in container["ports"]}["http"]
+    assert f"--server.port={port}" in container["args"] and "--server.headless=true" in container["args"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": HEALTH, "port": "http"}, probe
+    env = {e["name"]: e for e in container["env"]}
+    assert int(env["KERAS_CLASSROOM_TRAINERS"]["value"]) >= 1
+    assert env["STREAMLIT_SERVER_COOKIE_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "cookie-secret"
+    resources = container["resources"]
+    gib = {"Mi": 2 ** 20, "Gi": 2 ** 30}
+    memory = {k: int(v["memory"][:-2]) * gib[v["memory"][-2:]] for k, v in resources.items()}
+    assert 2.3e9 < memory["requests"] <= memory["limits"]  # measured: 2.4 GB for one replica with one trainer
+
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+    notes = ingress["metadata"]["annotations"]
+    prefix = "nginx.ingress.kubernetes.io/"
+    assert notes[prefix + "affinity"] == "cookie"
+    assert notes[prefix + "affinity-mode"] == "persistent"
+    assert notes[prefix + "session-cookie-name"] == launch.COOKIE
+    assert notes[prefix + "session-cookie-change-on-failure"] == "true"
+    assert int(notes[prefix + "proxy-read-timeout"]) >= 3600 and int(notes[prefix + "proxy-send-timeout"]) >= 3600
+    assert notes[prefix + "proxy-body-size"] == f"{UPLOAD_MB}m"
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"] == {"name": service["metadata"]["name"], "port": {"name": "http"}}
+
+
+# --- The notice, under AppTest: what the handshake says decides -------------------------------------
+
+class _Client:
+    """What st.context reads of a session's browser connection: the websocket handshake's headers."""
+
+    def __init__(self, protocol):
+        self.headers, self.cookies, self.remote_ip = [("Sec-WebSocket-Protocol", protocol)], {}, None
+
+
+def _open_app(monkeypatch, protocol, lang="en"):
+    """The app under AppTest, its session connected with a handshake naming `protocol`'s sessions."""
+    from streamlit.runtime import context
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr(context, "_get_client_context", lambda: _Client(protocol))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.query_params["lang"] = lang
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _notices(at):
+    return [box.value for box in at.info]
+
+
+@pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
+def test_a_session_replacing_one_from_another_server_says_so_until_the_student_leaves_the_page(monkeypatch, lang):
+    at = _open_app(monkeypatch, "streamlit, xsrf-token, 0c0ffee0-a-session-of-another-server", lang)
+    said = i18n.translate("deploy.afresh", lang)
+    assert said in _notices(at)
+    at.run()  # a rerun on the same page: still said
+    assert said in _notices(at)
+    at.switch_page(ui.page_info("glossary").file)
+    at.run()
+    assert said not in _notices(at) and not at.exception
+
+
+def test_a_first_visit_is_not_told_anything(monkeypatch):
+    at = _open_app(monkeypatch, "streamlit, xsrf-token")
+    assert not [n for n in _notices(at) if n in (i18n.translate("deploy.afresh", "en"),
+                                                  i18n.translate("deploy.expired", "en"))]
+
+
+def test_a_session_this_server_forgot_is_told_it_was_away_too_long(monkeypatch):
+    """AppTest's sessions all have one id: the handshake names a session this server has started."""
+    _open_app(monkeypatch, "streamlit, xsrf-token")
+    at = _open_app(monkeypatch, "streamlit, xsrf-token, test session id")
+    assert i18n.translate("deploy.expired", "en") in _notices(at)
+
+
+# --- The notice, in a browser, with a plain server restarted on its port -----------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@contextlib.contextmanager
+def plain_server(port):
+    """`streamlit run` on `port`, stopped (with its workers) on leaving."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while not launch.healthy(f"http://127.0.0.1:{port}"):
+            assert server.poll() is None and time.time() < deadline, "streamlit did not start"
+            time.sleep(0.1)
+        yield
+    finally:
+        launch._stop(server, signal.SIGTERM, group=True)
+
+
+class Relay:
+    """A TCP relay to a local port: `blip()` drops every connection through it, as a network hiccup
+    does (the server stays up and keeps its sessions)."""
+
+    def __init__(self, target):
+        self.target, self.connections = target, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.listener.accept()
+                with contextlib.suppress(OSError):
+                    server = socket.create_connection(("127.0.0.1", self.target))
+                    self.connections += [client, server]
+                    for a, b in ((client, server), (server, client)):
+                        threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def blip(self):
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self.connections = []
+
+    def close(self):
+        self.blip()
+        self.listener.close()
+
+
+def _student(browser, url):
+    """A new student: a tab in its own browser context (its own cookies), noting its websockets."""
+    tab = new_tab(browser)
+    tab.sockets = []
+    tab.on("websocket", lambda ws: tab.sockets.append(ws.url))
+    tab.goto(url)
+    settle(tab)
+    return tab
+
+
+def _wait_for_text(tab, text, timeout=45):
+    deadline = time.time() + timeout
+    while text not in tab.inner_text('[data-testid="stApp"]'):
+        assert time.time() < deadline, f"the page never said {text!r}"
+        time.sleep(0.1)
+
+
+@pytest.mark.browser
+def test_a_browser_whose_server_restarted_is_told_at_once_and_a_resumed_or_new_one_is_not(browser):
+    port = launch.free_ports(1)[0]
+    relay = Relay(port)  # the browser's way to the server, which the test can cut
+    said = i18n.translate("deploy.afresh", "ko")
+    try:
+        with plain_server(port):
+            tab = _student(browser, f"http://127.0.0.1:{relay.port}/glossary?lang=ko")
+            assert said not in tab.inner_text('[data-testid="stApp"]')  # a first visit
+            relay.blip()  # the same server resumes the session: nothing to tell
+            deadline = time.time() + 30
+            while len(tab.sockets) < 2 and time.time() < deadline:
+                tab.wait_for_timeout(100)  # (Playwright reports events while it is called, not in time.sleep)
+            assert len(tab.sockets) == 2
+            settle(tab)
+            assert said not in tab.inner_text('[data-testid="stApp"]')
+        with plain_server(port):  # the same address, a new server process: the session is gone
+            _wait_for_text(tab, said)  # without touching the page
+            assert "lang=ko" in tab.evaluate("location.href")
+            assert tab.locator('[data-testid="stMain"] h1').first.inner_text() == i18n.translate("glossary.title", "ko")
+            tab.reload()  # a reload starts a new session on purpose: nothing to tell
+            settle(tab)
+            assert said not in tab.inner_text('[data-testid="stApp"]')
+            tab.context.close()
+    finally:
+        relay.close()
+
+
+# --- A class through nginx -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def classroom(browser):
+    _need_nginx()
+    *replica_ports, port = launch.free_ports(3)
+    with launch.Classroom(2, port=port, host="127.0.0.1", ports=replica_ports, trainers=1, nginx=_nginx(),
+                          log=None) as classroom:
+        yield classroom
+
+
+def replica_of(tab):
+    return next(c["value"] for c in tab.context.cookies() if c["name"] == launch.COOKIE)
+
+
+@pytest.fixture(scope="module")
+def students(browser, classroom):
+    """Two students on the two replicas: `a` (English) on the one the last test stops, `b` (Korean)."""
+    a = _student(browser, f"{classroom.url}/filters?lang=en")
+    b = _student(browser, f"{classroom.url}/filters?lang=ko")
+    for _ in range(3):  # the least busy replica takes a newcomer: the other one, unless something else was open
+        if replica_of(b) != replica_of(a):
+            break
+        b.context.close()
+        b = _student(browser, f"{classroom.url}/filters?lang=ko")
+    assert replica_of(a) != replica_of(b)
+    yield a, b
+    for tab in (a, b):
+        tab.context.close()
+
+
+def _slider(tab, label):
+    return tab.locator('[data-testid="stSlider"]', has_text=label).locator('input[type="range"]')
+
+
+def _go(tab, page_id, lang):
+    """Through the sidebar, as a student does: the same session (a new address would be a new one)."""
+    tab.locator('[data-testid="stSidebar"] a', has_text=i18n.translate(f"nav.{page_id}", lang)).first.click()
+    settle(tab)
+    assert tab.locator('[data-testid="stMain"] h1').first.inner_text() == i18n.translate(f"{page_id}.title", lang)
+
+
+def _stride(tab, lang):
+    return _slider(tab, i18n.translate("filters.stride", lang).split(" ")[0])
+
+
+@pytest.mark.browser
+def _move(slider, tab):
+    slider.focus()
+    slider.press("ArrowRight")
+    settle(tab)
+
+
+def test_each_student_keeps_their_own_state_across_reruns_and_page_switches(students):
+    a, b = students
+    _move(_stride(a, "en"), a)
+    _move(_stride(b, "ko"), b)
+    _move(_stride(b, "ko"), b)
+    a.stride, b.stride = _stride(a, "en").input_value(), _stride(b, "ko").input_value()
+    assert (a.stride, b.stride) == ("2", "3")
+
+    _go(a, "model", "en")
+    stack = a.evaluate("location.href").split("model.stack=")[1]
+    a.locator('[data-testid="stMain"] button', has_text=i18n.translate("model.add", "en")).first.click()
+    settle(a)
+    grown = a.evaluate("location.href").split("model.stack=")[1]
+    assert grown.startswith(stack) and grown != stack
+    _go(b, "model", "ko")
+    assert b.evaluate("location.href").split("model.stack=")[1] == stack  # b's stack is not a's
+
+    _go(a, "filters", "en")
+    _go(b, "filters", "ko")
+    assert (_stride(a, "en").input_value(), _stride(b, "ko").input_value()) == (a.stride, b.stride)
+    _go(a, "model", "en")
+    assert a.evaluate("location.href").split("model.stack=")[1] == grown
+    _go(a, "filters", "en")
+    assert [len(a.sockets), len(b.sockets)] == [1, 1]  # one websocket each, all along
+
+
+@pytest.mark.browser
+def test_a_training_run_streams_its_epochs_through_the_proxy(students):
+    _, b = students
+    _go(b, "training", "ko")
+    b.locator('[data-testid="stMain"] button', has_text="학습").first.click()
+    seen, deadline = set(), time.time() + 90
+    while time.time() < deadline:
+        seen.add(b.evaluate(POINTS_JS))
+        if b.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() and len(seen) > 2:
+            break
+        time.sleep(0.05)
+    settle(b)
+    assert len([n for n in seen if n > 0]) >= 2  # the curve grew over several frames, not only at the end
+    assert b.locator('[data-testid="stException"]').count() == 0
+    assert b.locator('[data-testid="stDataFrame"]').count() >= 1  # the run is listed
+
+
+def _png(height, width):
+    import numpy as np
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.fromarray((np.arange(height * width) % 251).reshape(height, width).astype("uint8")).save(picture, "PNG")
+    return picture.getvalue()
+
+
+@pytest.mark.browser
+def test_an_image_upload_goes_through_the_proxy(browser, classroom):
+    tab = _student(browser, f"{classroom.url}/filters?filters.image=upload&lang=en")
+    fallback = i18n.translate("image.upload_fallback", "en")
+    assert fallback in tab.inner_text('[data-testid="stMain"]')
+    tab.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": "tiny.png", "mimeType": "image/png", "buffer": _png(37, 53)}])
+    deadline = time.time() + 30
+    while fallback in tab.inner_text('[data-testid="stMain"]') and time.time() < deadline:
+        time.sleep(0.1)
+    settle(tab)
+    assert fallback not in tab.inner_text('[data-testid="stMain"]')
+    assert tab.locator('[data-testid="stAlertContentError"], [data-testid="stException"]').count() == 0
+    assert i18n.translate("filters.fig.input", "en", shape="37×53") in tab.evaluate(FIGURES_JS)
+    tab.context.close()
+
+
+@pytest.mark.browser
+def test_when_a_replica_stops_its_students_move_to_another_and_are_told(browser, classroom, students):
+    a, b = students
+    if "/filters" not in a.url:
+        _go(a, "filters", "en")
+    moved, stays = replica_of(a), replica_of(b)
+    a_settings, a_stride = _settings(a), _stride(a, "en").input_value()
+    b_url, b_page = b.url, b.inner_text('[data-testid="stMain"]')
+    said_en, said_ko = i18n.translate("deploy.afresh", "en"), i18n.translate("deploy.afresh", "ko")
+
+    classroom.stop_replica(classroom.replica_named(moved).index)
+    _wait_for_text(a, said_en)  # reconnected and rerun on the other replica, without a click
+    settle(a)
+    assert replica_of(a) == stays and len(a.sockets) == 2
+    assert _settings(a) == a_settings and _stride(a, "en").input_value() == a_stride  # the address bar's settings
+    before = a.evaluate(FIGURES_JS)  # and the page works: a control moved redraws the figure
+    _move(_stride(a, "en"), a)
+    assert a.evaluate(FIGURES_JS) != before and a.locator('[data-testid="stException"]').count() == 0
+
+    b.wait_for_timeout(1000)  # the other replica's students notice nothing: no reconnect, no notice, state kept
+    assert len(b.sockets) == 1 and replica_of(b) == stays
+    assert b.url == b_url and b.inner_text('[data-testid="stMain"]') == b_page  # (its run listed, its curve drawn)
+    assert said_ko not in b.inner_text('[data-testid="stApp"]')
+    _go(b, "filters", "ko")
+    assert _stride(b, "ko").input_value() == getattr(b, "stride", "1")
+
+    newcomer = _student(browser, f"{classroom.url}/?lang=en")  # a first visit now: nothing to tell
+    assert replica_of(newcomer) == stays and said_en not in newcomer.inner_text('[data-testid="stApp"]')
+    newcomer.context.close()
+
+
+def _settings(tab):
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(tab.url).query)
