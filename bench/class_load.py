@@ -353,6 +353,14 @@ def goals(args, results, out=print):
         ok &= report.goal_line("the last run finishes within 90 s", finished and last is not None and last <= 90,
                                f"{t['done']['n'] if t else 0} of {t['students'] if t else 0} finished; last after "
                                f"{last if last is not None else float('nan'):.1f} s", out)
+    memory = app.get("memory") or {}
+    if memory.get("total_pss_peak") is not None:
+        peak = memory["total_pss_peak"] / report.MB
+        ok &= report.goal_line("server + workers <= 1.5 GB", peak <= 1536, f"peak {peak:.0f} MB (PSS)", out)
+        back = all(memory[k]["near_idle"] for k in ("server_pss", "workers_pss") if memory[k]["near_idle"] is not None)
+        ok &= report.goal_line("back near idle after the students leave", back,
+                               f"after the cooldown: server {memory['server_pss']['after'] / report.MB:.0f} MB, "
+                               f"workers {memory['workers_pss']['after'] / report.MB:.0f} MB (PSS)", out)
     return ok
 
 

@@ -40,6 +40,30 @@ def _import_and_freeze():
 
     evaluate.class_model()  # train the shared read-only CNN now, not while a student waits
     class_model_ready.set()
+    _give_memory_back()
+
+
+TRIM_EVERY_S = 60.0
+
+
+def _give_memory_back():
+    """Every minute, collect garbage and hand freed memory back to the system. When a class
+    leaves, Streamlit drops their sessions (server.disconnectedSessionTTL) but the C allocator
+    keeps the freed pages for reuse, so the process would stay at its peak. (glibc only; elsewhere
+    just the collection.)"""
+    import ctypes
+    import ctypes.util
+    import time
+
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        trim = None
+    while True:
+        time.sleep(TRIM_EVERY_S)
+        gc.collect()
+        if trim is not None:
+            trim(0)
 
 
 def _keep_keras_state_between_reruns():

@@ -1,5 +1,11 @@
 """Fixtures shared by the test files."""
+import os
+
 import pytest
+
+# Every figure a test builds is checked against Plotly's schema (a running server skips the check
+# for speed): a property Plotly does not know fails the test instead of vanishing in the browser.
+os.environ["KERAS_CLASSROOM_VALIDATE_FIGURES"] = "1"
 
 
 @pytest.fixture(scope="module")

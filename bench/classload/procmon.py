@@ -47,13 +47,29 @@ def cpu_seconds(pid):
     return st[1] if st else 0.0
 
 
+def pss(pid):
+    """Proportional set size in bytes: the process's private pages plus its share of the pages it
+    shares. RSS counts TensorFlow's ~450 MB of shared library pages once in the server and again
+    in every worker; PSS (summed over processes) is what they really take, as a container sees it."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def sample(pid):
-    """{"t", "rss", "cpu", "kids_rss", "kids_cpu", "kids"} of `pid` and its descendants now."""
+    """{"t", "rss", "pss", "cpu", "kids_rss", "kids_pss", "kids_cpu", "kids"} of `pid` and its
+    descendants now."""
     own = _stat(pid)
     kids = [(k, _stat(k)) for k in descendants(pid)]
     kids = [(k, s) for k, s in kids if s is not None]
-    return {"t": time.time(), "rss": own[2] if own else 0, "cpu": own[1] if own else 0.0, "gone": own is None,
-            "kids_rss": sum(s[2] for _, s in kids), "kids_cpu": sum(s[1] for _, s in kids), "kids": len(kids)}
+    return {"t": time.time(), "rss": own[2] if own else 0, "pss": pss(pid), "cpu": own[1] if own else 0.0,
+            "gone": own is None, "kids_rss": sum(s[2] for _, s in kids), "kids_pss": sum(pss(k) for k, _ in kids),
+            "kids_cpu": sum(s[1] for _, s in kids), "kids": len(kids)}
 
 
 def self_cpu():

@@ -3,10 +3,16 @@
 Train is always blue and test/validation orange; images are gray; signed values (feature maps,
 kernels, differences) use one red-blue scale centred on zero; layer kinds keep their colours.
 """
+import os
 import unicodedata
 
 import numpy as np
 import plotly.graph_objects as go
+
+# Plotly checks every property of a figure against its schema when the figure is built: with many
+# points, most of a nudge's server time (the optimizer map: ~60% of it). The tests build every
+# figure with the check on (tests/conftest.py sets this); a running server trusts them.
+VALIDATE = os.environ.get("KERAS_CLASSROOM_VALIDATE_FIGURES") == "1"
 
 TRAIN, TEST = "#2563eb", "#ea580c"
 HIGHLIGHT = "#f59e0b"
@@ -158,7 +164,7 @@ class Canvas:
         for name, props in self.axes.items():
             spec[name.replace("x", "xaxis", 1) if name[0] == "x" else name.replace("y", "yaxis", 1)] = props
         spec.update(layout)
-        return go.Figure(dict(data=self.data, layout=spec, frames=frames or []))
+        return go.Figure(dict(data=self.data, layout=spec, frames=frames or []), _validate=VALIDATE)
 
 
 def image_grid(images, titles, *, cols=4, signed=True, height_per_row=200, numbers=None):
