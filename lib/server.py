@@ -40,7 +40,7 @@ def _import_and_freeze():
 
     evaluate.class_model()  # train the shared read-only CNN now, not while a student waits
     class_model_ready.set()
-    _give_memory_back()
+    threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
 
 
 TRIM_EVERY_S = 60.0
@@ -87,5 +87,6 @@ def prepare():
 
 
 def wait_until_prepared(timeout=None):
-    """Block until the heavy imports are done (for benchmarks and tests)."""
+    """Block until the heavy imports are done and the class model is trained (for benchmarks and
+    tests)."""
     prepare().join(timeout)
