@@ -284,7 +284,7 @@ def test_weights_alone_load_into_a_copy_of_the_architecture_through_a_private_fi
     other = models.build_sequential(layers, shape, seed=99)  # same architecture, other weights
     before = [w.copy() for w in other.get_weights()]
     seen = {}
-    request = saving._LoaderProcess.request
+    request = saving.loader._LoaderProcess.request
 
     def spy(self, message, *args):  # what the upload looks like on disk while the loader has it
         path = message["path"]
@@ -292,7 +292,7 @@ def test_weights_alone_load_into_a_copy_of_the_architecture_through_a_private_fi
                     directory=stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode))
         return request(self, message, *args)
 
-    monkeypatch.setattr(saving._LoaderProcess, "request", spy)
+    monkeypatch.setattr(saving.loader._LoaderProcess, "request", spy)
     model = saving.load_weights_upload(saving.weights_to_bytes(original), other, loader=loader)
     x = inputs_for(original)
     assert np.max(np.abs(np.asarray(original(x)) - np.asarray(model(x)))) == 0.0
@@ -608,13 +608,13 @@ def test_an_old_keras_refuses_every_load_before_looking_at_the_file(monkeypatch,
 ])
 def test_the_loaders_answer_is_checked_as_plain_data(header, payload, code):
     kind = BadArchive if code in saving.ERROR_CODES[BadArchive] else UnsafeModel
-    refused(lambda: saving._read_answer(header, payload, saving.LOAD_MEMORY_BYTES), kind, code)
+    refused(lambda: saving.loader._read_answer(header, payload, saving.LOAD_MEMORY_BYTES), kind, code)
 
 
 def test_the_loaders_arrays_come_back_exactly():
     arrays = [np.arange(6, dtype="<f4").reshape(2, 3), np.array([1.5], dtype="<f8")]
     header = json.dumps({"ok": True, "arrays": [{"dtype": a.dtype.str, "shape": list(a.shape)} for a in arrays]})
-    _, back = saving._read_answer(header.encode(), b"".join(a.tobytes() for a in arrays), saving.LOAD_MEMORY_BYTES)
+    _, back = saving.loader._read_answer(header.encode(), b"".join(a.tobytes() for a in arrays), saving.LOAD_MEMORY_BYTES)
     assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, back))
 
 
