@@ -4,6 +4,7 @@ The only module in `lib` that imports Streamlit. Pages read widgets, call the re
 show what comes back through these helpers, so every page looks and speaks alike.
 """
 import dataclasses
+import os
 import pathlib
 import time
 import uuid
@@ -16,6 +17,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL_STACK = "model_stack"  # the session's stack from the Model & layers page, which other pages use
 LOADED_MODEL = "loaded_model"  # the model loaded on the Save & load page: {"model", "name", "hash", "maxout"}
 PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
+# Pages a host leaves out of the menu, by URL path: KERAS_CLASSROOM_HIDE=save-load on a small host
+# (that page starts a model-loading process of its own), or lessons a class has not reached yet.
+HIDDEN = {p.strip().strip("/") for p in os.environ.get("KERAS_CLASSROOM_HIDE", "").split(",")} - {""}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +51,8 @@ SECTIONS = ("start", "build", "compile", "train", "use", "reference")
 
 
 def available_pages():
-    """The pages that exist, in the seed's order."""
-    return [p for p in PAGES if (ROOT / p.file).exists()]
+    """The pages that exist and the host did not hide, in the seed's order (the overview stays)."""
+    return [p for p in PAGES if (ROOT / p.file).exists() and (p.url_path not in HIDDEN or not p.url_path)]
 
 
 def page_info(page_id):
@@ -168,8 +172,9 @@ def get_ready(page):
     for event, text in waits:
         note.info(t(text, page=t(f"nav.{info.id}")), icon=":material/hourglass_top:")
         time.sleep(0.2)  # let the message reach the browser before the import holds the interpreter
-        server.prepare()
-        event.wait()
+        warm_up = server.prepare()
+        while not event.wait(0.5) and warm_up.is_alive():
+            pass  # if the preparation failed, the page does the work itself and says what went wrong
     note.empty()
 
 

@@ -19,6 +19,15 @@ def test_a_page_whose_file_is_missing_is_not_listed(tmp_path, monkeypatch):
     assert [p.id for p in ui.available_pages()] == [p.id for p in ui.PAGES[:3]]
 
 
+def test_a_page_the_host_hides_is_neither_listed_nor_linked(monkeypatch):
+    monkeypatch.setattr(ui, "HIDDEN", {"save-load", "pooling", ""})
+    listed = [p.id for p in ui.available_pages()]
+    assert "save_load" not in listed and "pooling" not in listed
+    assert listed[0] == "overview" and not ui.is_available("save_load")
+    linked = {link.proto.page for link in open_page().get("page_link")}  # the overview links every lesson
+    assert "model" in linked and not {"save-load", "pooling"} & linked
+
+
 def test_url_paths_are_the_documented_ones():
     assert {p.id: p.url_path for p in ui.PAGES} == {
         "overview": "", "model": "model", "filters": "filters", "pooling": "pooling",

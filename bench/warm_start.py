@@ -1,0 +1,79 @@
+"""A class link to a fresh server: for every page, a new `streamlit run`, one Chromium tab sent
+straight to the page, and the seconds until its title, its first drawn chart, and what the page
+said while the student waited.
+
+    python bench/warm_start.py                      # every page, English
+    python bench/warm_start.py --lang ko --pages evaluate,optimizers
+    python bench/warm_start.py --app-dir /tmp/before  # an older commit, to compare
+
+Goal (issue "a whole class on one server"): the first chart within 10 s, and never an empty page
+with no word of what it waits for.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.classload.server import ROOT, Server  # noqa: E402
+from lib import ui  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+MAIN_TEXT_JS = "() => (document.querySelector('[data-testid=stMain]') || {}).innerText || ''"
+
+
+def first_visit(browser, base, path, limit):
+    """(seconds to the title, seconds to the first drawn chart, [(second, first line shown)])."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    start = time.time()
+    tab.goto(base + path, wait_until="commit")
+    title = chart = None
+    shown = []
+    while time.time() - start < limit and chart is None:
+        now = time.time() - start
+        if title is None and tab.locator('[data-testid="stMain"] h1').count():
+            title = now
+        line = next((x for x in tab.evaluate(MAIN_TEXT_JS).splitlines() if x.strip() and x != "hourglass_top"), "")
+        if not shown or shown[-1][1] != line:
+            shown.append((now, line))
+        if tab.locator(".js-plotly-plot .main-svg").count():
+            chart = now
+        time.sleep(0.05)
+    tab.close()
+    return title, chart, shown
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lang", default="en")
+    parser.add_argument("--pages", help="comma-separated URL paths (default: every page; '' is the start page)")
+    parser.add_argument("--app-dir", default=str(ROOT))
+    parser.add_argument("--limit", type=float, default=60.0, help="seconds to wait for a chart")
+    args = parser.parse_args(argv)
+    paths = args.pages.split(",") if args.pages is not None else [p.url_path for p in ui.available_pages()]
+
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        for path in paths:
+            with Server(app_dir=args.app_dir) as server:
+                title, chart, shown = first_visit(browser, server.base, f"/{path}?lang={args.lang}", args.limit)
+            waiting = [line for second, line in shown if line and (title is None or second < title)]
+            rows.append((path or "(start)", title, chart, waiting))
+            print(f"/{path:12} title {_s(title)}  first chart {_s(chart)}  said while waiting: "
+                  f"{' → '.join(w[:70] for w in waiting) or '-'}", flush=True)
+        browser.close()
+    charts = [c for _, _, c, _ in rows if c is not None]
+    print(f"\nfirst chart: max {_s(max(charts) if charts else None)} over {len(charts)} of {len(rows)} pages;"
+          f" goal ≤ 10 s: {'PASS' if len(charts) == len(rows) and max(charts) <= 10 else 'FAIL'}")
+
+
+def _s(seconds):
+    return "  -  " if seconds is None else f"{seconds:5.1f} s"
+
+
+if __name__ == "__main__":
+    main()
