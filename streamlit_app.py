@@ -76,8 +76,10 @@ st.sidebar.caption(ui.t("app.tagline"))
 with st.sidebar:
     _rerun_when_reconnected()
 _say_if_started_afresh(page)
-ui.get_ready(page)  # on a fresh server: says what the page waits for, instead of an empty column
+waiting = ui.get_ready(page)  # on a fresh server: what the page waits for, instead of an empty column
 try:
     page.run()
 finally:
+    if waiting is not None:
+        waiting.empty()
     server.prepare()

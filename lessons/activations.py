@@ -8,7 +8,6 @@ from lib import activations, data, plots, snippets, training, ui
 t = ui.t
 key = ui.keys("activations")
 DEFAULT_LOGITS = (2.0, 1.0, 0.1, -0.5, 0.5, -1.0, 1.5, 0.0, -2.0, 0.8)
-training.runner()  # start the workers now: Keras is imported before the first click
 
 
 def draw_maxout(entry):
@@ -145,3 +144,5 @@ ui.code_panel(snippets.activations_snippet(shown or ["relu"], x0, logits, temper
                                            true_class, ui.lang()))
 ui.references(("common.ref_activations", "https://keras.io/api/layers/activations/"),
               ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))
+
+training.runner()  # start the workers once the page is drawn: Keras is imported before the first click

@@ -138,9 +138,8 @@ st.markdown(about)
 
 st.subheader(t("evaluate.exam_title"))
 s = report.scores
-st.dataframe(pd.DataFrame({t("evaluate.col.measure"): ["loss", "accuracy", "mae", "mse"],
-                           t("evaluate.col.value"): [round(v, 4) for v in (s.loss, s.accuracy, s.mae, s.mse)]}),
-             hide_index=True)
+st.dataframe(pd.DataFrame({t("evaluate.col.measure"): ["loss", "accuracy", "mae", "mse"], t("evaluate.col.value"):
+                           [round(v, 4) for v in (s.loss, s.accuracy, s.mae, s.mse)]}), hide_index=True)
 st.markdown(t("evaluate.exam_idea", n=len(d.x_test), mae=f"{s.mae:.4f}", mse=f"{s.mse:.4f}"))
 
 st.subheader(t("evaluate.wrong_title"))

@@ -8,7 +8,6 @@ from lib import losses, plots, snippets, training, ui
 t = ui.t
 key = ui.keys("losses")
 P_GRID = np.linspace(0.005, 0.995, 199, dtype="float32")
-training.runner()  # start the workers now: Keras is imported before the first click
 
 
 def draw_race(entry):
@@ -91,3 +90,5 @@ with versus_picture:
 ui.notice("losses")
 ui.code_panel(snippets.losses_snippet(slope, intercept, outlier, experiment, job, ui.lang()))
 ui.references(("common.ref_losses", "https://keras.io/api/losses/"), ("common.ref_metrics", "https://keras.io/api/metrics/"))
+
+training.runner()  # start the workers once the page is drawn: Keras is imported before the first click

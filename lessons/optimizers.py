@@ -10,7 +10,6 @@ RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.
 MOMENTA = (0.5, 0.8, 0.9, 0.95, 0.99)
 BETAS_2 = (0.9, 0.99, 0.999, 0.9999)
 LABELS = {k: label for k, (label, _, _) in optimizers.RACERS.items()}
-training.runner()  # start the workers now: Keras is imported before the first click
 
 
 def surface_changed():
@@ -130,3 +129,5 @@ if rows and not problem:
     ui.code_panel(snippets.trajectory_snippet(surface, shown, lr, steps, start_point, ui.lang()))
 ui.references(("common.ref_optimizers", "https://keras.io/api/optimizers/"),
               ("common.ref_optimizers_overview", "http://shuuki4.github.io/deep%20learning/2016/05/20/Gradient-Descent-Algorithm-Overview.html"))
+
+training.runner()  # start the workers once the page is drawn: Keras is imported before the first click

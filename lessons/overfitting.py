@@ -8,7 +8,6 @@ t = ui.t
 key = ui.keys("overfitting")
 WIDTHS = (16, 32, 64, 128, 256, 512)
 PENALTIES = (0.0001, 0.0003, 0.001, 0.003, 0.01)
-training.runner()  # start the workers now: Keras is imported before the first click
 
 
 def cures_ui():
@@ -132,3 +131,5 @@ if job is not None:
     ui.code_panel(snippets.training_snippet(job, ui.lang()))
 ui.references(("common.ref_regularizers", "https://keras.io/api/layers/regularizers/"),
               ("common.ref_early_stopping", "https://keras.io/api/callbacks/early_stopping/"))
+
+training.runner()  # start the workers once the page is drawn: Keras is imported before the first click

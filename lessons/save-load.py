@@ -10,8 +10,6 @@ from lib import data, evaluate, models, plots, saving, snippets, training, ui
 t = ui.t
 key = ui.keys("save_load")
 SOURCES = ("class", "yours", "built")
-saving.get_loader()  # the loader process imports TensorFlow now, not when the first file arrives
-training.runner()
 
 
 def chosen_model(source):
@@ -142,3 +140,8 @@ ui.notice("save_load")
 ui.code_panel(snippets.save_load_snippet(ui.lang(), **recipe))
 ui.references(("save_load.ref_saving", "https://keras.io/guides/serialization_and_saving/"),
               ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))
+
+# Once the page is drawn (on a fresh server they would slow its first chart): the training worker
+# and the loader process import TensorFlow now, not when a student presses a button or uploads.
+training.runner()
+saving.get_loader()

@@ -13,7 +13,6 @@ RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 0)  # 0: the full batch
 CNN = [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
        {"type": "MaxPooling2D", "pool_size": 2}, {"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": "softmax"}]
-training.runner()  # start the workers now: Keras is imported before the first click
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -142,3 +141,5 @@ if job is not None:
     ui.code_panel(snippets.training_snippet(job, ui.lang()))
 ui.references(("common.ref_fit", "https://keras.io/api/models/model_training_apis/"),
               ("common.ref_optimizers_overview", "http://shuuki4.github.io/deep%20learning/2016/05/20/Gradient-Descent-Algorithm-Overview.html"))
+
+training.runner()  # start the workers once the page is drawn: Keras is imported before the first click

@@ -155,27 +155,23 @@ def _switch_language():
 
 
 def get_ready(page):
-    """Before a page that computes with Keras runs on a fresh server: start TensorFlow's import
-    (and the class model's training, for the pages that use it) and say on the page what the
-    student is waiting for — never an empty column. Nothing to wait for on a warm server."""
+    """Before a page that computes with Keras runs on a fresh server: a note at the top of the page
+    saying what the student waits for (TensorFlow's import, the class model's training) — never an
+    empty column. The page itself runs at once and draws what it can; the note is returned, for the
+    caller to clear when the page has run. None on a warm server, or for a page that needs nothing."""
     from lib import server
 
     info = next((p for p in PAGES if (p.url_path or None) == (page.url_path or None)), None)
     needs = info.needs if info else ""
-    steps = [("keras", server.imported, "common.preparing.keras"),
-             ("class_model", server.class_model_ready, "common.preparing.class_model")]
-    waits = [(event, text) for name, event, text in steps if needs and not event.is_set()
-             and (name == "keras" or needs == "class_model")]
-    if not waits:
-        return
+    pending = [name for name, event in (("keras", server.imported), ("class_model", server.class_model_ready))
+               if needs and not event.is_set() and (name == "keras" or needs == "class_model")]
+    if not pending:
+        return None
     note = st.empty()
-    for event, text in waits:
-        note.info(t(text, page=t(f"nav.{info.id}")), icon=":material/hourglass_top:")
-        time.sleep(0.2)  # let the message reach the browser before the import holds the interpreter
-        warm_up = server.prepare()
-        while not event.wait(0.5) and warm_up.is_alive():
-            pass  # if the preparation failed, the page does the work itself and says what went wrong
-    note.empty()
+    note.info(t(f"common.preparing.{'_and_'.join(pending)}", page=t(f"nav.{info.id}")),
+              icon=":material/hourglass_top:")
+    time.sleep(0.2)  # the note reaches the browser before TensorFlow's import holds the interpreter
+    return note
 
 
 def class_link():

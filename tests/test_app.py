@@ -97,3 +97,8 @@ def test_the_class_link_carries_the_pages_settings_and_language_as_text_and_as_a
     assert picture.shape == (side, side) and side >= 400  # big modules: 16 pixels each
     centres = ui.QR_BORDER * ui.QR_SCALE + ui.QR_SCALE // 2 + ui.QR_SCALE * np.arange(len(modules))
     np.testing.assert_array_equal(picture[np.ix_(centres, centres)] < 128, modules)  # dark exactly where the code is
+
+
+def test_every_lesson_file_reads_like_the_lesson_within_150_lines():
+    lengths = {info.file: len((ui.ROOT / info.file).read_text().splitlines()) for info in ui.PAGES}
+    assert max(lengths.values()) <= 150, lengths
