@@ -27,9 +27,12 @@ KEEP_RUNS = 64  # finished runs kept for a classmate who asks for the same job
 KEEP_BYTES = 200_000_000  # ... and the memory they may hold (weights and probes)
 SHAREABLE = ("queued", "running", "done", "diverged")  # not: stopped by a student, over budget, failed
 # How many runs train at once (worker processes), and TensorFlow's threads in each. Measured on a
-# 2-core machine (bench/throughput.py): one worker with 2 threads finished a class's mixed jobs
-# fastest; two workers with 1 thread each were slower in total. Both can be set for a server.
-SLOTS = max(1, int(os.environ.get("KERAS_CLASSROOM_TRAINERS", 0)) or (os.cpu_count() or 2) // 2)
+# 2-core machine (bench/throughput.py, 12 mixed runs submitted at once, two runs of it): 2 workers
+# x 1 thread finished them all in 22.7-23.3 s (first epoch: median 10.2-10.7 s), 1 x 1 in 31.1 s,
+# 1 x 2 in 33.0-33.5 s (median 15.9 s): these small models gain little from a second thread and
+# a lot from a second run at once. So one worker per core, up to 4 (each holds ~0.4 GB of its own;
+# more than 4 cores is not measured here). Both can be set for a server.
+SLOTS = max(1, int(os.environ.get("KERAS_CLASSROOM_TRAINERS", 0)) or min(os.cpu_count() or 2, 4))
 THREADS = max(1, int(os.environ.get("KERAS_CLASSROOM_THREADS", 0)) or (os.cpu_count() or 2) // SLOTS)
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
