@@ -31,15 +31,6 @@ def chosen_model(source):
     return evaluate.class_model().model, dict(source="class", shared=evaluate.class_model())
 
 
-def saved(model, name):
-    """The three files of a model — .keras, .weights.h5, architecture JSON — made once per model."""
-    files = st.session_state.setdefault(key("files"), {})
-    if name not in files:
-        files.clear()
-        files[name] = (saving.to_bytes(model), saving.weights_to_bytes(model), saving.architecture_json(model))
-    return files[name]
-
-
 def show_archive(raw):
     """What a .keras file holds, read without loading it: members, metadata, config, parameters."""
     info = saving.inspect_archive(raw)
@@ -80,7 +71,7 @@ st.subheader(t("save_load.save_title"))
 source = ui.choice(st.segmented_control, t("save_load.which"), SOURCES, key=key("source"), required=True,
                    labels=ui.labels("save_load.sources"))
 model, recipe = chosen_model(source)
-keras_file, weights_file, architecture = saved(model, (source, id(model)))
+keras_file, weights_file, architecture = saving.model_files(model)  # made once per model's content
 for column, (level, content, file_name, mime) in zip(st.columns(3), (
         ("keras", keras_file, "model.keras", "application/zip"),
         ("weights", weights_file, "model.weights.h5", "application/x-hdf5"),

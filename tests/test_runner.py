@@ -120,6 +120,28 @@ def test_runs_wait_in_line_one_slot_at_a_time(runner):
     assert all(r.status == "done" for r in runs)
 
 
+def test_one_worker_waits_ready_and_the_others_start_for_waiting_runs_and_stop_when_idle(monkeypatch):
+    runner_module = importlib.import_module("lib.training.runner")  # the module: `runner` is also a function
+    monkeypatch.setattr(runner_module, "EXTRA_WORKER_IDLE_S", 2.0)
+    pool = training.Runner(slots=2)
+    deadline = time.time() + 60
+    while pool.workers() < 1 and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)
+    assert pool.workers() == 1  # between classes: one worker, ready for a lone student's click
+    runs = [pool.submit(job(fit=Fit(epochs=25, batch_size=8))) for _ in (1, 2)]
+    seen = 0
+    while any(r.active for r in runs):
+        seen = max(seen, pool.workers())
+        time.sleep(0.05)
+    assert seen == 2 and all(r.status == "done" for r in runs)
+    (a_start, a_end), (b_start, b_end) = sorted((r.started, r.finished) for r in runs)
+    assert b_start < a_end  # the second trained beside the first, not after it
+    time.sleep(runner_module.EXTRA_WORKER_IDLE_S + 1.5)
+    assert pool.workers() == 1
+    assert finish(pool.submit(job())).status == "done"  # the kept worker still trains
+
+
 def test_stopping_a_waiting_run_takes_it_out_of_the_line(runner):
     first = runner.submit(job(fit=Fit(epochs=30, batch_size=8)))
     second = runner.submit(job())

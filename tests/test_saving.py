@@ -618,6 +618,71 @@ def test_the_loaders_arrays_come_back_exactly():
     assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, back))
 
 
+# --- The same content, answered once ----------------------------------------------------------------
+
+def test_recent_makes_an_answer_once_when_a_whole_class_asks_at_once():
+    import threading
+
+    from lib.saving.recent import Recent
+
+    calls = []
+    recent = Recent(entries=4, max_bytes=1000, size=len)
+
+    def make():
+        calls.append(1)
+        time.sleep(0.2)  # long enough that all thirty ask while the first is still making it
+        return b"answer"
+
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(recent.get("k", make))) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and answers == [b"answer"] * 30
+
+
+def test_recent_is_bounded_by_entries_and_bytes_and_keeps_no_failure():
+    from lib.saving.recent import Recent
+
+    recent = Recent(entries=3, max_bytes=10, size=len)
+    for k in "abcd":
+        recent.get(k, lambda: b"xx")
+    assert len(recent) == 3 and recent.get("a", lambda: b"new") == b"new"  # "a" was the oldest: gone
+    recent.get("big", lambda: b"x" * 9)  # 9 + the others' 2 bytes each > 10: the oldest leave
+    assert recent.nbytes() <= 10
+    assert recent.get("huge", lambda: b"x" * 11) == b"x" * 11 and len(recent.get("huge", lambda: b"")) == 0
+    with pytest.raises(ZeroDivisionError):
+        recent.get("fails", lambda: 1 / 0)
+    assert recent.get("fails", lambda: b"ok") == b"ok"
+
+
+def test_the_same_model_gets_the_same_files_and_the_loader_is_asked_once(app_models, loader, monkeypatch):
+    from lib.saving.recent import Recent
+
+    asked = []
+
+    class Counting:
+        def run(self, *args):
+            asked.append(args[0]["op"])
+            return loader.run(*args)
+
+    monkeypatch.setattr(saving, "get_loader", Counting)
+    monkeypatch.setattr(saving, "_ANSWERS", Recent(entries=4, max_bytes=2 ** 24, size=saving._nbytes))
+    model, twin = APP_MODELS["digits_cnn"](), APP_MODELS["digits_cnn"]()  # two objects, one content
+    files = saving.model_files(model)
+    assert saving.model_files(twin) is files and files[2] == saving.architecture_json(model)
+    assert saving.model_files(APP_MODELS["seed_mlp"]())[0] != files[0]
+    first, again = saving.load_upload(files[0]), saving.load_upload(files[0])
+    x = saving.probe_inputs(model, n=8)
+    for back in (first, again):
+        np.testing.assert_array_equal(np.asarray(back(x)), np.asarray(model(x)))
+    assert first is not again and asked == ["load_model"]  # one trip; each student a model of their own
+    saving.load_weights_upload(files[1], model)
+    saving.load_weights_upload(files[1], twin)
+    assert asked == ["load_model", "load_weights"]
+
+
 # --- Messages -------------------------------------------------------------------------------------------
 
 def test_every_refusal_code_has_a_message_in_both_languages():

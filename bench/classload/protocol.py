@@ -234,6 +234,7 @@ class Session:
         self._run_count = 0
         self._max_age = 2
         self._timers = {}  # fragment id -> [interval, next due]
+        self._navigated = False
         self._cond = threading.Condition()
         self._receiver = self._ticker = None
 
@@ -511,6 +512,7 @@ class Session:
         elif kind == "script_finished":
             self._finished(msg, now)
         elif kind == "navigation":
+            self._navigated = True
             self._pages(msg.navigation.app_pages)
             if msg.navigation.page_script_hash:
                 self._set_page(msg.navigation.page_script_hash)
@@ -541,7 +543,11 @@ class Session:
             self.session_id = new.initialize.session_id
         if new.config.max_cached_message_age:
             self._max_age = new.config.max_cached_message_age
-        self._pages(new.app_pages)
+        # `new_session.app_pages` is the old page list (url_pathname = the page's title); once the app
+        # has sent a `navigation` message (st.navigation), that is the one with the URL paths. A
+        # fragment's rerun sends new_session without navigation, so its list must not replace it.
+        if not self._navigated:
+            self._pages(new.app_pages)
         if new.page_script_hash:
             self._set_page(new.page_script_hash)
 

@@ -27,6 +27,7 @@ the outline), `loader` (the loader process), `rebuild` (a model from checked pla
 names are all here.
 """
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -36,6 +37,7 @@ from lib.saving.archive import (ALLOWED_MEMBERS, HDF5_SIGNATURE, MAX_CONFIG_BYTE
                                 Member, as_bytes, check_upload_size, inspect_archive)
 from lib.saving.config import ALLOWED_LAYERS, MAX_PARAMS, LayerOutline, ModelOutline, check_config
 from lib.saving.loader import LOAD_MEMORY_BYTES, Loader, get_loader
+from lib.saving.recent import Recent
 from lib.saving.rebuild import assign_weights, deserialize, model_from_architecture
 from lib.saving.refusals import ERROR_CODES, BadArchive, SavingError, UnsafeModel, check_keras_version
 
@@ -44,7 +46,31 @@ __all__ = ["ALLOWED_LAYERS", "ALLOWED_MEMBERS", "ERROR_CODES", "HDF5_SIGNATURE",
            "LayerWeights", "Loader", "Member", "ModelOutline", "SavingError", "UnsafeModel", "WeightInfo",
            "architecture_json", "check_config", "check_keras_version", "continue_job", "describe_weights",
            "get_loader", "inspect_archive", "layer_rows", "load_upload", "load_weights_upload",
-           "model_from_architecture", "probe_inputs", "to_bytes", "weights_to_bytes"]
+           "model_files", "model_from_architecture", "probe_inputs", "to_bytes", "weights_to_bytes"]
+
+def _nbytes(value):
+    """Bytes held by a cached answer: file contents, weight arrays, texts."""
+    if isinstance(value, (bytes, str)):
+        return len(value)
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values()) + len(json.dumps(value, default=str))
+    return int(getattr(value, "nbytes", 64))
+
+
+# Bounded and keyed by content (see recent.py): a model's files, the loader's answer to an upload.
+_FILES = Recent(entries=16, max_bytes=64 * 2 ** 20, size=_nbytes)
+_ANSWERS = Recent(entries=16, max_bytes=64 * 2 ** 20, size=_nbytes)
+
+
+def _digest(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
 
 # --- Saving ------------------------------------------------------------------------------------
 
@@ -66,6 +92,17 @@ def weights_to_bytes(model):
         model.save_weights(path)
         with open(path, "rb") as f:
             return f.read()
+
+
+def model_files(model):
+    """(.keras file, .weights.h5 file, architecture JSON) of `model`, made once per content: a
+    model with the same architecture and weights (the class model, a student's model on every
+    rerun) gets the same bytes back, so loading them back is answered from `load_upload`'s cache."""
+    architecture = architecture_json(model)
+    import numpy as np
+
+    key = _digest(architecture, *(np.ascontiguousarray(w).tobytes() for w in model.get_weights()))
+    return _FILES.get(key, lambda: (to_bytes(model), weights_to_bytes(model), architecture))
 
 
 def architecture_json(model):
@@ -159,6 +196,14 @@ def continue_job(model, dataset, *, epochs=3, learning_rate=0.001, seed=0):
 
 # --- Loading an upload in a loader process ----------------------------------------------------
 
+def _ask(loader, request, data, name):
+    """The loader's answer to `request` about `data`. The server's own loader is asked once per
+    content (the same bytes get the same answer: see recent.py); a loader passed in, always."""
+    if loader is not None:
+        return loader.run(request, data, name)
+    return _ANSWERS.get(_digest(json.dumps(request, sort_keys=True), data), lambda: get_loader().run(request, data, name))
+
+
 def load_upload(data, *, loader=None):
     """A model from an uploaded `.keras` file: inspected here (BadArchive / UnsafeModel), then
     loaded by `keras.saving.load_model(safe_mode=True, compile=False)` in a one-use loader
@@ -166,7 +211,7 @@ def load_upload(data, *, loader=None):
     check_keras_version()
     data = as_bytes(data, MAX_UPLOAD_BYTES)
     inspect_archive(data)
-    header, arrays = (loader or get_loader()).run({"op": "load_model"}, data, "upload.keras")
+    header, arrays = _ask(loader, {"op": "load_model"}, data, "upload.keras")
     config = header.get("config")
     if not isinstance(config, dict):
         raise BadArchive("load_failed", "the loader sent no config", message="no config")
@@ -187,8 +232,7 @@ def load_weights_upload(data, model, *, loader=None):
         raise BadArchive("not_weights", "not an HDF5 weights file")
     architecture = architecture_json(model)
     check_config(json.loads(architecture))
-    _, arrays = (loader or get_loader()).run({"op": "load_weights", "architecture": architecture}, data,
-                                             "upload.weights.h5")
+    _, arrays = _ask(loader, {"op": "load_weights", "architecture": architecture}, data, "upload.weights.h5")
     return assign_weights(deserialize(json.loads(architecture)), arrays)
 
 

@@ -37,8 +37,16 @@ THREADS = max(1, int(os.environ.get("KERAS_CLASSROOM_THREADS", 0)) or (os.cpu_co
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# The first worker is always ready (a lone student's first epoch comes within a second or two of
+# the click); the others start when runs wait for them and stop after this long without one: each
+# holds ~0.3 GB of its own (PSS, measured by bench/class_load.py), which a server between classes
+# should not keep.
+EXTRA_WORKER_IDLE_S = 60.0
+
+
 class Runner:
-    """A fixed pool of worker processes and a queue in front of it (one per server process)."""
+    """A pool of worker processes (one always ready, up to `slots` while runs wait) and a queue
+    in front of it (one per server process)."""
 
     def __init__(self, slots=SLOTS, threads=THREADS):
         self.slots, self.threads = slots, threads
@@ -47,7 +55,8 @@ class Runner:
         self._durations = deque(maxlen=20)  # seconds the recent runs took: the basis of a waiting estimate
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
-        self._threads = [threading.Thread(target=self._serve, name=f"trainer-{k}", daemon=True)
+        self._workers = {}  # slot -> its _Worker, or None while it has none
+        self._threads = [threading.Thread(target=self._serve, args=(k,), name=f"trainer-{k}", daemon=True)
                          for k in range(slots)]
         for thread in self._threads:
             thread.start()
@@ -112,23 +121,35 @@ class Runner:
         for position, run in enumerate(self._queue, start=1):
             run.queue_position = position
 
-    def _next(self):
+    def _next(self, timeout=None):
+        """The next queued run, or None after `timeout` seconds without one."""
         with self._lock:
-            while not self._queue:
-                self._lock.wait()
+            if not self._lock.wait_for(lambda: self._queue, timeout):
+                return None
             run = self._queue.popleft()
             self._renumber()
             return run
 
-    def _serve(self):
-        """One slot: start a worker at once (Keras imported before the first click), keep it
-        alive, and feed it runs from the queue, one at a time."""
-        worker = _Worker.start_quietly(self.threads)
+    def workers(self):
+        """How many worker processes are alive now."""
+        return sum(1 for w in self._workers.values() if w is not None and w.alive())
+
+    def _serve(self, slot):
+        """One slot: feed its worker runs from the queue, one at a time. Slot 0 starts its worker
+        at once (Keras imported before the first click) and keeps it; the others start theirs
+        with their first run and stop it after EXTRA_WORKER_IDLE_S without one."""
+        worker = _Worker.start_quietly(self.threads) if slot == 0 else None
         while True:
-            run = self._next()
+            self._workers[slot] = worker
+            run = self._next(None if slot == 0 or worker is None else EXTRA_WORKER_IDLE_S)
+            if run is None:
+                worker.kill()
+                worker = None
+                continue
             try:
                 if worker is None or not worker.alive():
-                    worker = _Worker(self.threads)
+                    run.status, run.queue_position = "running", 0  # the page: "Starting: building the model"
+                    worker = self._workers[slot] = _Worker(self.threads)
                 run.status, run.started, run.queue_position = "running", time.time(), 0
                 worker.execute(run)
             except Exception as e:  # the worker died or hung: replace it, fail this run only
