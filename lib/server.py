@@ -50,7 +50,8 @@ def _give_memory_back():
     """Every minute, collect garbage and hand freed memory back to the system. When a class
     leaves, Streamlit drops their sessions (server.disconnectedSessionTTL) but the C allocator
     keeps the freed pages for reuse, so the process would stay at its peak. (glibc only; elsewhere
-    just the collection.)"""
+    just the collection.) Once the last session is gone, the figures cached for the class are
+    dropped too (ui.forget_figures)."""
     import ctypes
     import ctypes.util
     import time
@@ -59,11 +60,29 @@ def _give_memory_back():
         trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
         trim = None
+    busy = False
     while True:
         time.sleep(TRIM_EVERY_S)
+        sessions = _sessions()
+        if busy and sessions == 0:  # the last session is gone (closed tabs are kept a minute first)
+            from lib import ui
+
+            ui.forget_figures()
+        busy = sessions != 0
         gc.collect()
         if trim is not None:
             trim(0)
+
+
+def _sessions():
+    """How many sessions this server holds (connected, or kept for a while after a tab closed:
+    server.disconnectedSessionTTL); -1 when Streamlit does not say."""
+    try:
+        from streamlit import runtime
+
+        return runtime.get_instance()._session_mgr.num_sessions()  # no public count in Streamlit 1.x
+    except Exception:
+        return -1
 
 
 def _keep_keras_state_between_reruns():

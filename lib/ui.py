@@ -251,11 +251,25 @@ def page_link(page_id, label=None):
                      query_params={"lang": lang()})
 
 
+_SHARED_FIGURES = {}  # (module, name) -> the cached builder (a page file runs again on every rerun)
+
+
 def shared_figure(builder):
     """Cache a figure builder for all sessions, by its arguments. A built figure is never changed
     (st.plotly_chart only reads it), so sessions share it without the copy st.cache_data makes
     on every rerun — unpickling a figure of many small images cost tens of milliseconds."""
-    return st.cache_resource(max_entries=64, show_spinner=False)(builder)
+    cached = st.cache_resource(max_entries=64, show_spinner=False)(builder)
+    _SHARED_FIGURES[(builder.__module__, builder.__qualname__)] = cached
+    return cached
+
+
+def forget_figures():
+    """Drop the figures and page results cached for all sessions (shared_figure, st.cache_data).
+    Called once the class has left (lib.server): an idle server gives that memory back, and the
+    next student's page draws them again."""
+    for cached in list(_SHARED_FIGURES.values()):
+        cached.clear()
+    st.cache_data.clear()
 
 
 def plot(figure, key=None):

@@ -1,4 +1,6 @@
 """The app shell: navigation in the seed's order, the language switch and the URL."""
+import pytest
+
 from lib import ui
 from tests.helpers import open_page
 
@@ -102,3 +104,40 @@ def test_the_class_link_carries_the_pages_settings_and_language_as_text_and_as_a
 def test_every_lesson_file_reads_like_the_lesson_within_150_lines():
     lengths = {info.file: len((ui.ROOT / info.file).read_text().splitlines()) for info in ui.PAGES}
     assert max(lengths.values()) <= 150, lengths
+
+
+def test_when_the_class_has_left_the_server_forgets_its_figures(monkeypatch):
+    from lib import server, ui
+
+    counts = iter([3, 0, 0, 2, 0])  # a class, gone, still nobody, a new student, gone
+    forgotten = []
+
+    def sleep(_):
+        forgotten.append("tick")
+        if forgotten.count("tick") > 5:
+            raise StopIteration  # end the endless loop after five periods
+
+    monkeypatch.setattr(server, "_sessions", lambda: next(counts))
+    monkeypatch.setattr(ui, "forget_figures", lambda: forgotten.append("forget"))
+    monkeypatch.setattr("time.sleep", sleep)
+    with pytest.raises(StopIteration):
+        server._give_memory_back()
+    # once when the last session went, not again while nobody came, again after the next one left
+    assert forgotten == ["tick", "tick", "forget", "tick", "tick", "tick", "forget", "tick"]
+
+
+def test_forget_figures_drops_what_every_session_shared_and_a_bare_process_has_no_sessions():
+    from lib import server, ui
+
+    built = []
+
+    @ui.shared_figure
+    def figure(n):
+        built.append(n)
+        return {"n": n}
+
+    figure(2), figure(2)
+    ui.forget_figures()
+    figure(2)
+    assert built == [2, 2]
+    assert server._sessions() == -1  # no Streamlit runtime here: never taken for "nobody"
