@@ -136,7 +136,7 @@ class Classroom:
 
     replicas: how many `streamlit run` processes; port/host: where nginx listens (the class's
     address); ports: the replicas' loopback ports (default 8501, 8502, ...); trainers: training
-    workers per replica (KERAS_CLASSROOM_TRAINERS; default: one per core shared out, 1 to 4 each);
+    workers per replica (KERAS_CLASSROOM_TRAINERS; default: one per two cores shared out, 1 to 4 each);
     nginx: its binary, or None for the replicas alone.
     """
 
@@ -148,10 +148,9 @@ class Classroom:
             raise ValueError(f"{replicas} replicas need {replicas} ports, not {len(ports)}")
         self.replicas = [Replica(k, p) for k, p in enumerate(ports)]
         cores = os.cpu_count() or 2
-        # One training worker per core (bench/throughput.py: 2 x 1 thread beat 1 x 2 by ~1.45x on 2
-        # cores), shared out over the replicas, at most 4 each; TensorFlow's threads fill the rest.
-        self.trainers = trainers or max(1, min(cores // replicas, 4))
-        self.threads = max(1, cores // (self.trainers * replicas))
+        # One training worker per two cores, shared out over the replicas, at least 1 and at most 4
+        # each: the server's own default (lib/training/runner.py says why).
+        self.trainers = trainers or max(1, min(cores // 2 // replicas, 4))
         self.startup_timeout = startup_timeout
         self.cookie_secret = secrets.token_hex(32)  # the same on every replica, as Streamlit asks of replicas
         self.upload_mb = upload_limit_mb()
@@ -187,7 +186,7 @@ class Classroom:
 
     def _start_replica(self, replica):
         env = dict(os.environ, PYTHONUNBUFFERED="1", KERAS_CLASSROOM_TRAINERS=str(self.trainers),
-                   KERAS_CLASSROOM_THREADS=str(self.threads), STREAMLIT_SERVER_COOKIE_SECRET=self.cookie_secret)
+                   STREAMLIT_SERVER_COOKIE_SECRET=self.cookie_secret)
         log = open(self.directory / f"replica-{replica.name}.log", "ab")
         replica.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
@@ -306,7 +305,7 @@ def main(argv=None):
     parser.add_argument("--first-port", type=int, default=FIRST_PORT,
                         help=f"the first replica's loopback port; the others follow (default {FIRST_PORT})")
     parser.add_argument("--trainers", type=int, default=None,
-                        help="training workers per replica (KERAS_CLASSROOM_TRAINERS; default: cores / replicas, 1 to 4)")
+                        help="training workers per replica (KERAS_CLASSROOM_TRAINERS; default: cores / 2 / replicas, 1 to 4)")
     parser.add_argument("--print-site", action="store_true",
                         help="print the nginx site configuration for these replicas (for /etc/nginx/conf.d/) and exit")
     parser.add_argument("--no-nginx", action="store_true",

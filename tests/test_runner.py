@@ -142,6 +142,22 @@ def test_one_worker_waits_ready_and_the_others_start_for_waiting_runs_and_stop_w
     assert finish(pool.submit(job())).status == "done"  # the kept worker still trains
 
 
+def test_a_worker_that_has_grown_too_much_is_replaced_after_its_run(monkeypatch):
+    runner_module = importlib.import_module("lib.training.runner")
+    pool = training.Runner(slots=1)
+    assert finish(pool.submit(job())).status == "done"
+    first = pool._workers[0]
+    monkeypatch.setattr(runner_module, "RECYCLE_GROWTH_BYTES", first.grown() + 10_000_000)
+    assert finish(pool.submit(job())).status == "done" and pool._workers[0] is first  # not grown enough
+    monkeypatch.setattr(runner_module, "RECYCLE_GROWTH_BYTES", -1)  # any size is too much now
+    assert finish(pool.submit(job())).status == "done"
+    deadline = time.time() + 60
+    while (pool._workers[0] is first or pool.workers() < 1) and time.time() < deadline:
+        time.sleep(0.1)
+    assert pool._workers[0] is not first and not first.alive() and pool.workers() == 1
+    assert finish(pool.submit(job())).status == "done"  # the new worker trains
+
+
 def test_stopping_a_waiting_run_takes_it_out_of_the_line(runner):
     first = runner.submit(job(fit=Fit(epochs=30, batch_size=8)))
     second = runner.submit(job())

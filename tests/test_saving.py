@@ -577,6 +577,38 @@ def test_a_load_over_its_memory_limit_is_stopped(biggest_model_file):
         strict.close()
 
 
+def test_a_spare_loader_stops_when_no_load_comes_and_the_next_load_starts_one(good):
+    def loader_processes():
+        """This test process's children that are loader processes (from /proc: no `pgrep` in the count)."""
+        found = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    command = f.read()
+            except OSError:
+                continue
+            if parent == os.getpid() and b"lib.saving.loader import main" in command:
+                found.add(pid)
+        return found
+
+    before = loader_processes()
+    idle = saving.Loader(spare_idle_s=1.0)
+    try:
+        deadline = time.time() + 60
+        while not loader_processes() - before and time.time() < deadline:
+            time.sleep(0.05)
+        assert loader_processes() - before  # the spare is starting
+        while loader_processes() != before and time.time() < deadline + 60:
+            time.sleep(0.2)  # it stops once its start (TensorFlow's import) is over
+        assert idle._spare is None and loader_processes() == before  # stopped, its process gone
+        model = saving.load_upload(good, loader=idle)  # a load after that starts a loader again
+        assert model.count_params() == saving.inspect_archive(good).params
+    finally:
+        idle.close()
+
+
 @pytest.mark.parametrize("version,accepted", [("3.15.1", True), ("3.16.0", True), ("4.0.0", True),
                                               ("3.15.0", False), ("3.9.2", False), ("2.15.0", False), ("x", False)])
 def test_keras_older_than_3_15_1_is_refused(version, accepted):

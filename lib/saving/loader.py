@@ -32,6 +32,10 @@ START_SECONDS = 120.0  # TensorFlow's import on a busy server
 MAX_RESULT_BYTES = MAX_PARAMS * 8 + 1_000_000  # the weights sent back (float64 at worst)
 MAX_H5_OBJECTS = 10_000  # groups + datasets in a weights file: ~5 per layer in what Keras writes
 MAX_HEADER_BYTES = 4_000_000  # the re-serialised config and the arrays' shapes
+# A spare loader process waits at most this long for a load, then stops: it holds ~0.4 GB (PSS,
+# bench/class_load.py), and in a class most loads are answered from lib.saving's cache, so a
+# server would otherwise keep it all day for the odd upload (which then waits ~3 s for a start).
+SPARE_IDLE_S = 120.0
 
 
 class Loader:
@@ -40,14 +44,17 @@ class Loader:
     A loader process imports TensorFlow (~3 s), limits itself (RLIMIT_DATA, RLIMIT_CPU, no core
     files, bounded file writes) and waits; `run` gives it one file, gets plain data back and
     kills it, so nothing a hostile file did can outlive its load. The next process is started at
-    once in the background, so a student waits for the load only, not for TensorFlow's import.
+    once in the background, so a student waits for the load only, not for TensorFlow's import;
+    it stops after `spare_idle_s` without a load (the next load starts one again).
     Loads run one at a time (the rest wait): a classroom server has few cores, and training
     needs them. This process also watches the loader's memory and kills it at the limit.
     """
 
     def __init__(self, *, memory_bytes=LOAD_MEMORY_BYTES, seconds=LOAD_SECONDS, cpu_seconds=LOAD_CPU_SECONDS,
-                 prestart=True):
+                 prestart=True, spare_idle_s=SPARE_IDLE_S):
         self.memory_bytes, self.seconds, self.cpu_seconds = memory_bytes, seconds, cpu_seconds
+        self.spare_idle_s = spare_idle_s
+        self._last_used = time.monotonic()
         self.last_timings = {}  # of the last run, in seconds: waiting for a loader, the load, inside it
         self._lock = threading.Lock()  # one load at a time
         self._spare_lock = threading.Lock()
@@ -63,6 +70,20 @@ class Loader:
                 thread = threading.Thread(target=self._start_into, args=(box,), daemon=True, name="model-loader")
                 self._spare = (thread, box)
                 thread.start()
+                self._retire_later(self.spare_idle_s)
+
+    def _retire_later(self, seconds):
+        timer = threading.Timer(seconds, self._retire_if_idle)
+        timer.daemon = True
+        timer.start()
+
+    def _retire_if_idle(self):
+        """Stop the spare if no load came for spare_idle_s; otherwise look again when it might be."""
+        idle = time.monotonic() - self._last_used
+        if idle >= self.spare_idle_s:
+            self.close()
+        elif self._spare is not None:
+            self._retire_later(self.spare_idle_s - idle)
 
     def _start_into(self, box):
         try:
@@ -89,6 +110,7 @@ class Loader:
         (header, arrays). Refusals the loader found are raised here as BadArchive / UnsafeModel."""
         with self._lock:
             started = time.perf_counter()
+            self._last_used = time.monotonic()
             try:
                 process = self._take()
             except Exception as e:

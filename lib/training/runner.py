@@ -26,14 +26,15 @@ GRACE_SECONDS = 30.0  # beyond the budget, a worker that has not finished is kil
 KEEP_RUNS = 64  # finished runs kept for a classmate who asks for the same job
 KEEP_BYTES = 200_000_000  # ... and the memory they may hold (weights and probes)
 SHAREABLE = ("queued", "running", "done", "diverged")  # not: stopped by a student, over budget, failed
-# How many runs train at once (worker processes), and TensorFlow's threads in each. Measured on a
-# 2-core machine (bench/throughput.py, 12 mixed runs submitted at once, two runs of it): 2 workers
-# x 1 thread finished them all in 22.7-23.3 s (first epoch: median 10.2-10.7 s), 1 x 1 in 31.1 s,
-# 1 x 2 in 33.0-33.5 s (median 15.9 s): these small models gain little from a second thread and
-# a lot from a second run at once. So one worker per core, up to 4 (each holds ~0.4 GB of its own;
-# more than 4 cores is not measured here). Both can be set for a server.
-SLOTS = max(1, int(os.environ.get("KERAS_CLASSROOM_TRAINERS", 0)) or min(os.cpu_count() or 2, 4))
-THREADS = max(1, int(os.environ.get("KERAS_CLASSROOM_THREADS", 0)) or (os.cpu_count() or 2) // SLOTS)
+# How many runs train at once (worker processes), and TensorFlow's threads in each. Measured on this
+# 2-core machine (bench/throughput.py, 12 mixed runs submitted at once): 1 worker x 1 thread finished
+# them in 31.1-32.3 s, 1 x 2 in 31.4-33.5 s, 2 x 1 in 22.7-23.3 s. A second thread buys nothing for
+# these small models; a second worker is ~1.45x faster for a burst but holds ~0.45 GB more, which
+# took server + workers to 1.57 GB (PSS, bench/class_load.py train-different) against a budget of
+# 1.5 GB. So one worker per two cores (up to 4) with one thread each, by default; a server with
+# memory to spare sets KERAS_CLASSROOM_TRAINERS (and KERAS_CLASSROOM_THREADS).
+SLOTS = max(1, int(os.environ.get("KERAS_CLASSROOM_TRAINERS", 0)) or min((os.cpu_count() or 2) // 2, 4))
+THREADS = max(1, int(os.environ.get("KERAS_CLASSROOM_THREADS", 0)) or 1)
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -42,6 +43,10 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 # holds ~0.3 GB of its own (PSS, measured by bench/class_load.py), which a server between classes
 # should not keep.
 EXTRA_WORKER_IDLE_S = 60.0
+# A worker keeps ~5 MB from every run it trains (TensorFlow's and Keras's state: measured over
+# runs of different jobs, clear_session and malloc_trim gave none of it back). One that has grown
+# this much since it started is replaced after its run: a class's day of runs stays bounded.
+RECYCLE_GROWTH_BYTES = 200_000_000
 
 
 class Runner:
@@ -163,6 +168,9 @@ class Runner:
                     self._durations.append(run.finished - run.started)
                 with self._lock:
                     self._forget_old()
+            if worker is not None and worker.grown() > RECYCLE_GROWTH_BYTES:
+                worker.kill()
+                worker = _Worker.start_quietly(self.threads) if slot == 0 else None
 
 
 class _Worker:
@@ -184,6 +192,19 @@ class _Worker:
         if not self.connection.poll(120) or self.connection.recv()[0] != "ready":
             self.kill()
             raise RuntimeError("the training worker did not start")
+        self.ready_bytes = self.resident_bytes()
+
+    def resident_bytes(self):
+        """The worker's resident memory now (Linux; 0 where /proc is not there)."""
+        try:
+            with open(f"/proc/{self.process.pid}/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def grown(self):
+        """Bytes the worker has grown since it was ready."""
+        return self.resident_bytes() - self.ready_bytes
 
     def _accept(self, listener, timeout):
         """listener.accept(), but given up when the worker dies first or takes too long."""
