@@ -357,10 +357,14 @@ def goals(args, results, out=print):
     if memory.get("total_pss_peak") is not None:
         peak = memory["total_pss_peak"] / report.MB
         ok &= report.goal_line("server + workers <= 1.5 GB", peak <= 1536, f"peak {peak:.0f} MB (PSS)", out)
-        back = all(memory[k]["near_idle"] for k in ("server_pss", "workers_pss") if memory[k]["near_idle"] is not None)
-        ok &= report.goal_line("back near idle after the students leave", back,
-                               f"after the cooldown: server {memory['server_pss']['after'] / report.MB:.0f} MB, "
-                               f"workers {memory['workers_pss']['after'] / report.MB:.0f} MB (PSS)", out)
+        # Judged on the sum: PSS moves between processes when one exits (the server's share of
+        # TensorFlow's pages grows when a worker or the model loader stops), the sum does not.
+        total = memory["total_pss"]
+        ok &= report.goal_line("back near idle after the students leave", bool(total["near_idle"]),
+                               f"after the cooldown: server + workers {total['after'] / report.MB:.0f} MB (PSS; idle "
+                               f"{total['idle'] / report.MB:.0f}, limit {total['limit'] / report.MB:.0f}): server "
+                               f"{memory['server_pss']['after'] / report.MB:.0f} MB, workers "
+                               f"{memory['workers_pss']['after'] / report.MB:.0f} MB", out)
     return ok
 
 

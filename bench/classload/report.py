@@ -124,7 +124,10 @@ def memory_summary(sampler, idle, students, left, end, tolerance_mb=64, toleranc
     after = [s for s in alive if max(left, end - 10) <= s["t"] <= end] or ([] if gone else alive[-1:])
     at_left = min(alive, key=lambda s: abs(s["t"] - left)) if alive else None
     out = {"gone_at": gone}
-    for key, name in (("rss", "server"), ("kids_rss", "workers"), ("pss", "server_pss"), ("kids_pss", "workers_pss")):
+    for s in sampler.samples:
+        s["total_pss"] = s.get("pss", 0) + s.get("kids_pss", 0)
+    for key, name in (("rss", "server"), ("kids_rss", "workers"), ("pss", "server_pss"), ("kids_pss", "workers_pss"),
+                      ("total_pss", "total_pss")):
         base = mean(idle_s, key)
         final = mean(after, key)
         limit = base + max(tolerance_mb * MB, tolerance_share * base)
@@ -132,7 +135,7 @@ def memory_summary(sampler, idle, students, left, end, tolerance_mb=64, toleranc
                      "left": at_left[key] if at_left else float("nan"), "after": final,
                      "near_idle": None if gone else final <= limit, "limit": limit}
     out["workers"]["count_peak"] = max((s["kids"] for s in during), default=0)
-    out["total_pss_peak"] = max((s.get("pss", 0) + s.get("kids_pss", 0) for s in during), default=float("nan"))
+    out["total_pss_peak"] = max((s["total_pss"] for s in during), default=float("nan"))
     return out
 
 
@@ -140,11 +143,11 @@ def print_memory(memory, cooldown, out, start=None):
     if memory["gone_at"] is not None:
         when = f" {memory['gone_at'] - start:.0f} s after the students came" if start else ""
         out(f"  !! the server process is gone (exited or killed){when}: memory after that is unknown")
-    for name in ("server", "workers", "server_pss", "workers_pss"):
+    for name in ("server", "workers", "server_pss", "workers_pss", "total_pss"):
         m = memory[name]
         verdict = "unknown" if m["near_idle"] is None else "back near idle" if m["near_idle"] else "NOT back near idle"
         kind = "PSS" if name.endswith("pss") else "RSS"
-        out(f"  {name.split('_')[0]:8} {kind} MB: idle {m['idle'] / MB:7.0f}  peak {m['peak'] / MB:7.0f}  when they left "
+        out(f"  {name.split('_')[0] if name != 'total_pss' else 'both':8} {kind} MB: idle {m['idle'] / MB:7.0f}  peak {m['peak'] / MB:7.0f}  when they left "
             f"{m['left'] / MB:7.0f}  after {cooldown:.0f} s {m['after'] / MB:7.0f}  -> {verdict} "
             f"(limit {m['limit'] / MB:.0f})")
     out(f"  worker processes at the peak: {memory['workers']['count_peak']}; server + workers at the peak: "
