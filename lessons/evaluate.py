@@ -6,8 +6,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from lib import data, evaluate, plots, snippets, ui
 
-t = ui.t
-key = ui.keys("evaluate")
+t, key = ui.t, ui.keys("evaluate")
 SOURCES = ("class", "yours", "loaded")
 ANY = -1  # the cell choice that means "every class"
 
@@ -32,7 +31,7 @@ def session_report(model, dataset, test_size, cache_key):
 def choose_model(source):
     """(model, data set, test split, report, what the page says about it, the shown code's recipe);
     a source with no model yet says so and falls back to the class model."""
-    finished = [e for e in st.session_state.get("training.run.runs", []) if e.run.result]
+    finished = ui.LiveRun.finished(ui.TRAINING_RUN)
     loaded = st.session_state.get(ui.LOADED_MODEL)
     if source == "yours" and finished:
         entry, model = finished[-1], finished[-1].run.model()
@@ -45,9 +44,10 @@ def choose_model(source):
     if source == "loaded" and loaded:
         about = t("evaluate.about.loaded", name=ui.literal(loaded["name"]), params=f"{loaded['model'].count_params():,}")
         try:
-            name = evaluate.dataset_for(loaded["model"])
-            return (loaded["model"], name, 0.2, session_report(loaded["model"], name, 0.2, ("file", loaded["hash"])),
-                    about, dict(source="loaded", shared=name, maxout=loaded["maxout"]))
+            model = evaluate.as_sequential(loaded["model"])  # a Functional chain: its layers, in order
+            name = evaluate.dataset_for(model)
+            return (model, name, data.TEST_SIZE, session_report(model, name, data.TEST_SIZE, ("file", loaded["hash"])),
+                    about, dict(source="loaded", shared=name, maxout=loaded["maxout"], file=loaded["name"]))
         except evaluate.ModelUnfit as e:
             st.warning(about + " " + t(f"evaluate.unfit.{e.code}", **e.details), icon=":material/block:")
     elif source != "class":
@@ -57,7 +57,7 @@ def choose_model(source):
     shared = evaluate.class_model(dataset)
     about = t("evaluate.about.class", dataset=t(f"training.datasets.{dataset}"), n=f"{shared.train_samples:,}",
               epochs=shared.epochs, rate=f"{shared.learning_rate:g}", accuracy=f"{shared.accuracy:.3f}")
-    return shared.model, dataset, 0.2, class_report(dataset), about, dict(source="class", shared=shared)
+    return shared.model, dataset, data.TEST_SIZE, class_report(dataset), about, dict(source="class", shared=shared)
 
 
 def mistakes_section(report, d):

@@ -50,8 +50,7 @@ def draw_digits(entry):
     best = overfitting.best_epoch(history)
     ui.plot(plots.curves_figure(history, ui.lang(), epochs=entry.job.fit.epochs, best_epoch=best))
     if history.get("val_accuracy"):
-        st.markdown(t("overfitting.numbers", train=f"{history['accuracy'][-1]:.3f}", val=f"{history['val_accuracy'][-1]:.3f}",
-                      gap=f"{overfitting.gap(history):.3f}", best=best, epochs=len(history["loss"])))
+        st.markdown(overfitting.numbers_text(history, ui.lang()))  # what happened after the best epoch, as computed
 
 
 def draw_curve(entry):

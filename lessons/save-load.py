@@ -14,7 +14,7 @@ SOURCES = ("class", "yours", "built")
 
 def chosen_model(source):
     """(model, the shown code's recipe) of the model to save; a source with none yet says so."""
-    finished = [e for e in st.session_state.get("training.run.runs", []) if e.run.result]
+    finished = ui.LiveRun.finished(ui.TRAINING_RUN)
     stack = st.session_state.get(ui.MODEL_STACK)
     if source == "yours" and finished:
         return finished[-1].run.model(), dict(source="yours", job=finished[-1].job)

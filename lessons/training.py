@@ -31,7 +31,7 @@ def model_choice(kind, image_shape):
         return models.PRESETS["seed"][1], (h * w,)
     if kind == "cnn":
         return CNN, (h, w, 1)
-    built = st.session_state.get("model_stack")
+    built = st.session_state.get(ui.MODEL_STACK)
     if built is None:
         return None, None
     return [{k: v for k, v in layer.items() if k != "uid"} for layer in built["layers"]], models.INPUT_SHAPES[built["input"]]
@@ -97,7 +97,7 @@ if layers is not None:
     except models.ModelSpecError as e:
         problem = ui.spec_error_text(e)
 
-live = ui.LiveRun(key("run"), keep=5)
+live = ui.LiveRun(ui.TRAINING_RUN, keep=5)
 with controls:
     if problem:
         st.error(problem, icon=":material/block:")

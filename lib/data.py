@@ -56,7 +56,10 @@ class Dataset:
                 f"classes={len(self.class_names)})")
 
 
-def load_dataset(name, *, seed=0, test_size=0.2, timeout=DOWNLOAD_TIMEOUT_S):
+TEST_SIZE = 0.2  # the digits' share held out as the test set (the mock exam); MNIST keeps its own split
+
+
+def load_dataset(name, *, seed=0, test_size=TEST_SIZE, timeout=DOWNLOAD_TIMEOUT_S):
     """A data set by name (see `DATASETS`). Arrays are shared and read-only: copy to change them.
 
     `digits` is split here (stratified, `test_size`, `seed`); the online sets keep their
@@ -82,7 +85,7 @@ def _load(name, seed, test_size, timeout):
     return Dataset(name, *arrays, DATASETS[name].class_names)
 
 
-def digits_split(test_size=0.2, seed=0):
+def digits_split(test_size=TEST_SIZE, seed=0):
     """scikit-learn's 8x8 digits, values 0..1, split into the workbook (train) and the mock exam
     (test), stratified: every digit is in both, in the same proportions."""
     from sklearn.datasets import load_digits

@@ -18,6 +18,7 @@ reproduces that number, to show why).
 import dataclasses
 import functools
 import threading
+import weakref
 
 import numpy as np
 
@@ -66,21 +67,22 @@ class Scores:
     mse: float
 
 
-def scores(probabilities, y_true):
+def scores(probabilities, y_true, penalty=0.0):
     """The numbers of `loss, accuracy, mae, mse = model.evaluate(x, one_hot_answers)` for a model
     compiled with loss="categorical_crossentropy", metrics=["accuracy", "mae", "mse"], from its
     predicted probabilities (n, classes) and the integer labels — by keras.losses/keras.metrics.
 
-    The loss equals sparse_categorical_crossentropy on the integer labels; MAE/MSE are the mean
-    distance between each probability and the one-hot answer (0 = every answer certain and right).
-    Regularisation penalties (an L2), which model.evaluate adds to the loss, are not included.
+    The loss equals sparse_categorical_crossentropy on the integer labels, plus `penalty`: the
+    model's regularisation terms (`sum(model.losses)`, an L2's), which model.evaluate adds to it.
+    MAE/MSE are the mean distance between each probability and the one-hot answer (0 = every
+    answer certain and right).
     """
     import keras
 
     probabilities = np.asarray(probabilities, dtype="float32")
     labels = np.asarray(y_true).reshape(-1)
     one_hot = np.asarray(keras.ops.one_hot(labels, probabilities.shape[1]), dtype="float32")
-    return Scores(loss=_metric(keras.losses.CategoricalCrossentropy(), one_hot, probabilities),
+    return Scores(loss=_metric(keras.losses.CategoricalCrossentropy(), one_hot, probabilities) + float(penalty),
                   accuracy=_metric(keras.metrics.CategoricalAccuracy(), one_hot, probabilities),
                   mae=_metric(keras.metrics.MeanAbsoluteError(), one_hot, probabilities),
                   mse=_metric(keras.metrics.MeanSquaredError(), one_hot, probabilities))
@@ -210,6 +212,7 @@ class ClassModel:
 
 
 CLASS_SEED = 0
+CLASS_BATCH_SIZE = 32  # the class model's training batches (the shown code says the same)
 CLASS_RECIPES = {  # data set: (layers preset or list, input shape, training images, epochs, learning rate)
     "digits": ("digits_cnn", (8, 8, 1), None, 15, 0.01),
     "mnist": ([{"type": "Conv2D", "filters": 8, "kernel_size": 3, "activation": "relu"},
@@ -241,7 +244,7 @@ def _train_class_model(dataset):
     d = data.load_dataset(dataset, seed=CLASS_SEED)
     order = np.random.default_rng(CLASS_SEED).permutation(len(d.x_train))[:samples]
     model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(d.x_train[order][..., None], d.y_train[order], epochs=epochs, batch_size=32, shuffle=False, verbose=0)
+    model.fit(d.x_train[order][..., None], d.y_train[order], epochs=epochs, batch_size=CLASS_BATCH_SIZE, shuffle=False, verbose=0)
     _, accuracy = model.evaluate(d.x_test[..., None], d.y_test, verbose=0)
     return ClassModel(model, dataset, tuple(dict(layer) for layer in layers), shape, len(order), epochs, rate,
                       float(accuracy))
@@ -268,6 +271,42 @@ def check_classifier(model, image_shape, classes=10):
     if answers != (classes,) or not np.allclose(probe.sum(axis=1), 1.0, atol=1e-3) or probe.min() < 0:
         raise ModelUnfit("not_classifier", f"the model answers {answers}, not {classes} probabilities",
                          output="×".join(map(str, answers)), classes=classes)
+
+
+def as_sequential(model):
+    """`model` as a Sequential of its own layers (the same objects and weights), so a page can follow
+    an input layer by layer. A Functional model a student wrote at home is usually one chain of
+    layers (the layers lib.saving accepts have one input each); ModelUnfit "not_a_chain" when it
+    has several inputs or outputs, or a layer used twice."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        return model
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    chain = len(model.inputs) == 1 and len(model.outputs) == 1
+    previous = model.inputs[0] if chain else None
+    for layer in layers if chain else ():
+        try:
+            chain = layer.input is previous
+            previous = layer.output
+        except (AttributeError, ValueError):  # a layer called more than once has no single input
+            chain = False
+        if not chain:
+            break
+    if not chain or previous is not model.outputs[0]:
+        raise ModelUnfit("not_a_chain", "not one chain of layers", layers=len(layers))
+    if model not in _CHAINS:  # built once per model: a page asks on every rerun
+        # New layers from the same configs, given the same weights: calling the model's own layers
+        # on a new input would add a second inbound node to each, and `layer.input` would be gone.
+        copies = [type(layer).from_config(layer.get_config()) for layer in layers]
+        sequential = keras.Sequential([keras.Input(model.inputs[0].shape[1:])] + copies, name=model.name)
+        for layer, copy in zip(layers, copies):
+            copy.set_weights(layer.get_weights())
+        _CHAINS[model] = sequential
+    return _CHAINS[model]
+
+
+_CHAINS = weakref.WeakKeyDictionary()  # a Functional model -> its Sequential twin, while it lives
 
 
 def dataset_for(model, classes=10):
@@ -323,7 +362,8 @@ def report(model, images, labels, classes=10):
     probabilities.flags.writeable = False
     labels = np.asarray(labels).reshape(-1)
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), classes)
-    return Report(probabilities, labels, scores(probabilities, labels), matrix)
+    penalty = sum(float(np.asarray(term)) for term in model.losses)  # an L2's, as model.evaluate adds it
+    return Report(probabilities, labels, scores(probabilities, labels, penalty), matrix)
 
 
 # --- A digit drawn on a canvas ----------------------------------------------------------------

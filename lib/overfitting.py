@@ -7,7 +7,7 @@ more data, a smaller model, Dropout, L2, EarlyStopping, small random shifts of t
 """
 import numpy as np
 
-from lib import data
+from lib import data, i18n
 from lib.training import Arrays, Builder, Compile, EarlyStop, Fit, Images, Job, Stack
 
 CURVE_RANGE = (-1.0, 1.0)
@@ -82,7 +82,7 @@ TEST_IMAGES = len(data.load_dataset("digits").x_test)  # the mock exam: 360
 
 
 def digits_job(*, samples=100, width=256, depth=2, dropout=0.0, l2=0.0, augment=False, early_stopping=None,
-               epochs=60, batch_size=32, seed=0, budget_s=20.0):
+               epochs=60, batch_size=Fit.batch_size, seed=0, budget_s=Job.budget_s):
     """Train on the first `samples` images of the workbook; watch the validation slice held out
     of it after every epoch; score the test set once, at the end."""
     return Job(model=Stack(digits_layers(width=width, depth=depth, dropout=dropout, l2=l2, augment=augment), (8, 8, 1)),
@@ -104,3 +104,31 @@ def gap(history):
     if not history.get("accuracy") or not history.get("val_accuracy"):
         return None
     return history["accuracy"][-1] - history["val_accuracy"][-1]
+
+
+def after_best(history):
+    """What the losses did after the best epoch (validation after every epoch, as in digits_job):
+    "split" — validation loss rose while training loss fell, the overfitting split; "rose" — it
+    rose, but training loss did not fall either; "last" — the best epoch is the latest one, so
+    validation loss was still falling. None before two epochs with a validation loss."""
+    best, losses = best_epoch(history), history.get("val_loss", [])
+    if len(losses) < 2:
+        return None
+    if best == len(losses):
+        return "last"
+    return "split" if history["loss"][-1] < history["loss"][best - 1] else "rose"
+
+
+def numbers_text(history, lang):
+    """The digits run in words, in `lang`: accuracies, gap, best epoch, and what the losses did
+    after it — each claim read from `history`, the losses shown so the student can check."""
+    best, loss, val_loss = best_epoch(history), history["loss"], history["val_loss"]
+    text = i18n.translate("overfitting.numbers", lang, epochs=len(loss), train=f"{history['accuracy'][-1]:.3f}",
+                          val=f"{history['val_accuracy'][-1]:.3f}", gap=f"{gap(history):.3f}", best=best)
+    kind = after_best(history)
+    if kind is None:
+        return text
+    after = i18n.translate(f"overfitting.after_best.{kind}", lang, low=f"{val_loss[best - 1]:.3g}",
+                           last=f"{val_loss[-1]:.3g}", prev=f"{val_loss[best - 2]:.3g}",
+                           train_then=f"{loss[best - 1]:.3g}", train_last=f"{loss[-1]:.3g}")
+    return f"{text} {after}"

@@ -15,6 +15,7 @@ from lib import i18n
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL_STACK = "model_stack"  # the session's stack from the Model & layers page, which other pages use
+TRAINING_RUN = "training.run"  # the Training page's live run: the models trained there, which other pages use
 LOADED_MODEL = "loaded_model"  # the model loaded on the Save & load page: {"model", "name", "hash", "maxout"}
 PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
 # Pages a host leaves out of the menu, by URL path: KERAS_CLASSROOM_HIDE=save-load on a small host
@@ -425,6 +426,12 @@ class LiveRun:
     @property
     def current(self):
         return self.entries[-1] if self.entries else None
+
+    @staticmethod
+    def finished(key):
+        """The entries of the live run `key` that have a result, oldest first (e.g. TRAINING_RUN:
+        the session's trained models, which Evaluate and Save & load offer)."""
+        return [e for e in st.session_state.get(f"{key}.runs", []) if e.run.result]
 
     def buttons(self, label, job, *, stop=False, icon=":material/play_arrow:", container=st, **meta):
         """The start button (disabled without a job) and, with `stop`, a Stop button beside it.

@@ -303,3 +303,65 @@ def test_a_digit_drawn_on_the_real_canvas_is_predicted(server, page, lang):
     settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert seconds < 5, f"the prediction came {seconds:.2f} s after the stroke"
+
+
+INPUTS_JS = """() => { window.inputs = {};
+    for (const kind of ["touchstart", "touchmove", "touchend", "pointerdown", "mousedown", "mousemove", "mouseup"])
+        document.addEventListener(kind, e => { const k = kind + (e.pointerType ? ":" + e.pointerType : "");
+                                               window.inputs[k] = (window.inputs[k] || 0) + 1; }, true); }"""
+
+
+def _touch_stroke(tab, points, steps=6):
+    """Draw through `points` (pixels from the drawing canvas's top-left corner) with one finger:
+    Chromium's own touch events (CDP Input.dispatchTouchEvent), no mouse at all."""
+    canvas = tab.locator("canvas.upper-canvas")  # a v2 component: in a shadow root of the page, no iframe
+    canvas.wait_for(state="visible", timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    path = [points[0]] + [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
+                          for (x0, y0), (x1, y1) in zip(points, points[1:]) for k in range(1, steps + 1)]
+    cdp = tab.context.new_cdp_session(tab)
+
+    def touch(kind, at=None):
+        finger = [] if at is None else [{"x": box["x"] + at[0], "y": box["y"] + at[1], "id": 1,
+                                         "radiusX": 5, "radiusY": 5, "force": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": finger})
+
+    touch("touchStart", path[0])
+    for at in path[1:]:
+        touch("touchMove", at)
+    touch("touchEnd")
+    cdp.detach()
+    return time.time()
+
+
+def test_a_digit_drawn_with_a_finger_on_a_touch_screen_is_predicted(server, browser):
+    """"Draw with the mouse or a finger": on a touch screen (touch events only, no mouse event at
+    all), the same 7 as the mouse test's is drawn and predicted within the same time."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, has_touch=True, is_mobile=False)
+    tab = context.new_page()
+    tab.frames_at = [time.time()]
+    tab.on("websocket", lambda ws: ws.on("framereceived", lambda _: tab.frames_at.append(time.time())))
+    try:
+        tab.goto(f"{server}/evaluate?lang=en&evaluate.input=draw")
+        settle(tab)
+        main = tab.locator('[data-testid="stMain"]')
+        assert tab.evaluate("navigator.maxTouchPoints") > 0
+        assert i18n.translate("evaluate.drawing.empty", "en")[:20] in main.inner_text()
+        tab.evaluate(INPUTS_JS)
+        lifted = _touch_stroke(tab, [(85, 50), (195, 50), (125, 240)])  # a 7
+        said = i18n.translate("evaluate.verdict.unlabelled", "en", answer=7, p="P", label=None, loss="").split("P")[0]
+        said = said.replace("**", "")
+        while said not in main.inner_text() and time.time() - lifted < 15:
+            time.sleep(0.02)
+        seconds = time.time() - lifted
+        inputs = tab.evaluate("window.inputs")
+        settle(tab)
+        assert inputs.get("touchstart") == 1 and inputs.get("touchmove", 0) >= 12 and inputs.get("touchend") == 1, inputs
+        assert inputs.get("pointerdown:touch") == 1, inputs
+        assert not [k for k in inputs if k.startswith("mouse")], inputs  # the finger alone drew it
+        assert tab.locator('[data-testid="stException"]').count() == 0
+        assert said in main.inner_text(), f"no prediction {seconds:.2f} s after the finger lifted ({inputs})"
+        assert seconds < 5, f"the prediction came {seconds:.2f} s after the finger lifted"
+    finally:
+        context.close()

@@ -1,6 +1,7 @@
 """lib.evaluate against references written here: counting by np.add.at, sorting by hand, Keras
 sub-models for every layer's output, the Dense arithmetic in numpy, model.evaluate itself for the
 scores, and drawings made with PIL for the canvas preprocessing."""
+import json
 import re
 
 import keras
@@ -91,6 +92,25 @@ def test_scores_are_what_model_evaluate_reports_on_one_hot_answers(digits_mlp):
     model.compile(loss="categorical_crossentropy", metrics=["accuracy", "mae", "mse"])
     reported = model.evaluate(x, one_hot, batch_size=32, verbose=0)
     np.testing.assert_allclose([got.loss, got.accuracy, got.mae, got.mse], reported, rtol=1e-5)
+
+
+def test_a_models_l2_penalty_is_in_the_loss_as_model_evaluate_reports_it():
+    import keras
+
+    from lib import data
+
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Flatten()(keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs))
+    outputs = keras.layers.Dense(10, activation="softmax", kernel_regularizer=keras.regularizers.L2(0.05))(x)
+    model = keras.Model(inputs, outputs)  # a Functional model with an L2, as a student may upload
+    d = data.load_dataset("digits")
+    got = evaluate.report(model, d.x_test, d.y_test).scores
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy", "mae", "mse"])
+    reported = model.evaluate(d.x_test.reshape(-1, 8, 8, 1), np.eye(10)[d.y_test], batch_size=32, verbose=0)
+    np.testing.assert_allclose([got.loss, got.accuracy, got.mae, got.mse], reported, rtol=1e-5)
+    penalty = 0.05 * sum(float(np.sum(w ** 2)) for w in [model.layers[-1].get_weights()[0]])
+    assert penalty > 0.01 and got.loss == pytest.approx(evaluate.scores(
+        evaluate.report(model, d.x_test, d.y_test).probabilities, d.y_test).loss + penalty, rel=1e-5)
 
 
 def test_with_integer_labels_keras_broadcasts_the_label_against_every_probability(digits_mlp):
@@ -499,6 +519,71 @@ def test_a_loaded_model_that_does_not_fit_is_explained_and_the_class_model_grade
     at.run()
     assert not at.exception and "100" in at.warning[0].value and "64" in at.warning[0].value
     assert at.dataframe[0].value.iloc[1, 1] == pytest.approx(evaluate.class_model().accuracy, abs=1e-4)
+
+
+def functional_digits_model(heads=1):
+    """A Functional model as a student writes one at home: one chain of layers (or two heads)."""
+    import keras
+
+    inputs = keras.Input((8, 8, 1), name="pixels")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.Flatten(name="flat")(keras.layers.MaxPooling2D(2, name="pool")(x))
+    outputs = [keras.layers.Dense(10, activation="softmax", name=f"probs{k}")(x) for k in range(heads)]
+    return keras.Model(inputs, outputs if heads > 1 else outputs[0], name="student")
+
+
+def test_a_functional_chain_is_followed_as_the_sequential_of_its_layers():
+    from lib import data
+
+    model = functional_digits_model()
+    chain = evaluate.as_sequential(model)
+    assert [layer.name for layer in chain.layers] == ["conv", "pool", "flat", "probs0"]
+    assert evaluate.as_sequential(model) is chain  # built once per model
+    x = data.load_dataset("digits").x_test[:16].reshape(-1, 8, 8, 1)
+    np.testing.assert_allclose(np.asarray(chain(x)), np.asarray(model(x)), rtol=1e-6)
+    outputs = evaluate.layer_outputs(chain, x)
+    submodel = keras.Model(model.inputs, [model.get_layer(n).output for n in ("conv", "pool", "flat", "probs0")])
+    for (name, got), want in zip(outputs, submodel(x)):
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-6, err_msg=name)
+    assert evaluate.as_sequential(model) is chain and model.get_layer("conv").input is model.inputs[0]  # untouched
+    with pytest.raises(evaluate.ModelUnfit) as e:
+        evaluate.as_sequential(functional_digits_model(heads=2))
+    assert e.value.code == "not_a_chain"
+    assert i18n.translate("evaluate.unfit.not_a_chain", "ko", **e.value.details)
+
+
+def test_a_loaded_functional_model_is_graded_and_followed_on_the_page():
+    from lib import ui
+    from tests.helpers import open_page
+
+    model = functional_digits_model()
+    at = open_page("lessons/evaluate.py", query={"evaluate.source": "loaded"})
+    at.session_state[ui.LOADED_MODEL] = {"model": model, "name": "home.keras", "hash": "f", "maxout": False}
+    at.run()
+    assert not at.exception and not at.warning
+    d = data.load_dataset("digits", test_size=0.2)
+    want = evaluate.report(model, d.x_test, d.y_test).scores.accuracy
+    assert at.dataframe[0].value.iloc[1, 1] == pytest.approx(want, abs=1e-4)
+    titles = [json.loads(chart.proto.spec)["layout"].get("title", {}).get("text", "") for chart in at.get("plotly_chart")]
+    assert "conv → 8×8×4" in titles and "flat → 64" in titles  # followed layer by layer
+
+
+def test_a_loaded_models_code_loads_its_file_and_prints_the_pages_numbers(tmp_path):
+    from lib import saving, ui
+    from tests.helpers import open_page, run_snippet, shown_code
+
+    model = functional_digits_model()
+    (tmp_path / "home model.keras").write_bytes(saving.to_bytes(model))
+    at = open_page("lessons/evaluate.py", query={"evaluate.source": "loaded", "evaluate.image": "3"})
+    at.session_state[ui.LOADED_MODEL] = {"model": model, "name": "home model.keras", "hash": "h", "maxout": False}
+    at.run()
+    assert not at.exception and "home model.keras" in shown_code(at)
+    table = at.dataframe[0].value
+    values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    out = run_snippet(shown_code(at), tmp_path)
+    printed = re.search(r"loss ([0-9.]+), accuracy ([0-9.]+), mae ([0-9.]+), mse ([0-9.]+)", out).groups()
+    assert [float(v) for v in printed] == pytest.approx([values[m] for m in ("loss", "accuracy", "mae", "mse")],
+                                                       abs=2e-4)
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

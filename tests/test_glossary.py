@@ -62,3 +62,11 @@ def test_search_on_the_page_finds_a_korean_name_and_says_when_nothing_matches():
     at.text_input(key="glossary.q").set_value("[click](http://x)").run()
     assert "\\[click\\]\\(http://x\\)" in at.info[0].value  # shown as typed, not as a link
     assert exercise_widgets(at) >= 1
+
+
+def test_softmax_is_the_multi_class_ending_and_a_yes_no_classifier_ends_in_one_sigmoid():
+    """As the Activations page says it: softmax gives one probability per class, adding up to 1."""
+    en = i18n.translate("glossary.term.softmax.text", "en")
+    ko = i18n.translate("glossary.term.softmax.text", "ko")
+    assert "multi-class" in en and "one sigmoid unit" in en and "sum to 1" in en
+    assert "여러 클래스" in ko and "sigmoid 유닛 하나" in ko and "합이 1" in ko

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lib import models, overfitting, snippets
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, session_runs, settle, shown_code
 
 
 def test_the_points_follow_the_true_curve_plus_noise():
@@ -21,6 +21,37 @@ def test_best_epoch_and_gap_read_a_history():
     assert overfitting.best_epoch(history) == 2
     assert overfitting.gap(history) == pytest.approx(0.3)
     assert overfitting.best_epoch({}) is None and overfitting.gap({}) is None
+
+
+def test_the_numbers_say_what_the_losses_did_after_the_best_epoch_as_computed():
+    """Validation loss turned back up (the split), or was still falling at the last epoch: the
+    sentence under the curves follows the history, in both languages, with the losses shown."""
+    accuracy = {"accuracy": [0.5, 0.8, 0.95, 1.0], "val_accuracy": [0.5, 0.7, 0.72, 0.7]}
+    split = {"loss": [1.0, 0.5, 0.2, 0.1], "val_loss": [1.0, 0.6, 0.7, 0.9], **accuracy}
+    last = {"loss": [1.0, 0.5, 0.2, 0.1], "val_loss": [1.0, 0.8, 0.7, 0.65], **accuracy}
+    rose = {"loss": [1.0, 0.5, 0.6, 0.7], "val_loss": [1.0, 0.6, 0.7, 0.9], **accuracy}
+    assert [overfitting.after_best(h) for h in (split, last, rose)] == ["split", "last", "rose"]
+    assert overfitting.after_best({**accuracy, "loss": [1.0], "val_loss": [0.9]}) is None
+
+    en = overfitting.numbers_text(split, "en")
+    assert "lowest at **epoch 2**" in en and "validation loss rose (0.6 → **0.9**)" in en
+    assert "training loss fell (0.5 → 0.1)" in en and "still falling" not in en
+    en = overfitting.numbers_text(last, "en")
+    assert "lowest at **epoch 4**" in en and "still falling (0.7 → **0.65** in that epoch)" in en
+    assert " rose" not in en and "fell" not in en
+    en = overfitting.numbers_text(rose, "en")
+    assert "rose (0.6 → **0.9**)" in en and "did not fall either (0.5 → 0.7)" in en and "still falling" not in en
+
+    ko = overfitting.numbers_text(split, "ko")
+    assert "**에포크 2**에서 가장 낮았습니다" in ko and "다시 올라갔습니다(0.6 → **0.9**)" in ko
+    assert "학습 손실은 줄었지만(0.5 → 0.1)" in ko and "아직 줄고" not in ko
+    ko = overfitting.numbers_text(last, "ko")
+    assert "**에포크 4**에서 가장 낮았습니다" in ko and "아직 줄고 있었습니다(0.7 → **0.65**)" in ko
+    assert "올라갔" not in ko
+    ko = overfitting.numbers_text(rose, "ko")
+    assert "다시 올라갔지만(0.6 → **0.9**)" in ko and "학습 손실도 줄지 않았습니다(0.5 → 0.7)" in ko
+    one_epoch = overfitting.numbers_text({**split, "loss": [1.0], "val_loss": [0.9]}, "en")
+    assert one_epoch.endswith("(green line).")
 
 
 def test_the_cures_change_the_model_as_keras_sees_it():
@@ -99,7 +130,9 @@ def test_the_page_shows_the_split_and_the_fit(tmp_path):
     at.button(key="overfitting.run.start").click().run()
     settle(at)
     numbers = [m.value for m in at.markdown if "일반화 격차" in m.value][0]
-    assert "에포크" in numbers
+    history = session_runs(at)[0].history()
+    assert overfitting.after_best(history) == "split"  # few images, a big model: validation loss turned back up
+    assert numbers == overfitting.numbers_text(history, "ko") and "검증 손실은 다시 올라갔습니다" in numbers
     row = at.dataframe[0].value.iloc[0]
     out = run_snippet(shown_code(at), tmp_path)
     assert f"validation accuracy: {row.iloc[3]}" in out and f"train accuracy: {row.iloc[2]}" in out
@@ -107,6 +140,19 @@ def test_the_page_shows_the_split_and_the_fit(tmp_path):
     at.button(key="overfitting.curve.start").click().run()
     settle(at)
     assert any("새 점들에서의 손실" in m.value for m in at.markdown)
+
+
+def test_the_page_says_when_the_validation_loss_was_still_falling_at_the_last_epoch():
+    at = open_page("lessons/overfitting.py", query={"overfitting.epochs": "10"})
+    for name in ("more_data", "smaller"):  # all 1,150 images, 32 units: ten epochs are not enough to overfit
+        at.toggle(key=f"overfitting.{name}").set_value(True).run()
+    at.button(key="overfitting.run.start").click().run()
+    settle(at)
+    history = session_runs(at)[0].history()
+    assert len(history["loss"]) == 10 and overfitting.after_best(history) == "last"
+    numbers = [m.value for m in at.markdown if "generalisation gap" in m.value][0]
+    assert numbers == overfitting.numbers_text(history, "en")
+    assert "lowest at **epoch 10**" in numbers and "the validation loss was still falling" in numbers
 
 
 def test_every_cure_and_control_of_the_page_works():

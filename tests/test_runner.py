@@ -158,6 +158,25 @@ def test_a_worker_that_has_grown_too_much_is_replaced_after_its_run(monkeypatch)
     assert finish(pool.submit(job())).status == "done"  # the new worker trains
 
 
+def test_a_grown_worker_is_replaced_by_a_fresh_one_once_idle(monkeypatch):
+    runner_module = importlib.import_module("lib.training.runner")
+    monkeypatch.setattr(runner_module, "EXTRA_WORKER_IDLE_S", 1.0)
+    pool = training.Runner(slots=1)
+    monkeypatch.setattr(runner_module, "IDLE_RECYCLE_BYTES", 10 ** 12)  # nothing has grown that much
+    assert finish(pool.submit(job())).status == "done"
+    first = pool._workers[0]
+    time.sleep(2.5)
+    assert pool._workers[0] is first  # idle, but not grown: kept
+    monkeypatch.setattr(runner_module, "IDLE_RECYCLE_BYTES", -1)  # now any worker counts as grown
+    assert finish(pool.submit(job())).status == "done"
+    deadline = time.time() + 60
+    while pool._workers[0] is first and time.time() < deadline:
+        time.sleep(0.1)
+    monkeypatch.setattr(runner_module, "IDLE_RECYCLE_BYTES", 10 ** 12)  # the fresh one stays
+    assert pool._workers[0] is not None and pool._workers[0] is not first and not first.alive()
+    assert finish(pool.submit(job())).status == "done"
+
+
 def test_stopping_a_waiting_run_takes_it_out_of_the_line(runner):
     first = runner.submit(job(fit=Fit(epochs=30, batch_size=8)))
     second = runner.submit(job())
@@ -209,6 +228,26 @@ def test_a_batch_larger_than_the_data_fails_with_a_reason(runner):
     run = finish(runner.submit(job(data=Images("digits", train_samples=50, reshape=(64,)), fit=Fit(2, batch_size=100))))
     assert run.status == "failed" and run.error.code == "batch_too_big"
     assert run.error.details == {"value": 100, "n": 50}
+
+
+def test_racers_one_after_another_each_get_their_share_of_the_budget(runner):
+    racers = (Compile("SGD", 0.01), Compile("Adam", 0.001))
+    start = time.time()
+    run = finish(runner.submit(job(racers=racers, lockstep=False, fit=Fit(epochs=500, batch_size=1), budget_s=3)))
+    assert run.status == "budget" and time.time() - start < 15
+    assert len(run.result.weights) == 2 and all(run.test_scores(k) for k in (0, 1))  # the second one trained too
+    assert all(1 <= run.epochs_done(k) < 500 for k in (0, 1))
+
+
+def test_a_race_stopped_before_a_racers_turn_says_so_without_a_crash(runner):
+    racers = (Compile("SGD", 0.01), Compile("Adam", 0.001))
+    run = runner.submit(job(racers=racers, lockstep=False, fit=Fit(epochs=200, batch_size=8)))
+    while run.epochs_done(0) < 2:
+        time.sleep(0.01)
+    run.stop()
+    finish(run)
+    assert run.status == "stopped" and run.test_scores(0) and run.model(0) is not None
+    assert run.test_scores(1) == {} and run.outcome(1) == "stopped" and run.model(1) is None
 
 
 def test_a_race_trains_one_model_per_optimizer_from_the_same_start(runner):

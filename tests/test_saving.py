@@ -439,7 +439,7 @@ def test_a_legacy_h5_model_is_refused_everywhere(tmp_path, app_models, loader):
     path = tmp_path / "model.h5"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        app_models["seed_mlp"].save(path)  # the legacy HDF5 format: Keras would ignore safe_mode for it
+        app_models["seed_mlp"].save(path)  # the legacy HDF5 format: no member-by-member inspection is possible
     data = path.read_bytes()
     refused(lambda: saving.inspect_archive(data), BadArchive, "legacy_h5")
     refused(lambda: saving.load_upload(data, loader=NEVER), BadArchive, "legacy_h5")

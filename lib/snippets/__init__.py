@@ -134,9 +134,11 @@ def optimizer_code(spec, learning_rate="LEARNING_RATE"):
 
 
 def _digits_split():
+    """data.digits_split's own source, its default test share written out (the snippet has no
+    data.TEST_SIZE to refer to)."""
     from lib import data
 
-    return source_of(data.digits_split)
+    return Code(source_of(data.digits_split).replace("test_size=TEST_SIZE", f"test_size={data.TEST_SIZE!r}"))
 
 
 def _stop_when_diverged():
@@ -371,8 +373,11 @@ def _test_data(dataset, lang, test_size=0.2):
 
 def _class_model_code(shared, lang, doc, named=False):
     """The class model (lib.evaluate.class_model), trained in code exactly as the server trained it."""
+    from lib import evaluate
+
     return render("class_model", lang, doc=Code(translate(doc, lang)), seed=0, learning_rate=shared.learning_rate,
-                  epochs=shared.epochs, input_shape=shared.input_shape, data=_test_data(shared.dataset, lang),
+                  epochs=shared.epochs, batch_size=evaluate.CLASS_BATCH_SIZE, input_shape=shared.input_shape,
+                  data=_test_data(shared.dataset, lang),
                   slice=Code(f"[:{shared.train_samples}]" if shared.dataset != "digits" else ""),
                   model=sequential_code(shared.layers, seed=0, name=f"{shared.dataset}_cnn" if named else None))
 

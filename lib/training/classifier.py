@@ -25,9 +25,10 @@ def check_fits(layers, input_shape, image_shape):
         raise TrainingError("no_softmax", "the last layer must be a softmax, so the outputs are probabilities")
 
 
-def classifier_job(*, dataset, layers, input_shape, optimizer="Adam", learning_rate=0.001, options=None,
-                   epochs=10, batch_size=32, test_size=0.2, validation_split=0.2, train_samples=None, seed=0,
-                   budget_s=20.0, early_stopping=None, batch_losses=True):
+def classifier_job(*, dataset, layers, input_shape, optimizer=Compile.optimizer, learning_rate=Compile.learning_rate,
+                   options=None, epochs=Fit.epochs, batch_size=Fit.batch_size, test_size=Images.test_size,
+                   validation_split=0.2, train_samples=None, seed=0, budget_s=Job.budget_s, early_stopping=None,
+                   batch_losses=True):
     """A Job that trains an image classifier with sparse categorical cross-entropy, validating on
     the last `validation_split` of the train split. `batch_size=None` is the full batch; a batch
     larger than the training examples is refused."""

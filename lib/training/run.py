@@ -128,17 +128,20 @@ class Run:
         """How this racer is doing or ended: "diverged" as soon as its loss blew up, else the
         run's status (a race goes on when one racer diverges)."""
         if self.result is not None:
+            if racer >= len(self.result.outcomes):  # stopped before this racer's turn
+                return self.status
             return self.result.outcomes[racer] if self.result.outcomes[racer] == "diverged" else self.status
         reports = self._reports(racer)
         return "diverged" if reports and reports[-1].diverged else self.status
 
     def test_scores(self, racer=0):
-        """{metric: value} from model.evaluate on the test arrays at the end; {} before that."""
-        return dict(self.result.test[racer]) if self.result and self.result.test else {}
+        """{metric: value} from model.evaluate on the test arrays at the end; {} before that, or for
+        a racer the student's Stop came before."""
+        return dict(self.result.test[racer]) if self.result and racer < len(self.result.test) else {}
 
     def model(self, racer=0):
         """The trained Keras model, rebuilt in this process from the run's final weights."""
-        if not self.result:
+        if not self.result or racer >= len(self.result.weights):
             return None
         model = self.job.model.build()
         model.set_weights(self.result.weights[racer])

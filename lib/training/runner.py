@@ -47,6 +47,9 @@ EXTRA_WORKER_IDLE_S = 60.0
 # runs of different jobs, clear_session and malloc_trim gave none of it back). One that has grown
 # this much since it started is replaced after its run: a class's day of runs stays bounded.
 RECYCLE_GROWTH_BYTES = 200_000_000
+# ... and one that has grown this much is replaced once no run has come for EXTRA_WORKER_IDLE_S:
+# after a class's thirty different runs the worker had grown ~160 MB, which it kept all day.
+IDLE_RECYCLE_BYTES = 64_000_000
 
 
 class Runner:
@@ -141,15 +144,17 @@ class Runner:
 
     def _serve(self, slot):
         """One slot: feed its worker runs from the queue, one at a time. Slot 0 starts its worker
-        at once (Keras imported before the first click) and keeps it; the others start theirs
-        with their first run and stop it after EXTRA_WORKER_IDLE_S without one."""
+        at once (Keras imported before the first click) and keeps it (replaced by a fresh one once
+        idle, if it has grown); the others start theirs with their first run and stop it after
+        EXTRA_WORKER_IDLE_S without one."""
         worker = _Worker.start_quietly(self.threads) if slot == 0 else None
         while True:
             self._workers[slot] = worker
-            run = self._next(None if slot == 0 or worker is None else EXTRA_WORKER_IDLE_S)
-            if run is None:
+            idle = worker is not None and (slot > 0 or worker.grown() > IDLE_RECYCLE_BYTES)
+            run = self._next(EXTRA_WORKER_IDLE_S if idle else None)
+            if run is None:  # idle: an extra worker stops, the first one starts afresh
                 worker.kill()
-                worker = None
+                worker = _Worker.start_quietly(self.threads) if slot == 0 else None
                 continue
             try:
                 if worker is None or not worker.alive():

@@ -82,17 +82,26 @@ def serve(connection, threads):
 
 
 class Control:
-    """What may end the whole run early: the student's Stop (a message from the server) or the
-    time budget. Every racer's callback asks it after each batch."""
+    """What may end a run early: the student's Stop (a message from the server: the whole run) or
+    the time budget. Every racer's callback asks it after each batch. Racers that train one after
+    another each get their share of the budget (`next_racer`), so a slow first racer cannot leave
+    the others untrained: the race still shows every racer, each as far as its time allowed."""
 
     def __init__(self, connection, budget_s):
         self.connection, self.budget_s, self.start, self.stopped = connection, budget_s, time.time(), None
+        self.over_budget = False  # did any racer run out of its time
+
+    def next_racer(self, share_s):
+        """The next racer starts, with `share_s` seconds; a budget stop does not carry over."""
+        self.start, self.budget_s = time.time(), share_s
+        if self.stopped == "budget":
+            self.stopped = None
 
     def check(self):
         if self.connection.poll() and self.connection.recv() == "stop":
             self.stopped = "stopped"
-        elif time.time() - self.start > self.budget_s:
-            self.stopped = self.stopped or "budget"
+        elif time.time() - self.start > self.budget_s and self.stopped is None:
+            self.stopped, self.over_budget = "budget", True
         return self.stopped
 
 
@@ -103,7 +112,7 @@ def train(connection, job):
     if job.fit.batch_size > len(x_train):
         raise TrainingError("batch_too_big", f"batch_size {job.fit.batch_size} > {len(x_train)} examples",
                             value=job.fit.batch_size, n=len(x_train))
-    control = Control(connection, job.budget_s)
+    control, started = Control(connection, job.budget_s), time.time()
     # Validation in one big batch: the same numbers, but Keras's evaluation costs about half an
     # epoch of a small job in fixed overhead per batch (82 -> 56 ms an epoch on the digits).
     fit_args = dict(batch_size=job.fit.batch_size, verbose=0, shuffle=job.fit.shuffle,
@@ -132,9 +141,10 @@ def train(connection, job):
     watches = [_watch(connection, job, control, k) for k in range(len(job.compiles))]
     epochs, models = job.fit.epochs, []
     if len(watches) == 1 or not job.lockstep:  # one fit per racer, one after the other
-        for watch, spec in zip(watches, job.compiles):
-            if control.stopped:
+        for k, (watch, spec) in enumerate(zip(watches, job.compiles)):
+            if control.stopped == "stopped":
                 break
+            control.next_racer((job.budget_s - (time.time() - started)) / (len(job.compiles) - k))
             models.append(fresh_model(spec))
             models[-1].fit(x_train, y_train, epochs=epochs, callbacks=callbacks(watch), **fit_args)
     else:  # every model one epoch at a time, so their curves grow together (dearer: a fit per epoch)
@@ -152,7 +162,8 @@ def train(connection, job):
         scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True) if x_test is not None and len(x_test) else {}
         test.append({k: float(v) for k, v in scores.items()})
     outcomes = tuple("diverged" if w.diverged else "done" for w in watches[:len(models)])
-    connection.send(("done", Result(tuple(m.get_weights() for m in models), tuple(test), outcomes, control.stopped)))
+    stopped = "stopped" if control.stopped == "stopped" else "budget" if control.over_budget else None
+    connection.send(("done", Result(tuple(m.get_weights() for m in models), tuple(test), outcomes, stopped)))
 
 
 def _watch(connection, job, control, racer):
