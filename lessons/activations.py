@@ -135,7 +135,7 @@ with toy_controls:
     hidden = ui.choice(st.selectbox, t("activations.hidden"), activations.ACTIVATIONS, key=key("hidden"), default="relu")
     toy_epochs = st.slider("epochs", 10, 300, 100, 10, key=key("toy_epochs"), bind="query-params")
     toy_job = activations.toy_job(dataset=toy_set, activation=hidden, epochs=toy_epochs)
-    toy_live.buttons(t("training.train"), toy_job)
+    toy_live.buttons(t("training.train"), toy_job, stop=True)
 with toy_picture:
     toy_live.show(draw_toy)
 

@@ -83,7 +83,7 @@ with versus_controls:
                            labels=ui.labels("losses.experiments"))
     job = losses.race_job(experiment, outlier=outlier)
     st.caption(t(f"losses.about.{experiment}"))
-    live.buttons(t("training.train"), job, experiment=experiment)
+    live.buttons(t("training.train"), job, stop=True, experiment=experiment)
 with versus_picture:
     live.show(draw_race)
 

@@ -116,7 +116,8 @@ with data_controls:
     data_lr = st.select_slider(t("optimizers.learning_rate"), RATES, 0.01, key=key("data_lr"), bind="query-params")
     data_epochs = st.slider("epochs", 1, 20, 5, key=key("data_epochs"), bind="query-params")
     race_job = optimizers.data_race_job(list(racers.values()), learning_rate=data_lr, epochs=data_epochs) if racers else None
-    live.buttons(t("optimizers.race"), race_job, icon=":material/sprint:", labels=[LABELS[racer] for racer in chosen])
+    live.buttons(t("optimizers.race"), race_job, stop=True, icon=":material/sprint:",
+                 labels=[LABELS[racer] for racer in chosen])
 with data_picture:
     live.show(draw_race)
 if race_job is not None:
