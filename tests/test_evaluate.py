@@ -447,17 +447,25 @@ def canvas_state(rgba):
     return {"drawing": {"raw": {"objects": [{}]}, "data": data_url}, "backgroundFit": None}
 
 
-def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tmp_path):
-    from tests.helpers import open_page, run_snippet, shown_code
+def code_prints_the_exam_table(at, tmp_path):
+    """Run the page's code in a fresh Python; it must print the exam table's loss and metrics."""
+    from tests.helpers import run_snippet, shown_code
 
-    at = open_page("lessons/evaluate.py", query={"evaluate.image": "5"})
-    assert not at.exception and len(at.get("plotly_chart")) >= 7
     table = at.dataframe[0].value
     values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
     out = run_snippet(shown_code(at), tmp_path)
     printed = re.search(r"loss ([0-9.]+), accuracy ([0-9.]+), mae ([0-9.]+), mse ([0-9.]+)", out).groups()
     assert [float(v) for v in printed] == pytest.approx([values[m] for m in ("loss", "accuracy", "mae", "mse")],
                                                        abs=2e-4)
+    return out
+
+
+def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tmp_path):
+    from tests.helpers import open_page
+
+    at = open_page("lessons/evaluate.py", query={"evaluate.image": "5"})
+    assert not at.exception and len(at.get("plotly_chart")) >= 7
+    out = code_prints_the_exam_table(at, tmp_path)
     verdict = [m.value for m in at.markdown if "−log p" in m.value][0]
     answer = re.search(r"answers \*\*(\d)\*\*", verdict).group(1)
     assert f"predicted: {answer} answer key: " in out
@@ -570,7 +578,7 @@ def test_a_loaded_functional_model_is_graded_and_followed_on_the_page():
 
 def test_a_loaded_models_code_loads_its_file_and_prints_the_pages_numbers(tmp_path):
     from lib import saving, ui
-    from tests.helpers import open_page, run_snippet, shown_code
+    from tests.helpers import open_page, shown_code
 
     model = functional_digits_model()
     (tmp_path / "home model.keras").write_bytes(saving.to_bytes(model))
@@ -578,12 +586,7 @@ def test_a_loaded_models_code_loads_its_file_and_prints_the_pages_numbers(tmp_pa
     at.session_state[ui.LOADED_MODEL] = {"model": model, "name": "home model.keras", "hash": "h", "maxout": False}
     at.run()
     assert not at.exception and "home model.keras" in shown_code(at)
-    table = at.dataframe[0].value
-    values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
-    out = run_snippet(shown_code(at), tmp_path)
-    printed = re.search(r"loss ([0-9.]+), accuracy ([0-9.]+), mae ([0-9.]+), mse ([0-9.]+)", out).groups()
-    assert [float(v) for v in printed] == pytest.approx([values[m] for m in ("loss", "accuracy", "mae", "mse")],
-                                                       abs=2e-4)
+    code_prints_the_exam_table(at, tmp_path)
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

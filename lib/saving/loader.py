@@ -91,13 +91,21 @@ class Loader:
         except Exception as e:
             box["error"] = e
 
-    def _take(self):
-        """The spare loader process (waiting for its start if need be), or a new one."""
+    def _pop_spare(self):
+        """The spare's start box ({"process"} or {"error"}) once its start is over, or None; the
+        spare is then no longer this loader's."""
         with self._spare_lock:
             spare, self._spare = self._spare, None
-        if spare is not None:
-            thread, box = spare
-            thread.join(START_SECONDS + 10)
+        if spare is None:
+            return None
+        thread, box = spare
+        thread.join(START_SECONDS + 10)
+        return box
+
+    def _take(self):
+        """The spare loader process (waiting for its start if need be), or a new one."""
+        box = self._pop_spare()
+        if box is not None:
             process = box.get("process")
             if process is not None and process.alive():
                 return process
@@ -134,13 +142,9 @@ class Loader:
 
     def close(self):
         """Stop the spare loader process (a later `run` starts one again)."""
-        with self._spare_lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
-            thread, box = spare
-            thread.join(START_SECONDS + 10)
-            if box.get("process") is not None:
-                box["process"].kill()
+        box = self._pop_spare()
+        if box is not None and box.get("process") is not None:
+            box["process"].kill()
 
 
 _loader = None
