@@ -11,8 +11,14 @@ import dataclasses
 import math
 import re
 
+from lib import cost
+
 MAX_LAYERS = 20
 MAX_PARAMS = 2_000_000  # a classroom server builds (and trains) many of these at once
+# Numbers one example produces at any layer: the app's largest is far below 1 M (a 32x32x3 image
+# through Conv2D with the builder's 4,096 filters is 4.2 M); 16.8 M float32 values is 64 MB per
+# example, already a lot for a shared server. Uploads have the same limit (lib.saving).
+MAX_LAYER_OUTPUT = 2 ** 24
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax", "elu", "gelu", "swish",
                "softplus", "leaky_relu")
@@ -91,6 +97,7 @@ class LayerInfo:
     output_shape: tuple
     params: int
     formula: str  # how `params` comes about, e.g. "784 × 32 + 32"
+    multiply_adds: int = 0  # for one example (lib.cost's formulas)
 
     def __repr__(self):
         return f"{self.name}: {self.type} {self.input_shape} -> {self.output_shape}, {self.params:,} params"
@@ -183,8 +190,13 @@ def describe(layers, input_shape):
     for index, spec in enumerate(layers, start=1):
         args = check_layer(spec, index)
         out, params, formula = _follow(args, shape, index)
-        infos.append(LayerInfo(index, layer_name(index, args["type"]), args["type"], args,
-                               shape, out, params, formula))
+        if math.prod(out) > MAX_LAYER_OUTPUT:
+            raise ModelSpecError(index, args["type"], "too_large_output",
+                                 f"{math.prod(out):,} numbers per example; the limit is {MAX_LAYER_OUTPUT:,}",
+                                 values=f"{math.prod(out):,}", limit=f"{MAX_LAYER_OUTPUT:,}")
+        window = (args.get("kernel_size") or args.get("pool_size") or 1,) * 2
+        infos.append(LayerInfo(index, layer_name(index, args["type"]), args["type"], args, shape, out, params,
+                               formula, cost.multiply_adds(args["type"], shape, out, window=window)))
         total += params
         shape = out
     if total > MAX_PARAMS:

@@ -3,14 +3,15 @@ parameters worked out by the textbook formulas from the config alone, before Ker
 import dataclasses
 import math
 
-from lib import models
+from lib import cost, models
 from lib.saving.refusals import BadArchive, UnsafeModel
 
 MAX_PARAMS = models.MAX_PARAMS  # what the builder allows; an upload may not be bigger
 MAX_LAYERS = 2 * models.MAX_LAYERS  # the app builds at most 20 (+ the input); room for a student's own
-# Numbers one example produces at any layer: the app's largest is far below 1 M (a 32x32x3 image
-# through Conv2D); 16.8 M float32 values is 64 MB per example, already a lot for a shared server.
-MAX_LAYER_OUTPUT = 2 ** 24
+# Numbers one example may produce at any layer of an upload: a sanity bound on the outline's
+# arithmetic (256 MB of float32). What a pass may really cost is priced by lib.cost (a batch's
+# activations within PASS_MEMORY_BYTES, the mock exam within EXAM_SECONDS) before each pass.
+MAX_LAYER_OUTPUT = 2 ** 26
 MAX_CONFIG_DEPTH = 32  # nesting of a Functional config is ~12; deeper is not a Keras config
 
 # --- What a config may name --------------------------------------------------------------------
@@ -70,6 +71,7 @@ class LayerOutline:
     input_shape: tuple
     output_shape: tuple  # without the batch dimension
     params: int
+    multiply_adds: int = 0  # for one example (lib.cost's formulas)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +90,11 @@ class ModelOutline:
     @property
     def layer_classes(self):
         return [layer.class_name for layer in self.layers]
+
+    @property
+    def cost(self):
+        """What one example's pass costs (memory, multiply-adds), from the outline alone."""
+        return cost.PassCost.of(self.layers)
 
 
 # --- Checking a config -------------------------------------------------------------------------
@@ -346,9 +353,11 @@ def _follow_layer(layer, shape, where):
     if class_name == "Dense":
         units = count("units")
         out, params = shape[:-1] + (units,), shape[-1] * units + units * use_bias
+        work = cost.multiply_adds("Dense", shape, out)
     elif class_name == "Maxout":
         units, pieces = count("units"), count("pieces")
         out, params = shape[:-1] + (units,), (shape[-1] + 1) * units * pieces
+        work = cost.multiply_adds("Maxout", shape, out, pieces=pieces)
     elif class_name == "Conv2D":
         filters, kernel, strides = count("filters"), pair("kernel_size"), pair("strides", 1)
         dilation, groups = pair("dilation_rate", 1), count("groups", 1)
@@ -359,15 +368,17 @@ def _follow_layer(layer, shape, where):
         windows = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
         out = _slide(shape, windows, strides, padding, name, where) + (filters,)
         params = kernel[0] * kernel[1] * (channels // groups) * filters + filters * use_bias
+        work = cost.multiply_adds("Conv2D", shape, out, window=kernel, groups=groups)
     elif class_name in ("MaxPooling2D", "AveragePooling2D"):
         pool = pair("pool_size", 2)
         strides = pool if cfg.get("strides") is None else pair("strides")
         padding = choice("padding", "valid", ("valid", "same"))
         out, params = _slide(shape, pool, strides, padding, name, where) + (shape[2],), 0
+        work = cost.multiply_adds(class_name, shape, out, window=pool)
     elif class_name == "Flatten":
-        out, params = (math.prod(shape),), 0
+        out, params, work = (math.prod(shape),), 0, 0
     elif class_name in ("Dropout", "Activation", "RandomTranslation"):
-        out, params = shape, 0
+        out, params, work = shape, 0, 0
     else:  # an allowed class that is not a layer here (a model inside a model, an initializer...)
         unsupported(str(class_name)[:100])
     declared = (layer.get("build_config") or {}).get("input_shape") if isinstance(layer.get("build_config"), dict) \
@@ -377,7 +388,7 @@ def _follow_layer(layer, shape, where):
         raise BadArchive("config_mismatch", f"{name} declares input {declared}", layer=name,
                          declared=_declared_text(declared), computed=models.shape_text(shape))
     _check_output(name, out)
-    return LayerOutline(name, str(class_name), shape, out, params)
+    return LayerOutline(name, str(class_name), shape, out, params, work)
 
 
 def _slide(shape, windows, strides, padding, name, where):
