@@ -279,9 +279,9 @@ def test_a_dead_worker_is_replaced_and_only_its_run_fails(runner):
 
 def test_every_refusal_has_a_message_in_both_languages():
     details = {"value": 1, "n": 2, "limit": 3, "model": "(None, 784)", "images": "8×8", "numbers": 64,
-               "output": "(None, 5)", "message": "boom"}
+               "output": "(None, 5)", "message": "boom", "needs": "600", "budget": "512", "batch": 32}
     for code in ("batch_too_big", "input_mismatch", "not_ten_outputs", "no_softmax", "no_epochs", "too_many_epochs",
-                 "bad_batch", "bad_learning_rate", "bad_budget", "error", "worker"):
+                 "bad_batch", "bad_learning_rate", "bad_budget", "error", "worker", "too_much_memory", "out_of_memory"):
         for lang in i18n.LANGUAGES:
             assert "{" not in i18n.translate(f"training.error.{code}", lang, **details)
 

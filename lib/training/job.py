@@ -17,20 +17,20 @@ import math
 
 import numpy as np
 
-from lib import data
+from lib import cost, data
+from lib.errors import Refusal
 
 # Limits for a shared classroom server (a page may ask for less, never for more).
 MAX_EPOCHS = 500
 MAX_SECONDS = 60.0
 MAX_TRAIN_SAMPLES = 20_000
+INFERENCE_BATCH = 1024  # the worker validates in batches this big (and Keras tests in 32s)
 
 
-class TrainingError(ValueError):
+class TrainingError(Refusal):
     """A job the runner refuses; `code` says why (the pages translate it), `details` the numbers."""
 
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
+    catalog = "training.error"
 
 
 # --- The model -----------------------------------------------------------------------------------
@@ -149,6 +149,11 @@ class Fit:
 
 # --- The job -------------------------------------------------------------------------------------
 
+def inference_batch(layers):
+    """The batch a run validates in: INFERENCE_BATCH, or fewer when one example is large (lib.cost)."""
+    return min(INFERENCE_BATCH, cost.PassCost.of(layers).batch_size())
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Job:
     """What to train (see the module's docstring). `probes` are inputs predicted after every
@@ -186,7 +191,25 @@ class Job:
                 raise TrainingError("bad_learning_rate", f"learning rate must be above 0, got {rate!r}", value=rate)
         if not 0 < self.budget_s <= MAX_SECONDS:
             raise TrainingError("bad_budget", f"budget must be in (0, {MAX_SECONDS}] s", value=self.budget_s)
+        if isinstance(self.model, Stack):  # a stack is priced here; any other model where it is built
+            from lib import models
+
+            infos = models.describe(list(self.model.layers), self.model.input_shape)
+            self.check_memory(infos, sum(info.params for info in infos))
         return self
+
+    def check_memory(self, layers, params, data_bytes=0):
+        """TrainingError("too_much_memory") unless training this job's model — `layers` its chain
+        (lib.cost.LayerShape or alike), `params` its parameter count — fits the memory one run may
+        hold (lib.cost.training_bytes, RUN_MEMORY_BYTES)."""
+        models = len(self.compiles) if self.lockstep else 1
+        needed = cost.training_bytes(layers, params, batch_size=self.fit.batch_size, models=models,
+                                     inference_batch=inference_batch(layers), data_bytes=data_bytes)
+        if needed > cost.RUN_MEMORY_BYTES:
+            raise TrainingError("too_much_memory", f"the run needs about {needed:,} bytes",
+                                needs=cost.megabytes(needed), budget=cost.megabytes(cost.RUN_MEMORY_BYTES),
+                                batch=self.fit.batch_size)
+        return needed
 
     @property
     def key(self):

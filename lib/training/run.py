@@ -42,6 +42,14 @@ class Failure:
     message: str
     details: dict = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def out_of_memory(cls):
+        """A run that needed more memory than a run may hold (its worker's limit stopped it)."""
+        from lib import cost
+
+        return cls("out_of_memory", "the run needed more memory than a run may hold",
+                   {"budget": cost.megabytes(cost.RUN_MEMORY_BYTES)})
+
 
 @dataclasses.dataclass(eq=False)
 class Run:

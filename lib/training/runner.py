@@ -20,6 +20,7 @@ import time
 from collections import deque
 from multiprocessing.connection import Listener
 
+from lib import cost
 from lib.training.run import Failure, Run
 
 GRACE_SECONDS = 30.0  # beyond the budget, a worker that has not finished is killed
@@ -35,6 +36,11 @@ SHAREABLE = ("queued", "running", "done", "diverged")  # not: stopped by a stude
 # memory to spare sets KERAS_CLASSROOM_TRAINERS (and KERAS_CLASSROOM_THREADS).
 SLOTS = max(1, int(os.environ.get("KERAS_CLASSROOM_TRAINERS", 0)) or min((os.cpu_count() or 2) // 2, 4))
 THREADS = max(1, int(os.environ.get("KERAS_CLASSROOM_THREADS", 0)) or 1)
+# A worker's private memory may grow this much beyond what it holds once TensorFlow is imported
+# (RLIMIT_DATA): the memory a run may hold (lib.cost.RUN_MEMORY_BYTES, checked against each job's
+# estimate before it trains) and room for what TensorFlow keeps between runs (~5 MB a run, the
+# worker is replaced past RECYCLE_GROWTH_BYTES) and its own working space during a run.
+WORKER_MEMORY_BYTES = cost.RUN_MEMORY_BYTES + 512 * 2 ** 20
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -56,8 +62,8 @@ class Runner:
     """A pool of worker processes (one always ready, up to `slots` while runs wait) and a queue
     in front of it (one per server process)."""
 
-    def __init__(self, slots=SLOTS, threads=THREADS):
-        self.slots, self.threads = slots, threads
+    def __init__(self, slots=SLOTS, threads=THREADS, memory_bytes=WORKER_MEMORY_BYTES):
+        self.slots, self.threads, self.memory_bytes = slots, threads, memory_bytes
         self._queue = deque()
         self._runs = collections.OrderedDict()  # job key -> its latest Run, the most recently asked for last
         self._durations = deque(maxlen=20)  # seconds the recent runs took: the basis of a waiting estimate
@@ -147,23 +153,24 @@ class Runner:
         at once (Keras imported before the first click) and keeps it (replaced by a fresh one once
         idle, if it has grown); the others start theirs with their first run and stop it after
         EXTRA_WORKER_IDLE_S without one."""
-        worker = _Worker.start_quietly(self.threads) if slot == 0 else None
+        worker = _Worker.start_quietly(self.threads, self.memory_bytes) if slot == 0 else None
         while True:
             self._workers[slot] = worker
             idle = worker is not None and (slot > 0 or worker.grown() > IDLE_RECYCLE_BYTES)
             run = self._next(EXTRA_WORKER_IDLE_S if idle else None)
             if run is None:  # idle: an extra worker stops, the first one starts afresh
                 worker.kill()
-                worker = _Worker.start_quietly(self.threads) if slot == 0 else None
+                worker = _Worker.start_quietly(self.threads, self.memory_bytes) if slot == 0 else None
                 continue
             try:
                 if worker is None or not worker.alive():
                     run.status, run.queue_position = "running", 0  # the page: "Starting: building the model"
-                    worker = self._workers[slot] = _Worker(self.threads)
+                    worker = self._workers[slot] = _Worker(self.threads, self.memory_bytes)
                 run.status, run.started, run.queue_position = "running", time.time(), 0
                 worker.execute(run)
             except Exception as e:  # the worker died or hung: replace it, fail this run only
-                run.error, run.status = Failure("worker", str(e)), "failed"
+                run.error, run.status = (worker.death() if worker is not None else None) or Failure("worker", str(e)), \
+                    "failed"
                 if worker is not None:
                     worker.kill()
                 worker = None
@@ -173,9 +180,10 @@ class Runner:
                     self._durations.append(run.finished - run.started)
                 with self._lock:
                     self._forget_old()
-            if worker is not None and worker.grown() > RECYCLE_GROWTH_BYTES:
-                worker.kill()
-                worker = _Worker.start_quietly(self.threads) if slot == 0 else None
+            out_of_memory = run.error is not None and run.error.code == "out_of_memory"
+            if worker is not None and (out_of_memory or worker.grown() > RECYCLE_GROWTH_BYTES):
+                worker.kill()  # grown, or at its memory limit (what TensorFlow keeps then is not to be trusted)
+                worker = _Worker.start_quietly(self.threads, self.memory_bytes) if slot == 0 else None
 
 
 class _Worker:
@@ -186,11 +194,12 @@ class _Worker:
     which breaks under some launchers and would mean a second Streamlit CLI in every worker.
     """
 
-    def __init__(self, threads=THREADS):
+    def __init__(self, threads=THREADS, memory_bytes=WORKER_MEMORY_BYTES):
         key = os.urandom(16)
         with Listener(authkey=key) as listener:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join([_ROOT, os.environ.get("PYTHONPATH", "")]),
-                       KERAS_CLASSROOM_WORKER=f"{listener.address}|{key.hex()}|{threads}", TF_CPP_MIN_LOG_LEVEL="3")
+                       KERAS_CLASSROOM_WORKER=f"{listener.address}|{key.hex()}|{threads}|{int(memory_bytes)}",
+                       TF_CPP_MIN_LOG_LEVEL="3")
             self.process = subprocess.Popen([sys.executable, "-c", "from lib.training.worker import main; main()"],
                                             cwd=_ROOT, env=env, stdin=subprocess.DEVNULL)
             self.connection = self._accept(listener, timeout=120)
@@ -225,12 +234,26 @@ class _Worker:
         return box["connection"]
 
     @classmethod
-    def start_quietly(cls, threads=THREADS):
+    def start_quietly(cls, threads=THREADS, memory_bytes=WORKER_MEMORY_BYTES):
         """A worker, or None if it could not start now (the next run tries again, and says why)."""
         try:
-            return cls(threads)
+            return cls(threads, memory_bytes)
         except Exception:
             return None
+
+    def death(self):
+        """Why the worker died during a run, as the run's Failure: the signals a refused allocation
+        ends in (TensorFlow aborts or crashes when RLIMIT_DATA refuses it, measured) mean the run
+        needed more memory than a run may take; None while it lives."""
+        import signal
+
+        try:
+            code = self.process.wait(5)  # a connection that broke comes a moment before the exit
+        except subprocess.TimeoutExpired:
+            return None
+        if code in (-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS):
+            return Failure.out_of_memory()
+        return Failure("worker", f"the training worker stopped (exit {code})")
 
     def alive(self):
         return self.process.poll() is None

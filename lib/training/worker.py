@@ -12,11 +12,12 @@ from multiprocessing.connection import Client
 import keras
 import numpy as np
 
-from lib.training.job import TrainingError
+from lib import limits
+from lib.passes import layer_shapes
+from lib.training.job import TrainingError, inference_batch
 from lib.training.run import Epoch, Failure, Result
 
 DIVERGED_FACTOR = 100
-VALIDATION_BATCH = 1024
 
 
 class StopWhenDiverged(keras.callbacks.Callback):
@@ -42,20 +43,25 @@ class StopWhenDiverged(keras.callbacks.Callback):
 
 def main():
     """Where a worker process starts: connect back to the server, then serve jobs until told to quit."""
-    address, key, threads = os.environ["KERAS_CLASSROOM_WORKER"].split("|")
+    address, key, threads, memory = os.environ["KERAS_CLASSROOM_WORKER"].split("|")
     try:
         connection = Client(address, authkey=bytes.fromhex(key))
     except OSError:  # the server stopped before this worker was ready: nothing to serve
         return
-    serve(connection, int(threads))
+    serve(connection, int(threads), int(memory))
 
 
-def serve(connection, threads):
+def serve(connection, threads, memory_bytes=0):
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(max(1, threads // 2))
     tf.get_logger().setLevel("ERROR")  # retracing notes are for developers, not for a class's server log
+    # A run whose estimate was wrong fails alone (an allocation refused, or this process gone), and
+    # when a container runs out of memory all the same, the kernel takes this process first.
+    limits.first_to_go()
+    if memory_bytes:
+        limits.limit_memory(memory_bytes)
     try:
         connection.send(("ready", None))
     except OSError:  # the server went away while this worker was starting
@@ -75,8 +81,13 @@ def serve(connection, threads):
             return
         except TrainingError as e:
             connection.send(("failed", Failure(e.code, str(e), e.details)))
+        except MemoryError:  # over this worker's RLIMIT_DATA: the run stops, the worker lives on
+            connection.send(("failed", Failure.out_of_memory()))
         except Exception as e:  # the run fails, the worker lives on; the page shows the message
-            connection.send(("failed", Failure("error", f"{type(e).__name__}: {e}")))
+            if type(e).__name__ == "ResourceExhaustedError":  # TensorFlow's allocator hit the limit
+                connection.send(("failed", Failure.out_of_memory()))
+            else:
+                connection.send(("failed", Failure("error", f"{type(e).__name__}: {e}")))
         finally:
             keras.backend.clear_session(free_memory=True)
 
@@ -113,19 +124,26 @@ def train(connection, job):
         raise TrainingError("batch_too_big", f"batch_size {job.fit.batch_size} > {len(x_train)} examples",
                             value=job.fit.batch_size, n=len(x_train))
     control, started = Control(connection, job.budget_s), time.time()
-    # Validation in one big batch: the same numbers, but Keras's evaluation costs about half an
-    # epoch of a small job in fixed overhead per batch (82 -> 56 ms an epoch on the digits).
     fit_args = dict(batch_size=job.fit.batch_size, verbose=0, shuffle=job.fit.shuffle,
-                    validation_batch_size=VALIDATION_BATCH, validation_freq=job.fit.validation_freq)
+                    validation_freq=job.fit.validation_freq)
     if x_val is not None:
         fit_args["validation_data"] = (x_val, y_val)
     elif job.fit.validation_split:
         fit_args["validation_split"] = job.fit.validation_split
 
+    data_bytes = sum(a.nbytes for a in (x_train, y_train, x_val, y_val, x_test, y_test) if a is not None)
+
     def fresh_model(spec):
-        """Each racer from the same seed: the same initial weights, the same batches — a fair race."""
+        """Each racer from the same seed: the same initial weights, the same batches — a fair race.
+        Priced before it trains: a run over the memory a run may hold is refused here."""
         keras.utils.set_random_seed(job.seed)
         model = job.model.build()
+        shapes = layer_shapes(model)
+        job.check_memory(shapes, model.count_params(), data_bytes)
+        # Validation in big batches (up to 1,024 examples, fewer when one is large): the same numbers,
+        # but Keras's evaluation costs about half an epoch of a small job in fixed overhead per
+        # batch (82 -> 56 ms an epoch on the digits).
+        fit_args["validation_batch_size"] = inference_batch(shapes)
         if job.start is not None:
             model.set_weights(job.start)
         model.compile(optimizer=spec.make_optimizer(), loss=spec.loss, metrics=list(spec.metrics))
