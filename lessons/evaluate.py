@@ -1,63 +1,77 @@
 """Evaluate & predict: the mock exam, where the model goes wrong, and one digit followed through it."""
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from lib import data, evaluate, plots, snippets, ui
+from lib.errors import Refusal
+from lib.passes import as_passes as passes_of
 
 t, key = ui.t, ui.keys("evaluate")
 SOURCES = ("class", "yours", "loaded")
 ANY = -1  # the cell choice that means "every class"
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def class_report(dataset):
-    """The class model on its mock exam: evaluated once per server, not on every rerun."""
-    d = data.load_dataset(dataset)
-    return evaluate.report(evaluate.class_model(dataset).model, d.x_test, d.y_test)
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """The model this page grades, how it runs, and what the page says and shows about it."""
+    passes: object  # lib.passes: this server's own model runs here, a stranger's in its own process
+    dataset: str
+    test_size: float
+    report: object
+    about: str
+    recipe: dict  # the shown code's recipe
 
 
-def session_report(model, dataset, test_size, cache_key):
-    """A student's model on its mock exam: evaluated once, kept in the session."""
-    reports = st.session_state.setdefault(key("reports"), {})
-    if cache_key not in reports:
-        d = data.load_dataset(dataset, test_size=test_size)
-        reports.clear()  # only the model looked at now: a session keeps one report, not one per model ever seen
-        reports[cache_key] = evaluate.report(model, d.x_test, d.y_test)
-    return reports[cache_key]
+def yours(entry):
+    """The newest model of the Training page (built and run here: the server built it)."""
+    name, test_size, passes = entry.job.data.name, entry.job.data.test_size, passes_of(entry.run.model())
+    about = t("evaluate.about.yours", optimizer=entry.job.compile.optimizer, epochs=entry.run.epochs_done(),
+              rate=f"{entry.job.compile.learning_rate:g}", batch=entry.job.fit.batch_size,
+              dataset=t(f"training.datasets.{name}"), status=t(f"training.state.{entry.run.status}"))
+    report = ui.models.session_exam(passes, name, test_size, ("run", entry.run.id))
+    return Choice(passes, name, test_size, report, about, dict(source="yours", job=entry.job))
+
+
+def from_file(loaded):
+    """The model loaded on Save & load, graded and followed through its passes (a stranger's file runs
+    only in its own locked-down process); a Functional chain is followed layer by layer."""
+    evaluate.as_sequential(loaded.model)  # ModelUnfit unless one chain of layers
+    name = evaluate.dataset_for(loaded.passes)
+    report = ui.models.session_exam(loaded.passes, name, data.TEST_SIZE, ("file", loaded.digest))
+    recipe = dict(source="loaded", shared=name, maxout=loaded.maxout, file=loaded.name)
+    return Choice(loaded.passes, name, data.TEST_SIZE, report, about_file(loaded), recipe)
+
+
+def about_file(loaded):
+    return t("evaluate.about.loaded", name=ui.literal(loaded.name), params=f"{loaded.model.count_params():,}")
 
 
 def choose_model(source):
-    """(model, data set, test split, report, what the page says about it, the shown code's recipe);
-    a source with no model yet says so and falls back to the class model."""
-    finished = ui.LiveRun.finished(ui.TRAINING_RUN)
-    loaded = st.session_state.get(ui.LOADED_MODEL)
-    if source == "yours" and finished:
-        entry, model = finished[-1], finished[-1].run.model()
-        name, test_size = entry.job.data.name, entry.job.data.test_size
-        about = t("evaluate.about.yours", optimizer=entry.job.compile.optimizer, epochs=entry.run.epochs_done(),
-                  rate=f"{entry.job.compile.learning_rate:g}", batch=entry.job.fit.batch_size,
-                  dataset=t(f"training.datasets.{name}"), status=t(f"training.state.{entry.run.status}"))
-        return (model, name, test_size, session_report(model, name, test_size, ("run", entry.run.id)), about,
-                dict(source="yours", job=entry.job))
-    if source == "loaded" and loaded:
-        about = t("evaluate.about.loaded", name=ui.literal(loaded["name"]), params=f"{loaded['model'].count_params():,}")
-        try:
-            model = evaluate.as_sequential(loaded["model"])  # a Functional chain: its layers, in order
-            name = evaluate.dataset_for(model)
-            return (model, name, data.TEST_SIZE, session_report(model, name, data.TEST_SIZE, ("file", loaded["hash"])),
-                    about, dict(source="loaded", shared=name, maxout=loaded["maxout"], file=loaded["name"]))
-        except evaluate.ModelUnfit as e:
-            st.warning(about + " " + t(f"evaluate.unfit.{e.code}", **e.details), icon=":material/block:")
-    elif source != "class":
-        st.info(t("evaluate.no_run" if source == "yours" else "evaluate.no_file"), icon=":material/info:")
-        ui.page_link("training" if source == "yours" else "save_load")
+    """The Choice of `source`; a source with no model yet, or one this page cannot run, says why
+    and falls back to the class model."""
+    entry, loaded = ui.models.trained(), ui.models.loaded()
+    try:
+        if source == "yours" and entry:
+            return yours(entry)
+        if source == "loaded" and loaded:
+            return from_file(loaded)
+        if source != "class":
+            st.info(t("evaluate.no_run" if source == "yours" else "evaluate.no_file"), icon=":material/info:")
+            ui.page_link("training" if source == "yours" else "save_load")
+    except evaluate.ModelUnfit as e:
+        st.warning(about_file(loaded) + " " + t(f"evaluate.unfit.{e.code}", **e.details), icon=":material/block:")
+    except Refusal as e:  # too costly to run here, or its process hit a limit
+        ui.say(e, then=t("evaluate.fallback"))
     dataset = "mnist" if data.is_cached("mnist") else "digits"
     shared = evaluate.class_model(dataset)
     about = t("evaluate.about.class", dataset=t(f"training.datasets.{dataset}"), n=f"{shared.train_samples:,}",
               epochs=shared.epochs, rate=f"{shared.learning_rate:g}", accuracy=f"{shared.accuracy:.3f}")
-    return shared.model, dataset, data.TEST_SIZE, class_report(dataset), about, dict(source="class", shared=shared)
+    return Choice(passes_of(shared.model), dataset, data.TEST_SIZE, ui.models.class_exam(dataset), about,
+                  dict(source="class", shared=shared))
 
 
 def mistakes_section(report, d):
@@ -87,8 +101,7 @@ def pick_input(d, shape):
     will see it; (None, None) while there is no drawing to read (the page says why)."""
     if ui.choice(st.segmented_control, t("evaluate.input"), ("test", "draw"), key=key("input"), required=True,
                  labels=ui.labels("evaluate.inputs")) == "test":
-        index = st.slider(t("evaluate.test_image", last=len(d.x_test) - 1), 0, len(d.x_test) - 1, 0, key=key("image"),
-                          bind="query-params")
+        index = ui.bound(st.slider, t("evaluate.test_image", last=len(d.x_test) - 1), 0, len(d.x_test) - 1, 0, key=key("image"))
         return d.x_test[index], int(d.y_test[index])
     drawing = st_canvas(stroke_width=evaluate.STROKE_WIDTH, stroke_color="#000000", background_color="#FFFFFF",
                         width=evaluate.CANVAS_SIDE, height=evaluate.CANVAS_SIDE, drawing_mode="freedraw", key=key("canvas"),
@@ -102,49 +115,58 @@ def pick_input(d, shape):
         return None, None
 
 
-def follow_section(model, d, shape, recipe):
-    """One input: what the model answers, then how — every layer's output; the code follows the image."""
+def follow_section(passes, d, shape, recipe):
+    """One input: what the model answers, then how; the code follows the image."""
     left, right = st.columns([1, 1.6], gap="large")
     with left:
         image, label = pick_input(d, shape)
     if image is not None:
-        x = evaluate.model_input(model, image[None])
-        outputs = evaluate.layer_outputs(model, x)
-        probabilities, answer = outputs[-1][1][0], int(np.argmax(outputs[-1][1][0]))
-        verdict = "unlabelled" if label is None else "right" if answer == label else "wrong"
-        with right:
-            st.markdown(t(f"evaluate.verdict.{verdict}", answer=answer, label=label, p=f"{probabilities.max():.3f}",
-                          loss="" if label is None else f"{evaluate.cross_entropy(probabilities, label):.4f}"))
-            ui.plot(plots.softmax_figure(evaluate.logits(model, outputs, x)[0], probabilities, label, ui.lang()))
-        with left:
-            ui.plot(plots.input_figure(image, ui.lang(), label=label))
-        for name, output in outputs[:-1]:
-            title = f"{name} → {'×'.join(map(str, output.shape[1:]))}"
-            ui.plot(plots.maps_figure(output[0], title) if output.ndim == 4 else plots.vector_figure(output[0], title))
-        ui.dense_unit_view(model, x[0], key, t("evaluate.unit_input"))
+        show_how(passes, image, label, left, right)
     ui.notice("evaluate")
     ui.code_panel(snippets.evaluate_snippet(ui.lang(), index=st.session_state.get(key("image"), 0), **recipe))
     ui.references(("common.ref_fit", "https://keras.io/api/models/model_training_apis/"),
                   ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))
 
 
+def show_how(passes, image, label, left, right):
+    """The model's answer for one image, then every layer's output and one Dense unit's arithmetic."""
+    model = evaluate.as_sequential(passes.model)  # its layers in order (a stranger's is never run here)
+    x = evaluate.model_input(model, image[None])
+    try:
+        outputs, logits = passes.follow(x)
+    except Refusal as e:
+        return ui.say(e)
+    probabilities, answer = outputs[-1][1][0], int(np.argmax(outputs[-1][1][0]))
+    verdict = "unlabelled" if label is None else "right" if answer == label else "wrong"
+    with right:
+        st.markdown(t(f"evaluate.verdict.{verdict}", answer=answer, label=label, p=f"{probabilities.max():.3f}",
+                      loss="" if label is None else f"{evaluate.cross_entropy(probabilities, label):.4f}"))
+        ui.plot(plots.softmax_figure(logits[0], probabilities, label, ui.lang()))
+    with left:
+        ui.plot(plots.input_figure(image, ui.lang(), label=label))
+    for name, output in outputs[:-1]:
+        title = f"{name} → {'×'.join(map(str, output.shape[1:]))}"
+        ui.plot(plots.maps_figure(output[0], title) if output.ndim == 4 else plots.vector_figure(output[0], title))
+    ui.dense_unit_view(model, x[0], key, t("evaluate.unit_input"), outputs=outputs)
+
+
 # --- The page --------------------------------------------------------------------------------
 ui.header("evaluate")
 source = ui.choice(st.segmented_control, t("evaluate.which"), SOURCES, key=key("source"), required=True,
                    labels=ui.labels("evaluate.sources"))
-model, dataset, test_size, report, about, recipe = choose_model(source)
-d = data.load_dataset(dataset, test_size=test_size)
-st.markdown(about)
+chosen = choose_model(source)
+d = data.load_dataset(chosen.dataset, test_size=chosen.test_size)
+st.markdown(chosen.about)
 
 st.subheader(t("evaluate.exam_title"))
-s = report.scores
+s = chosen.report.scores
 st.dataframe(pd.DataFrame({t("evaluate.col.measure"): ["loss", "accuracy", "mae", "mse"], t("evaluate.col.value"):
                            [round(v, 4) for v in (s.loss, s.accuracy, s.mae, s.mse)]}), hide_index=True)
 st.markdown(t("evaluate.exam_idea", n=len(d.x_test), mae=f"{s.mae:.4f}", mse=f"{s.mse:.4f}"))
 
 st.subheader(t("evaluate.wrong_title"))
-st.fragment(mistakes_section)(report, d)
+st.fragment(mistakes_section)(chosen.report, d)
 
 st.subheader(t("evaluate.follow_title"))
 st.markdown(t("evaluate.follow_idea"))
-st.fragment(follow_section)(model, d, data.DATASETS[dataset].image_shape, recipe)
+st.fragment(follow_section)(chosen.passes, d, data.DATASETS[chosen.dataset].image_shape, chosen.recipe)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import data, evaluate, models, plots, saving, snippets, training, ui
+from lib.errors import Refusal
 
 t = ui.t
 key = ui.keys("save_load")
@@ -14,10 +15,9 @@ SOURCES = ("class", "yours", "built")
 
 def chosen_model(source):
     """(model, the shown code's recipe) of the model to save; a source with none yet says so."""
-    finished = ui.LiveRun.finished(ui.TRAINING_RUN)
-    stack = st.session_state.get(ui.MODEL_STACK)
-    if source == "yours" and finished:
-        return finished[-1].run.model(), dict(source="yours", job=finished[-1].job)
+    entry, stack = ui.models.trained(), st.session_state.get(ui.MODEL_STACK)
+    if source == "yours" and entry:
+        return entry.run.model(), dict(source="yours", job=entry.job)
     if source == "built" and stack:
         layers = [{k: v for k, v in layer.items() if k != "uid"} for layer in stack["layers"]]
         try:
@@ -32,28 +32,45 @@ def chosen_model(source):
 
 
 def show_archive(raw):
-    """What a .keras file holds, read without loading it: members, metadata, config, parameters."""
+    """What a .keras file holds, read without loading it: members, metadata, config, parameters,
+    and what one pass of it costs."""
     info = saving.inspect_archive(raw)
     st.dataframe(pd.DataFrame([{t("save_load.col.member"): m.name, t("save_load.col.size"): m.size}
                                for m in info.members]), hide_index=True)
     st.markdown(t("save_load.metadata", version=ui.literal(info.keras_version), date=ui.literal(info.date_saved),
                   params=f"{info.params:,}", size=f"{info.size:,}"))
     st.dataframe(pd.DataFrame(saving.layer_rows(info)), hide_index=True)
+    ui.pass_cost(info.model.cost)
     return info
 
 
 def load_back(raw, name):
-    """The file loaded back as an upload would be (inspected, then loaded safely in the loader
-    process); the model becomes the session's loaded model, which the Evaluate page grades."""
-    digest = hashlib.sha256(raw).hexdigest()
-    loaded = st.session_state.get(ui.LOADED_MODEL)
-    if not loaded or loaded["hash"] != digest:
+    """This page's own file loaded back as an upload would be (inspected, then loaded in the loader
+    process); it becomes the session's loaded model, which the Evaluate page grades."""
+    loaded = ui.models.loaded()
+    if not loaded or loaded.digest != hashlib.sha256(raw).hexdigest():
         with st.spinner(t("save_load.loading")):
-            model = saving.load_upload(raw)
-        loaded = {"model": model, "name": name, "hash": digest,
-                  "maxout": any(type(layer).__name__ == "Maxout" for layer in model.layers)}
-        st.session_state[ui.LOADED_MODEL] = loaded
-    return loaded["model"]
+            loaded = st.session_state[ui.LOADED_MODEL] = saving.open_own_file(raw, name)
+    return loaded.model
+
+
+def open_upload(upload):
+    """A classmate's file: inspected, loaded in a locked-down process, and from now on run only
+    there (its passes); it becomes the session's loaded model. A refusal says why."""
+    raw = upload.getvalue()
+    try:
+        with st.spinner(t("save_load.loading")):
+            if upload.name.endswith(".weights.h5"):
+                st.session_state[ui.LOADED_MODEL] = saving.open_weights_upload(raw, model, upload.name)
+            else:
+                show_archive(raw)
+                st.session_state[ui.LOADED_MODEL] = saving.open_upload(raw, upload.name)
+        st.success(t("save_load.upload_ok", name=ui.literal(upload.name)), icon=":material/verified_user:")
+        ui.page_link("evaluate", t("save_load.see_evaluate"))
+    except saving.SavingError as e:
+        ui.say(e, icon=":material/gpp_bad:")
+
+
 
 
 def draw_more(entry):
@@ -101,30 +118,21 @@ st.markdown(t("save_load.upload_idea"))
 upload = st.file_uploader(t("save_load.upload"), type=["keras", "h5"], key=key("upload"),
                           max_upload_size=-(-saving.MAX_UPLOAD_BYTES // 2 ** 20))
 if upload is not None:
-    try:
-        if upload.name.endswith(".weights.h5"):
-            theirs = saving.load_weights_upload(upload.getvalue(), model)
-            st.session_state[ui.LOADED_MODEL] = {"model": theirs, "name": upload.name, "maxout": False,
-                                                 "hash": hashlib.sha256(upload.getvalue()).hexdigest()}
-        else:
-            show_archive(upload.getvalue())
-            load_back(upload.getvalue(), upload.name)
-        st.success(t("save_load.upload_ok", name=ui.literal(upload.name)), icon=":material/verified_user:")
-        ui.page_link("evaluate", t("save_load.see_evaluate"))
-    except saving.SavingError as e:
-        st.error(t(f"save_load.error.{e.code}", **e.details), icon=":material/gpp_bad:")
+    open_upload(upload)
 
 st.subheader(t("save_load.more_title"))
-loaded = st.session_state.get(ui.LOADED_MODEL)
+loaded = ui.models.loaded()
 live = ui.LiveRun(key("more"))
 try:
-    dataset = evaluate.dataset_for(loaded["model"])
-    test = data.load_dataset(dataset)
-    before = evaluate.report(loaded["model"], test.x_test, test.y_test).scores.accuracy
-    st.markdown(t("save_load.more_idea", name=ui.literal(loaded["name"]), accuracy=f"{before:.3f}"))
-    live.buttons(t("save_load.more"), saving.continue_job(loaded["model"], dataset), before=before)
+    dataset = evaluate.dataset_for(loaded.passes)
+    exam = ui.models.session_exam(loaded.passes, dataset, data.TEST_SIZE, ("file", loaded.digest))
+    before = exam.scores.accuracy
+    st.markdown(t("save_load.more_idea", name=ui.literal(loaded.name), accuracy=f"{before:.3f}"))
+    live.buttons(t("save_load.more"), saving.continue_job(loaded.model, dataset), before=before)
 except evaluate.ModelUnfit as e:
     st.info(t(f"evaluate.unfit.{e.code}", **e.details))
+except Refusal as e:  # too costly to run here, its process hit a limit, or too costly to train
+    ui.say(e)
 live.show(draw_more)
 
 ui.notice("save_load")

@@ -22,6 +22,8 @@ import weakref
 
 import numpy as np
 
+from lib.passes import as_passes, layer_outputs, logits  # noqa: F401  (re-exported: part of this page's API)
+
 # --- How good, and where it goes wrong ------------------------------------------------------
 
 
@@ -135,25 +137,6 @@ def model_input(model, images):
     return images.reshape(len(images), *shape)
 
 
-def layer_outputs(model, x):
-    """[(layer name, its output for the batch x), ...] for every layer of a Sequential model, in order.
-
-    One forward pass, layer by layer, with training=False: what the model computes at inference,
-    so Dropout and RandomTranslation pass their input through. Nothing is built or traced, so a
-    page can call it on every click (a couple of milliseconds for the digits CNN).
-    """
-    import keras
-
-    if not isinstance(model, keras.Sequential):
-        raise TypeError(f"layer_outputs follows a Sequential model, not a {type(model).__name__}")
-    outputs = []
-    activation = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
-    for layer in model.layers:
-        activation = layer(activation, training=False)
-        outputs.append((layer.name, np.asarray(activation)))
-    return outputs
-
-
 @dataclasses.dataclass(frozen=True)
 class DenseUnit:
     """One Dense unit written out: output = activation(x · w + b), the largest terms shown."""
@@ -259,15 +242,17 @@ class ModelUnfit(ValueError):
 
 
 def check_classifier(model, image_shape, classes=10):
-    """ModelUnfit unless `model` takes images of `image_shape` (as they are, or flattened) and
-    answers with `classes` probabilities that add up to 1."""
+    """ModelUnfit unless `model` (a Keras model, or its Passes) takes images of `image_shape` (as
+    they are, or flattened) and answers with `classes` probabilities that add up to 1."""
+    passes = as_passes(model)
+    model = passes.model
     takes = tuple(int(d) for d in model.inputs[0].shape[1:])
     if int(np.prod(takes)) != int(np.prod(image_shape)):
         raise ModelUnfit("input_mismatch", f"the model takes {takes}, the images are {image_shape}",
                          model="×".join(map(str, takes)), images="×".join(map(str, image_shape)),
                          numbers=int(np.prod(image_shape)))
     answers = tuple(int(d) for d in model.outputs[0].shape[1:])
-    probe = np.asarray(model(np.random.default_rng(0).uniform(0, 1, (4, *takes)).astype("float32"), training=False))
+    probe = np.asarray(passes.predict(np.random.default_rng(0).uniform(0, 1, (4, *takes)).astype("float32")))
     if answers != (classes,) or not np.allclose(probe.sum(axis=1), 1.0, atol=1e-3) or probe.min() < 0:
         raise ModelUnfit("not_classifier", f"the model answers {answers}, not {classes} probabilities",
                          output="×".join(map(str, answers)), classes=classes)
@@ -310,11 +295,12 @@ _CHAINS = weakref.WeakKeyDictionary()  # a Functional model -> its Sequential tw
 
 
 def dataset_for(model, classes=10):
-    """The data set a classifier can be graded on — "digits" (64 numbers an image) or "mnist" (784,
-    when MNIST is in the Keras cache) — or ModelUnfit saying why none."""
+    """The data set a classifier (a Keras model, or its Passes) can be graded on — "digits" (64
+    numbers an image) or "mnist" (784, when MNIST is in the Keras cache) — or ModelUnfit saying why
+    none."""
     from lib import data
 
-    name = "mnist" if int(np.prod(model.inputs[0].shape[1:])) == 784 else "digits"
+    name = "mnist" if int(np.prod(as_passes(model).model.inputs[0].shape[1:])) == 784 else "digits"
     check_classifier(model, data.DATASETS[name].image_shape, classes)
     if name == "mnist" and not data.is_cached("mnist"):
         raise ModelUnfit("no_mnist", "MNIST is not in the Keras cache")
@@ -355,10 +341,12 @@ def cell_examples(report, truth=None, guess=None, k=8):
 
 
 def report(model, images, labels, classes=10):
-    """The model on a test set of images (n, h, w): one forward pass in batches, then the scores
-    and the confusion matrix. Compute it once per model, not on every rerun."""
-    x = model_input(model, images)
-    probabilities = np.concatenate([np.asarray(model(x[k:k + 512], training=False)) for k in range(0, len(x), 512)])
+    """The model (a Keras model this server built, or the Passes of any) on a test set of images
+    (n, h, w): one forward pass in batches as large as its outline allows (lib.cost), then the
+    scores and the confusion matrix. Compute it once per model, not on every rerun."""
+    passes = as_passes(model)
+    model = passes.model
+    probabilities = np.asarray(passes.predict(model_input(model, images)), dtype="float32")
     probabilities.flags.writeable = False
     labels = np.asarray(labels).reshape(-1)
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), classes)
@@ -481,17 +469,3 @@ def _centre_by_mass(digit, side):
     left = int(np.clip(round(side / 2 - col - 0.5), 0, room))
     field[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
     return field
-
-
-# --- One input through the network ------------------------------------------------------------
-
-def logits(model, outputs, x):
-    """The scores the final softmax turns into probabilities, for the batch x whose
-    `layer_outputs` are `outputs`: x·W + b of a last Dense layer, or the input of a last
-    Activation layer (the study note's Dense(10) + Activation("softmax"))."""
-    last = model.layers[-1]
-    before = np.asarray(x if len(outputs) == 1 else outputs[-2][1], dtype="float32")
-    if type(last).__name__ == "Dense":
-        kernel, bias = last.get_weights()
-        return before.reshape(len(before), -1) @ kernel + bias
-    return before.reshape(len(before), -1)

@@ -517,13 +517,13 @@ def test_your_model_from_the_training_page_is_graded_on_its_own_test_set(tmp_pat
 
 
 def test_a_loaded_model_that_does_not_fit_is_explained_and_the_class_model_graded():
-    from lib import models, ui
+    from lib import models, saving, ui
     from tests.helpers import open_page
 
     at = open_page("lessons/evaluate.py", query={"evaluate.source": "loaded"})
     assert any(i18n.translate("evaluate.no_file", "en")[:40] in i.value for i in at.info)
     wide = models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (100,))
-    at.session_state[ui.LOADED_MODEL] = {"model": wide, "name": "wide.keras", "hash": "x", "maxout": False}
+    at.session_state[ui.LOADED_MODEL] = saving.open_upload(saving.to_bytes(wide), "wide.keras")
     at.run()
     assert not at.exception and "100" in at.warning[0].value and "64" in at.warning[0].value
     assert at.dataframe[0].value.iloc[1, 1] == pytest.approx(evaluate.class_model().accuracy, abs=1e-4)
@@ -561,12 +561,12 @@ def test_a_functional_chain_is_followed_as_the_sequential_of_its_layers():
 
 
 def test_a_loaded_functional_model_is_graded_and_followed_on_the_page():
-    from lib import ui
+    from lib import saving, ui
     from tests.helpers import open_page
 
     model = functional_digits_model()
     at = open_page("lessons/evaluate.py", query={"evaluate.source": "loaded"})
-    at.session_state[ui.LOADED_MODEL] = {"model": model, "name": "home.keras", "hash": "f", "maxout": False}
+    at.session_state[ui.LOADED_MODEL] = saving.open_upload(saving.to_bytes(model), "home.keras")
     at.run()
     assert not at.exception and not at.warning
     d = data.load_dataset("digits", test_size=0.2)
@@ -583,7 +583,7 @@ def test_a_loaded_models_code_loads_its_file_and_prints_the_pages_numbers(tmp_pa
     model = functional_digits_model()
     (tmp_path / "home model.keras").write_bytes(saving.to_bytes(model))
     at = open_page("lessons/evaluate.py", query={"evaluate.source": "loaded", "evaluate.image": "3"})
-    at.session_state[ui.LOADED_MODEL] = {"model": model, "name": "home model.keras", "hash": "h", "maxout": False}
+    at.session_state[ui.LOADED_MODEL] = saving.open_upload(saving.to_bytes(model), "home model.keras")
     at.run()
     assert not at.exception and "home model.keras" in shown_code(at)
     code_prints_the_exam_table(at, tmp_path)

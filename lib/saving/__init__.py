@@ -19,12 +19,18 @@ used once and replaced) that checks the weight shapes and calls
 (the config it re-serialised and the weights as raw numbers — never a pickle), and this process
 rebuilds the model from that, after checking the config once more.
 
-Refusals raise `BadArchive` (not a model file) or `UnsafeModel` (a model this app will not
-load). Both carry a `code` and `details`; the page shows `t(f"save_load.error.{code}", **details)`.
+A loaded upload is never run in this process: `open_upload` gives a `Loaded` whose passes (the
+mock exam, one input through every layer) run in the loader's *host* process for that file, priced
+first from the file's outline (lib.cost); the model rebuilt here is for drawing and counting only.
+
+Refusals raise `BadArchive` (not a model file) or `UnsafeModel` (a model this app will not load,
+or whose pass hit its process's limits). Both carry a `code` and `details`; the page shows
+`t(f"save_load.error.{code}", **details)` (ui.say).
 
 Inside: `refusals` (the errors, the Keras version), `archive` (the zip), `config` (the allow-list and
-the outline), `loader` (the loader process), `rebuild` (a model from checked plain data). Their public
-names are all here.
+the outline), `process` (one locked-down process, seen from here), `inside` (what runs in it),
+`loader` (loads and hosts), `stranger` (a loaded model and its passes), `rebuild` (a model from
+checked plain data). Their public names are all here.
 """
 import dataclasses
 import hashlib
@@ -37,15 +43,17 @@ from lib.saving.archive import (ALLOWED_MEMBERS, HDF5_SIGNATURE, MAX_CONFIG_BYTE
                                 Member, as_bytes, check_upload_size, inspect_archive)
 from lib.saving.config import ALLOWED_LAYERS, MAX_PARAMS, LayerOutline, ModelOutline, check_config
 from lib.saving.loader import LOAD_MEMORY_BYTES, Loader, get_loader
+from lib.saving.stranger import Loaded, Sandboxed
 from lib.saving.recent import Recent
 from lib.saving.rebuild import assign_weights, deserialize, model_from_architecture
 from lib.saving.refusals import ERROR_CODES, BadArchive, SavingError, UnsafeModel, check_keras_version
 
 __all__ = ["ALLOWED_LAYERS", "ALLOWED_MEMBERS", "ERROR_CODES", "HDF5_SIGNATURE", "LOAD_MEMORY_BYTES",
            "MAX_CONFIG_BYTES", "MAX_PARAMS", "MAX_UPLOAD_BYTES", "ArchiveInfo", "BadArchive", "LayerOutline",
-           "LayerWeights", "Loader", "Member", "ModelOutline", "SavingError", "UnsafeModel", "WeightInfo",
+           "LayerWeights", "Loaded", "Loader", "Member", "ModelOutline", "Sandboxed", "SavingError", "UnsafeModel", "WeightInfo",
            "architecture_json", "check_config", "check_keras_version", "continue_job", "describe_weights",
-           "get_loader", "inspect_archive", "layer_rows", "load_upload", "load_weights_upload",
+           "get_loader", "inspect_archive", "layer_rows", "load_upload", "load_weights_upload", "open_own_file", "open_upload",
+           "open_weights_upload",
            "model_files", "model_from_architecture", "probe_inputs", "to_bytes", "weights_to_bytes"]
 
 def _nbytes(value):
@@ -196,22 +204,25 @@ def continue_job(model, dataset, *, epochs=3, learning_rate=0.001, seed=0):
 
 # --- Loading an upload in a loader process ----------------------------------------------------
 
-def _ask(loader, request, data, name):
+def _ask(loader, request, data, name, *, keep=False):
     """The loader's answer to `request` about `data`. The server's own loader is asked once per
-    content (the same bytes get the same answer: see recent.py); a loader passed in, always."""
+    content (the same bytes get the same answer: see recent.py); a loader passed in, always. With
+    `keep`, the process that loaded it stays as the file's host (see Sandboxed)."""
+    key = _digest(json.dumps(request, sort_keys=True), data)
     if loader is not None:
-        return loader.run(request, data, name)
-    return _ANSWERS.get(_digest(json.dumps(request, sort_keys=True), data), lambda: get_loader().run(request, data, name))
+        return loader.run(request, data, name, keep=key if keep else None)
+    return _ANSWERS.get(key, lambda: get_loader().run(request, data, name, keep=key if keep else None))
 
 
-def load_upload(data, *, loader=None):
+def load_upload(data, *, loader=None, keep=False):
     """A model from an uploaded `.keras` file: inspected here (BadArchive / UnsafeModel), then
-    loaded by `keras.saving.load_model(safe_mode=True, compile=False)` in a one-use loader
-    process, and rebuilt here from the plain data it sends back. The model is uncompiled."""
+    loaded by `keras.saving.load_model(safe_mode=True, compile=False)` in a loader process, and
+    rebuilt here from the plain data it sends back. The model is uncompiled. Never run it here:
+    `open_upload` gives its passes, which run in the loader's host process."""
     check_keras_version()
     data = as_bytes(data, MAX_UPLOAD_BYTES)
     inspect_archive(data)
-    header, arrays = _ask(loader, {"op": "load_model"}, data, "upload.keras")
+    header, arrays = _ask(loader, {"op": "load_model"}, data, "upload.keras", keep=keep)
     config = header.get("config")
     if not isinstance(config, dict):
         raise BadArchive("load_failed", "the loader sent no config", message="no config")
@@ -219,7 +230,7 @@ def load_upload(data, *, loader=None):
     return assign_weights(deserialize(config), arrays)
 
 
-def load_weights_upload(data, model, *, loader=None):
+def load_weights_upload(data, model, *, loader=None, keep=False):
     """A copy of `model` (same architecture, uncompiled) holding the weights of an uploaded
     `.weights.h5` file; `model` itself is left as it was. The file is only ever read as weights:
     an HDF5 file within MAX_UPLOAD_BYTES, whose every weight has the shape the model expects
@@ -232,7 +243,39 @@ def load_weights_upload(data, model, *, loader=None):
         raise BadArchive("not_weights", "not an HDF5 weights file")
     architecture = architecture_json(model)
     check_config(json.loads(architecture))
-    _, arrays = _ask(loader, {"op": "load_weights", "architecture": architecture}, data, "upload.weights.h5")
+    _, arrays = _ask(loader, {"op": "load_weights", "architecture": architecture}, data, "upload.weights.h5",
+                     keep=keep)
     return assign_weights(deserialize(json.loads(architecture)), arrays)
+
+
+# --- A loaded model, as the pages hold it -------------------------------------------------------
+
+def open_upload(data, name, *, loader=None):
+    """A stranger's `.keras` file, loaded (see load_upload) and ready to be run in the loader's host
+    process: a `Loaded` whose passes are Sandboxed, priced from the file's outline."""
+    data = as_bytes(data, MAX_UPLOAD_BYTES)
+    model = load_upload(data, loader=loader, keep=True)
+    load = {"op": "load_model"}
+    return Loaded(name, _digest(data), Sandboxed(model, data, load, _digest(json.dumps(load, sort_keys=True), data),
+                                                 inspect_archive(data).model.cost, loader=loader))
+
+
+def open_weights_upload(data, model, name, *, loader=None):
+    """A stranger's `.weights.h5` file in a copy of `model`'s architecture (see load_weights_upload),
+    run like an upload: a `Loaded` whose passes are Sandboxed."""
+    data = as_bytes(data, MAX_UPLOAD_BYTES)
+    theirs = load_weights_upload(data, model, loader=loader, keep=True)
+    load = {"op": "load_weights", "architecture": architecture_json(model)}
+    outline = check_config(json.loads(load["architecture"]))
+    return Loaded(name, _digest(data), Sandboxed(theirs, data, load, _digest(json.dumps(load, sort_keys=True), data),
+                                                 outline.cost, loader=loader))
+
+
+def open_own_file(data, name):
+    """A `.keras` file this server wrote itself a moment ago (`model_files`), loaded back the safe
+    way all the same; it runs here, as any model the server built."""
+    from lib.passes import InProcess
+
+    return Loaded(name, _digest(data), InProcess(load_upload(data)))
 
 

@@ -2,16 +2,16 @@
 and the Keras version below which no file is loaded."""
 import re
 
+from lib.errors import Refusal
+
 MIN_KERAS_VERSION = (3, 15, 1)  # earlier Keras 3 releases have published safe_mode bypasses
 
 
-class SavingError(ValueError):
+class SavingError(Refusal):
     """A file this app refuses. `code` names the reason (the page translates
     `save_load.error.<code>`), `details` the values its message needs."""
 
-    def __init__(self, code, summary, **details):
-        super().__init__(summary)
-        self.code, self.details = code, details
+    catalog = "save_load.error"
 
 
 class BadArchive(SavingError):
@@ -20,8 +20,9 @@ class BadArchive(SavingError):
 
 
 class UnsafeModel(SavingError):
-    """A model file this app will not load: a forbidden or unknown class or module, too many
-    parameters, a loader that ran out of time or memory — or a Keras too old to load safely."""
+    """A model file this app will not load (a forbidden or unknown class or module, too many
+    parameters, a loader that ran out of time or memory, a Keras too old to load safely) or a
+    loaded model whose pass hit its process's limits ("run_..." codes)."""
 
 
 ERROR_CODES = {
@@ -33,7 +34,8 @@ ERROR_CODES = {
                  "weights_extra", "load_failed"),
     UnsafeModel: ("forbidden_class", "unknown_class", "unknown_module", "function", "unknown_name",
                   "unsupported_config", "too_many_params", "too_many_layers", "too_large_output",
-                  "keras_too_old", "too_slow", "too_much_memory", "loader_failed"),
+                  "keras_too_old", "too_slow", "too_much_memory", "loader_failed", "run_too_slow",
+                  "run_too_much_memory", "run_failed"),
 }
 KINDS = {cls.__name__: cls for cls in ERROR_CODES}
 

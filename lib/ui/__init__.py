@@ -4,6 +4,8 @@ The only module in `lib` that imports Streamlit. Pages read widgets, call the re
 show what comes back through these helpers, so every page looks and speaks alike.
 """
 import dataclasses
+import inspect
+import math
 import os
 import pathlib
 import time
@@ -12,11 +14,11 @@ import uuid
 import streamlit as st
 
 from lib import i18n
+from lib.ui import models
+from lib.ui.models import LOADED_MODEL, TRAINING_RUN  # noqa: F401  (the names pages use)
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL_STACK = "model_stack"  # the session's stack from the Model & layers page, which other pages use
-TRAINING_RUN = "training.run"  # the Training page's live run: the models trained there, which other pages use
-LOADED_MODEL = "loaded_model"  # the model loaded on the Save & load page: {"model", "name", "hash", "maxout"}
 PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
 # Pages a host leaves out of the menu, by URL path: KERAS_CLASSROOM_HIDE=save-load on a small host
 # (that page starts a model-loading process of its own), or lessons a class has not reached yet.
@@ -117,6 +119,7 @@ def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
         default = [] if multi else options[0]
     if key not in st.session_state:  # the first run of this page in this session: the link decides
         st.session_state[key] = _from_url(key, options, default, multi)
+    st.session_state.setdefault(BOUND, set()).add(key)
     value = widget(label, options, key=key, format_func=labels or str, **kwargs)
     if value == default or value is None:
         st.query_params.pop(key, None)
@@ -126,12 +129,95 @@ def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
 
 
 def _from_url(param, options, default, multi):
+    """The choice a link makes (the option's own text), or `default` — and a link that asks for
+    what is not an option is noted as ignored (see `ignored_in_link`)."""
     by_text = {str(option): option for option in options}
-    if multi:
-        asked = st.query_params.get_all(param)
-        picked = [by_text[a] for a in asked if a in by_text]
-        return picked if asked else default
-    return by_text.get(st.query_params.get(param), default)
+    asked = st.query_params.get_all(param)
+    if not asked:
+        return default
+    if multi and all(a in by_text for a in asked) and len(set(asked)) == len(asked):
+        return [by_text[a] for a in asked]
+    if not multi and len(asked) == 1 and asked[0] in by_text:
+        return by_text[asked[0]]
+    _ignore(param, asked)
+    return default
+
+
+# --- Links: a class link is a URL anyone can edit ----------------------------------------------
+
+MAX_LINK_TEXT = 100  # characters of a text field a link may fill (the glossary's search)
+IGNORED = "ui.ignored"  # session key: [(URL key, what it asked)] that this run left at its default
+BOUND = "ui.bound"  # session key: the URL keys this session's widgets have read (their links checked)
+
+
+def bound(widget, label, *args, key, **kwargs):
+    """A number, toggle, slider, select slider, text or select box bound to the URL (`?key=value`,
+    Streamlit's bind="query-params"), whose value in a link is checked before Streamlit reads it:
+    a value that is not one this widget can take (not a number, inf, nan, out of range, not an
+    option, too long, repeated) is dropped from the URL, so the widget starts at its default,
+    and noted for the page's one-line notice (`ignored_in_link`)."""
+    seen = st.session_state.setdefault(BOUND, set())
+    if key not in seen and key in st.query_params:  # Streamlit reads a link once, at a widget's first run
+        spec = inspect.signature(widget).bind(label, *args, **kwargs).arguments
+        asked = st.query_params.get_all(key)
+        if not _takes(widget.__name__, spec, asked):
+            _drop_from_link(key)
+            _ignore(key, asked)
+    seen.add(key)
+    return widget(label, *args, key=key, bind="query-params", **kwargs)
+
+
+def _takes(kind, spec, asked):
+    """Can the widget of `kind`, made with `spec`, take the URL values `asked` as they are?"""
+    if kind in ("slider", "number_input"):
+        low, high = spec.get("min_value"), spec.get("max_value")
+        default = spec.get("value", low)
+        whole = all(isinstance(v, int) for v in (low, high) if v is not None)
+        numbers = [_finite(a) for a in asked]
+        return (len(asked) == (2 if isinstance(default, (tuple, list)) else 1)
+                and all(n is not None and (not whole or n == int(n)) and (low is None or n >= low)
+                        and (high is None or n <= high) for n in numbers))
+    if kind == "select_slider":
+        texts = {str(spec.get("format_func", str)(option)) for option in spec["options"]}
+        return len(asked) == (2 if isinstance(spec.get("value"), (tuple, list)) else 1) and set(asked) <= texts
+    if kind == "selectbox":
+        texts = {str(spec.get("format_func", str)(option)) for option in spec["options"]}
+        return len(asked) == 1 and asked[0] in texts
+    if kind in ("toggle", "checkbox"):
+        return len(asked) == 1 and asked[0].lower() in ("true", "false")
+    return len(asked) == 1 and len(asked[0]) <= min(spec.get("max_chars") or MAX_LINK_TEXT, MAX_LINK_TEXT)
+
+
+def _drop_from_link(key):
+    """Remove `key` from the URL — and from the link the session started with, which is what
+    Streamlit 1.67 seeds a bound widget from (`QueryParams._initial_query_params`: no public way)."""
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as params:
+        params.remove_param(key)
+        params._initial_query_params.pop(key, None)
+
+
+def _finite(text):
+    """A finite number from a link's text, or None (inf, nan, 1e309, words)."""
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _ignore(key, asked):
+    st.session_state.setdefault(IGNORED, []).append((key, asked))
+
+
+def ignored_in_link(place):
+    """After the page has run: one line in `place` naming what this run's link asked for and did
+    not get (each setting left at its default), shown as plain text; nothing when all was taken."""
+    ignored = st.session_state.pop(IGNORED, [])
+    if ignored:
+        shown = ", ".join(f"{key}={'&'.join(asked)[:40]}" for key, asked in ignored)
+        place.warning(t("common.link_ignored", settings=literal(shown)), icon=":material/link_off:")
 
 
 def choose_language():
@@ -296,6 +382,28 @@ def references(*links):
     st.caption(" · ".join(f"[{t(key)}]({url})" for key, url in links))
 
 
+def say(refusal, *, kind="error", icon=":material/block:", then=""):
+    """A refusal of `lib` (any `lib.errors.Refusal`) in the page's language, as one message box;
+    `then` says what the page does instead."""
+    text = t(f"{refusal.catalog}.{refusal.code}", **refusal.details)
+    getattr(st, kind)(f"{text} {then}".strip(), icon=icon)
+
+
+def pass_cost(cost_of_pass):
+    """"One example needs X MB and Y M multiply-adds": what a pass of a model costs (lib.cost),
+    and a warning when one example is more than a pass may use here."""
+    from lib import cost
+
+    st.caption(t("cost.summary", memory=cost.megabytes(cost_of_pass.example_bytes),
+                 multiply_adds=cost.millions(cost_of_pass.multiply_adds), budget=cost.megabytes(cost.PASS_MEMORY_BYTES),
+                 batch=cost_of_pass.batch_size(), seconds=f"{cost.EXAM_SECONDS:g}",
+                 rate=f"{cost.MULTIPLY_ADDS_PER_SECOND / 1e9:g}"))
+    try:
+        cost_of_pass.check(0)
+    except cost.PassTooCostly as e:
+        say(e, kind="warning")
+
+
 def spec_error_text(error):
     """A `lib.models.ModelSpecError` in the page's language, naming the layer."""
     reason = t(f"errors.model.{error.code}", **error.details)
@@ -311,8 +419,8 @@ def image_input(source, key):
     from lib import data
 
     if source == "digit":
-        index = st.number_input(t("image.digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key,
-                                bind="query-params")
+        index = bound(st.number_input, t("image.digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0,
+                      key=key)
         image, label = data.digit(index)
         st.caption(t("image.digit_label", label=label))
         return image, dict(source="digit", digit_index=index)
@@ -331,10 +439,12 @@ def image_input(source, key):
     return image, dict(source=source, factor=factor)
 
 
-def dense_unit_view(model, x, key, caption):
+def dense_unit_view(model, x, key, caption, outputs=None):
     """The study note's Dense layer on real numbers: choose a Dense layer of `model` and one of its
     units, and see its arithmetic on input `x` — the largest terms of x·W, plus b, through the
-    activation — equal to what Keras's layer outputs. Returns (layer name, its position, unit), or None."""
+    activation — equal to what Keras's layer outputs. `outputs` are the layers' outputs for x when
+    the page has them (a stranger's model is never run here); else this server's own model is run.
+    Returns (layer name, its position, unit), or None."""
     import pandas as pd
 
     from lib import evaluate
@@ -346,13 +456,13 @@ def dense_unit_view(model, x, key, caption):
     st.markdown(t("dense.idea"))
     st.caption(caption)
     left, right = st.columns(2)
-    name = left.selectbox(t("dense.layer"), dense, key=key("dense_layer"), bind="query-params")
+    name = bound(left.selectbox, t("dense.layer"), dense, key=key("dense_layer"))
     layer = model.get_layer(name)
     st.session_state[key("dense_unit")] = min(st.session_state.get(key("dense_unit"), 0), layer.units - 1)  # stay inside
-    unit = right.number_input(t("dense.unit", last=layer.units - 1), 0, layer.units - 1, key=key("dense_unit"),
-                              bind="query-params")
+    unit = bound(right.number_input, t("dense.unit", last=layer.units - 1), 0, layer.units - 1, key=key("dense_unit"))
     position = model.layers.index(layer)
-    inputs = x if position == 0 else evaluate.layer_outputs(model, x[None])[position - 1][1][0]
+    outputs = outputs if outputs is not None or position == 0 else evaluate.layer_outputs(model, x[None])
+    inputs = x if position == 0 else outputs[position - 1][1][0]
     kernel, bias = layer.get_weights()
     if inputs.ndim > 1:  # Dense on an image works on each position's numbers separately: show the first
         st.caption(t("dense.per_position", shape="×".join(map(str, inputs.shape[:-1])), n=inputs.shape[-1]))
@@ -426,12 +536,6 @@ class LiveRun:
     @property
     def current(self):
         return self.entries[-1] if self.entries else None
-
-    @staticmethod
-    def finished(key):
-        """The entries of the live run `key` that have a result, oldest first (e.g. TRAINING_RUN:
-        the session's trained models, which Evaluate and Save & load offer)."""
-        return [e for e in st.session_state.get(f"{key}.runs", []) if e.run.result]
 
     def buttons(self, label, job, *, stop=False, icon=":material/play_arrow:", container=st, **meta):
         """The start button (disabled without a job) and, with `stop`, a Stop button beside it.
