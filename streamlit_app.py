@@ -77,9 +77,11 @@ with st.sidebar:
     _rerun_when_reconnected()
 _say_if_started_afresh(page)
 waiting = ui.get_ready(page)  # on a fresh server: what the page waits for, instead of an empty column
+link_notice = st.empty()  # what a class link asked for and could not have, said once the page has run
 try:
     page.run()
 finally:
     if waiting is not None:
         waiting.empty()
+    ui.ignored_in_link(link_notice)
     server.prepare()

@@ -50,8 +50,8 @@ controls, picture = st.columns([1, 2.4], gap="large")
 with controls:
     shown = ui.choice(st.multiselect, t("activations.functions"), activations.ACTIVATIONS, key=key("show"),
                       default=["relu", "sigmoid", "tanh"])
-    low, high = st.slider(t("activations.range"), -10.0, 10.0, (-4.0, 4.0), 0.5, key=key("range"), bind="query-params")
-    x0 = st.slider(t("activations.at"), -10.0, 10.0, 1.0, 0.1, key=key("x"), bind="query-params")
+    low, high = ui.bound(st.slider, t("activations.range"), -10.0, 10.0, (-4.0, 4.0), 0.5, key=key("range"))
+    x0 = ui.bound(st.slider, t("activations.at"), -10.0, 10.0, 1.0, 0.1, key=key("x"))
 with picture:
     if not shown:
         st.info(t("activations.choose_one"))
@@ -79,13 +79,12 @@ st.markdown(t("activations.relu_idea", zeroed=f"{100 * float(np.mean(edges < 0))
 # --- 3. Softmax -------------------------------------------------------------------------------------
 st.subheader(t("activations.softmax_title"))
 st.markdown(t("activations.softmax_idea"))
-classes = st.slider(t("activations.classes"), 3, 10, 5, key=key("classes"), bind="query-params")
+classes = ui.bound(st.slider, t("activations.classes"), 3, 10, 5, key=key("classes"))
 columns = st.columns(5)
-logits = [columns[k % 5].slider(f"z{k}", -5.0, 5.0, DEFAULT_LOGITS[k], 0.1, key=key(f"z{k}"), bind="query-params")
+logits = [ui.bound(columns[k % 5].slider, f"z{k}", -5.0, 5.0, DEFAULT_LOGITS[k], 0.1, key=key(f"z{k}"))
           for k in range(classes)]
 temperature_col, truth_col = st.columns(2)
-temperature = temperature_col.slider(t("activations.temperature"), 0.0, 5.0, 1.0, 0.1, key=key("temperature"),
-                                     bind="query-params")
+temperature = ui.bound(temperature_col.slider, t("activations.temperature"), 0.0, 5.0, 1.0, 0.1, key=key("temperature"))
 true_class = ui.choice(truth_col.selectbox, t("activations.true_class"), range(classes), key=key("truth"))
 try:
     probabilities = activations.softmax(logits, temperature)
@@ -104,11 +103,10 @@ st.markdown(t("activations.maxout_idea"))
 pieces_col, fit_col = st.columns([1, 2.4], gap="large")
 maxout_live = ui.LiveRun(key("maxout_run"))
 with pieces_col:
-    shown_pieces = st.slider(t("activations.pieces"), 1, len(activations.MAXOUT_PIECES), 3, key=key("pieces"),
-                             bind="query-params")
+    shown_pieces = ui.bound(st.slider, t("activations.pieces"), 1, len(activations.MAXOUT_PIECES), 3, key=key("pieces"))
     target = ui.choice(st.selectbox, t("activations.target"), tuple(activations.TARGETS), key=key("target"),
                        default="abs", labels=ui.labels("activations.targets"))
-    train_pieces = st.slider(t("activations.train_pieces"), 1, 5, 2, key=key("train_pieces"), bind="query-params")
+    train_pieces = ui.bound(st.slider, t("activations.train_pieces"), 1, 5, 2, key=key("train_pieces"))
     maxout_live.buttons(t("activations.teach"), activations.maxout_job(target=target, pieces=train_pieces), target=target)
 with fit_col:
     maxout_live.show(draw_maxout)
@@ -117,7 +115,7 @@ with fit_col:
 st.subheader(t("activations.vanishing_title"))
 st.markdown(t("activations.vanishing_idea"))
 depth_col, third_col = st.columns(2)
-depth = depth_col.slider(t("activations.depth"), 2, activations.MAX_DEPTH, 10, key=key("depth"), bind="query-params")
+depth = ui.bound(depth_col.slider, t("activations.depth"), 2, activations.MAX_DEPTH, 10, key=key("depth"))
 third = ui.choice(third_col.selectbox, t("activations.third"), activations.ACTIVATIONS, key=key("third"), default="tanh")
 compared = {name: activations.gradient_norms(name, depth) for name in dict.fromkeys(("sigmoid", "relu", third))}
 ui.plot(plots.gradients_figure(compared, ui.lang()))
@@ -133,7 +131,7 @@ with toy_controls:
     toy_set = ui.choice(st.selectbox, t("activations.toy_set"), data.TOY_SETS, key=key("toy"),
                         default="circle", labels=ui.labels("activations.toys"))
     hidden = ui.choice(st.selectbox, t("activations.hidden"), activations.ACTIVATIONS, key=key("hidden"), default="relu")
-    toy_epochs = st.slider("epochs", 10, 300, 100, 10, key=key("toy_epochs"), bind="query-params")
+    toy_epochs = ui.bound(st.slider, "epochs", 10, 300, 100, 10, key=key("toy_epochs"))
     toy_job = activations.toy_job(dataset=toy_set, activation=hidden, epochs=toy_epochs)
     toy_live.buttons(t("training.train"), toy_job, stop=True)
 with toy_picture:

@@ -63,7 +63,7 @@ def pixel_slider(name, side, container):
     when the map shrinks (stride, padding, image) the choice stays inside it."""
     if side > 1:  # the value lives in the session (a default as well would make Streamlit complain)
         st.session_state[key(name)] = min(st.session_state.get(key(name), side // 2), side - 1)
-    return container.slider(t(f"filters.{name}"), 0, side - 1, key=key(name), bind="query-params") if side > 1 else 0
+    return ui.bound(container.slider, t(f"filters.{name}"), 0, side - 1, key=key(name)) if side > 1 else 0
 
 
 @ui.shared_figure
@@ -88,7 +88,7 @@ with controls:
     source = ui.choice(st.selectbox, t("filters.image"), SOURCES, key=key("image"), labels=ui.labels("image.sources"))
     image, image_how = ui.image_input(source, key(source))
     kernel = choose_kernel()
-    stride = st.slider(t("filters.stride"), 1, 3, 1, key=key("stride"), bind="query-params")
+    stride = ui.bound(st.slider, t("filters.stride"), 1, 3, 1, key=key("stride"))
     padding = ui.choice(st.segmented_control, t("filters.padding"), filters.PADDINGS, key=key("padding"), required=True)
 
 # For the pooling page, which pools this feature map (widget state is gone once the student leaves).
@@ -138,8 +138,7 @@ with st.spinner(t("filters.learning")):
     accuracy = filters.learned_kernels()[1]
 st.markdown(t("filters.learned_idea", accuracy=f"{100 * accuracy:.1f}"))
 ui.plot(learned_kernels_figure())
-learned_digit = st.slider(t("filters.learned_digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key("learned_digit"),
-                          bind="query-params")
+learned_digit = ui.bound(st.slider, t("filters.learned_digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key("learned_digit"))
 ui.plot(learned_maps_figure(learned_digit, ui.lang()))
 
 ui.notice("filters")

@@ -17,7 +17,7 @@ def analogy_figure(lang):
 
 ui.header("glossary")
 ui.plot(analogy_figure(ui.lang()))
-query = st.text_input(t("glossary.search"), key=key("q"), bind="query-params", placeholder=t("glossary.search_hint"))
+query = ui.bound(st.text_input, t("glossary.search"), key=key("q"), placeholder=t("glossary.search_hint"))
 found = glossary.search(query, ui.lang())
 for group, terms in itertools.groupby(found, key=lambda term: term.group):
     st.subheader(t(f"glossary.group.{group}"))

@@ -34,9 +34,9 @@ ui.header("losses")
 st.subheader(t("losses.regression_title"))
 controls, picture = st.columns([1, 2.4], gap="large")
 with controls:
-    slope = st.slider(t("losses.slope"), -1.0, 4.0, 1.0, 0.1, key=key("slope"), bind="query-params")
-    intercept = st.slider(t("losses.intercept"), -2.0, 3.0, 0.5, 0.1, key=key("intercept"), bind="query-params")
-    outlier = st.toggle(t("losses.outlier"), key=key("outlier"), bind="query-params")
+    slope = ui.bound(st.slider, t("losses.slope"), -1.0, 4.0, 1.0, 0.1, key=key("slope"))
+    intercept = ui.bound(st.slider, t("losses.intercept"), -2.0, 3.0, 0.5, 0.1, key=key("intercept"))
+    outlier = ui.bound(st.toggle, t("losses.outlier"), key=key("outlier"))
 x, y = losses.points(outlier)
 values = losses.line_losses(slope, intercept, x, y)
 shares = losses.per_point(y, slope * x + intercept)
@@ -54,7 +54,7 @@ else:
 # --- Classification: a confident wrong answer ------------------------------------------------------
 st.subheader(t("losses.classification_title"))
 st.markdown(t("losses.classification_idea"))
-p0 = st.slider(t("losses.p"), 0.01, 0.99, 0.9, 0.01, key=key("p"), bind="query-params")
+p0 = ui.bound(st.slider, t("losses.p"), 0.01, 0.99, 0.9, 0.01, key=key("p"))
 at_p = {name: float(v[0]) for name, v in losses.confidence_curves(np.array([p0])).items()}
 ui.plot(plots.confidence_figure(P_GRID, losses.confidence_curves(P_GRID), p0, at_p, ui.lang()))
 st.markdown(t("losses.confidence_numbers", p=f"{p0:.2f}", ce=f"{at_p['binary_crossentropy']:.3f}",

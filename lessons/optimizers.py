@@ -19,6 +19,13 @@ def surface_changed():
                              key("start_y"): surface.start[1]})
 
 
+def start_box(column, axis, bounds, start):
+    """Where the racers start along one axis: a number on the map drawn."""
+    low, high = map(float, bounds)
+    return ui.bound(column.number_input, t(f"optimizers.start_{axis}"), low, high, float(start), 0.1,
+                    key=key(f"start_{axis}"))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def landscape(name):
     return optimizers.landscape(name)
@@ -51,18 +58,16 @@ with controls:
     surface = optimizers.SURFACES[name]
     chosen = ui.choice(st.multiselect, t("optimizers.racers"), optimizers.RACERS, key=key("racers"),
                        default=["sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"], labels=LABELS.get)
-    lr = st.select_slider(t("optimizers.learning_rate"), RATES, surface.learning_rate, key=key("lr"), bind="query-params")
-    steps = st.slider(t("optimizers.steps"), 10, optimizers.MAX_STEPS, 200, 10, key=key("steps"), bind="query-params")
+    lr = ui.bound(st.select_slider, t("optimizers.learning_rate"), RATES, surface.learning_rate, key=key("lr"))
+    steps = ui.bound(st.slider, t("optimizers.steps"), 10, optimizers.MAX_STEPS, 200, 10, key=key("steps"))
     with st.expander(t("optimizers.more")):
-        settings = {"momentum": st.select_slider("momentum", MOMENTA, 0.9, key=key("momentum"), bind="query-params"),
-                    "rho": st.select_slider("rho (RMSprop)", MOMENTA, 0.9, key=key("rho"), bind="query-params"),
-                    "beta_1": st.select_slider("beta_1 (Adam)", MOMENTA, 0.9, key=key("beta_1"), bind="query-params"),
-                    "beta_2": st.select_slider("beta_2 (Adam)", BETAS_2, 0.999, key=key("beta_2"), bind="query-params")}
+        settings = {"momentum": ui.bound(st.select_slider, "momentum", MOMENTA, 0.9, key=key("momentum")),
+                    "rho": ui.bound(st.select_slider, "rho (RMSprop)", MOMENTA, 0.9, key=key("rho")),
+                    "beta_1": ui.bound(st.select_slider, "beta_1 (Adam)", MOMENTA, 0.9, key=key("beta_1")),
+                    "beta_2": ui.bound(st.select_slider, "beta_2 (Adam)", BETAS_2, 0.999, key=key("beta_2"))}
         x_col, y_col = st.columns(2)
-        start_point = (x_col.number_input(t("optimizers.start_x"), value=float(surface.start[0]), step=0.1,
-                                          key=key("start_x"), bind="query-params"),
-                       y_col.number_input(t("optimizers.start_y"), value=float(surface.start[1]), step=0.1,
-                                          key=key("start_y"), bind="query-params"))
+        start_point = (start_box(x_col, "x", surface.x_range, surface.start[0]),
+                       start_box(y_col, "y", surface.y_range, surface.start[1]))
 
 racers = {racer: optimizers.racer(racer, settings) for racer in chosen}  # (Keras name, options)
 paths, rows, left, problem = [], [], [], None
@@ -113,8 +118,8 @@ st.markdown(t("optimizers.data_idea"))
 data_controls, data_picture = st.columns([1, 2.4], gap="large")
 live = ui.LiveRun(key("race_run"))
 with data_controls:
-    data_lr = st.select_slider(t("optimizers.learning_rate"), RATES, 0.01, key=key("data_lr"), bind="query-params")
-    data_epochs = st.slider("epochs", 1, 20, 5, key=key("data_epochs"), bind="query-params")
+    data_lr = ui.bound(st.select_slider, t("optimizers.learning_rate"), RATES, 0.01, key=key("data_lr"))
+    data_epochs = ui.bound(st.slider, "epochs", 1, 20, 5, key=key("data_epochs"))
     race_job = optimizers.data_race_job(list(racers.values()), learning_rate=data_lr, epochs=data_epochs) if racers else None
     live.buttons(t("optimizers.race"), race_job, stop=True, icon=":material/sprint:",
                  labels=[LABELS[racer] for racer in chosen])

@@ -13,19 +13,19 @@ PENALTIES = (0.0001, 0.0003, 0.001, 0.003, 0.01)
 def cures_ui():
     """The cures, each a switch (with its one setting when it is on); returns digits_job's arguments."""
     cures = {}
-    if st.toggle(t("overfitting.cure.more_data", n=f"{overfitting.WORKBOOK:,}"), key=key("more_data"), bind="query-params"):
+    if ui.bound(st.toggle, t("overfitting.cure.more_data", n=f"{overfitting.WORKBOOK:,}"), key=key("more_data")):
         cures["samples"] = overfitting.WORKBOOK
-    if st.toggle(t("overfitting.cure.smaller"), key=key("smaller"), bind="query-params"):
+    if ui.bound(st.toggle, t("overfitting.cure.smaller"), key=key("smaller")):
         cures.update(width=32, depth=1)
-    if st.toggle(t("overfitting.cure.dropout"), key=key("dropout"), bind="query-params"):
-        cures["dropout"] = st.slider(t("overfitting.dropout_rate"), 0.1, 0.7, 0.5, 0.1, key=key("rate"), bind="query-params")
-    if st.toggle(t("overfitting.cure.l2"), key=key("l2"), bind="query-params"):
-        cures["l2"] = st.select_slider(t("overfitting.l2_strength"), PENALTIES, 0.001, key=key("penalty"), bind="query-params")
-    if st.toggle(t("overfitting.cure.early"), key=key("early"), bind="query-params"):
-        patience = st.slider("patience", 2, 30, 10, key=key("patience"), bind="query-params")
-        restore = st.checkbox("restore_best_weights", False, key=key("restore"), bind="query-params")
+    if ui.bound(st.toggle, t("overfitting.cure.dropout"), key=key("dropout")):
+        cures["dropout"] = ui.bound(st.slider, t("overfitting.dropout_rate"), 0.1, 0.7, 0.5, 0.1, key=key("rate"))
+    if ui.bound(st.toggle, t("overfitting.cure.l2"), key=key("l2")):
+        cures["l2"] = ui.bound(st.select_slider, t("overfitting.l2_strength"), PENALTIES, 0.001, key=key("penalty"))
+    if ui.bound(st.toggle, t("overfitting.cure.early"), key=key("early")):
+        patience = ui.bound(st.slider, "patience", 2, 30, 10, key=key("patience"))
+        restore = ui.bound(st.checkbox, "restore_best_weights", False, key=key("restore"))
         cures["early_stopping"] = {"patience": patience, "restore_best_weights": restore}
-    if st.toggle(t("overfitting.cure.augment"), key=key("augment"), bind="query-params"):
+    if ui.bound(st.toggle, t("overfitting.cure.augment"), key=key("augment")):
         cures["augment"] = True
     return cures
 
@@ -77,10 +77,10 @@ st.markdown(t("overfitting.split_idea", workbook=f"{overfitting.WORKBOOK + overf
 controls, picture = st.columns([1, 2.4], gap="large")
 live = ui.LiveRun(key("run"), keep=6)
 with controls:
-    samples = st.slider(t("overfitting.samples"), 50, overfitting.WORKBOOK, 100, 10, key=key("samples"), bind="query-params")
-    width = st.select_slider(t("overfitting.width"), WIDTHS, 256, key=key("width"), bind="query-params")
-    depth = st.slider(t("overfitting.depth"), 1, 4, 2, key=key("depth"), bind="query-params")
-    epochs = st.slider("epochs", 10, 300, 60, 10, key=key("epochs"), bind="query-params")
+    samples = ui.bound(st.slider, t("overfitting.samples"), 50, overfitting.WORKBOOK, 100, 10, key=key("samples"))
+    width = ui.bound(st.select_slider, t("overfitting.width"), WIDTHS, 256, key=key("width"))
+    depth = ui.bound(st.slider, t("overfitting.depth"), 1, 4, 2, key=key("depth"))
+    epochs = ui.bound(st.slider, "epochs", 10, 300, 60, 10, key=key("epochs"))
     st.markdown(f"**{t('overfitting.cures')}**")
     settings = {"samples": samples, "width": width, "depth": depth, **cures_ui()}
     try:
@@ -113,11 +113,11 @@ st.markdown(t("overfitting.curve_idea"))
 curve_controls, curve_picture = st.columns([1, 2.4], gap="large")
 curve_live = ui.LiveRun(key("curve"))
 with curve_controls:
-    points = st.slider(t("overfitting.points"), 5, 40, 12, key=key("points"), bind="query-params")
-    noise = st.slider(t("overfitting.noise"), 0.0, 0.6, 0.25, 0.05, key=key("noise"), bind="query-params")
-    curve_width = st.select_slider(t("overfitting.width"), WIDTHS, 128, key=key("curve_width"), bind="query-params")
-    curve_epochs = st.slider("epochs", 50, training.MAX_EPOCHS, 200, 50, key=key("curve_epochs"), bind="query-params")
-    curve_l2 = st.select_slider(t("overfitting.curve_l2"), (0.0, *PENALTIES), 0.0, key=key("curve_l2"), bind="query-params")
+    points = ui.bound(st.slider, t("overfitting.points"), 5, 40, 12, key=key("points"))
+    noise = ui.bound(st.slider, t("overfitting.noise"), 0.0, 0.6, 0.25, 0.05, key=key("noise"))
+    curve_width = ui.bound(st.select_slider, t("overfitting.width"), WIDTHS, 128, key=key("curve_width"))
+    curve_epochs = ui.bound(st.slider, "epochs", 50, training.MAX_EPOCHS, 200, 50, key=key("curve_epochs"))
+    curve_l2 = ui.bound(st.select_slider, t("overfitting.curve_l2"), (0.0, *PENALTIES), 0.0, key=key("curve_l2"))
     curve_job = overfitting.curve_job(n=points, noise=noise, width=curve_width, l2=curve_l2, epochs=curve_epochs)
     curve_live.buttons(t("overfitting.fit"), curve_job)
 with curve_picture:

@@ -61,7 +61,7 @@ with controls:
     image, image_how, conv, signed = choose_input()
     mode = ui.choice(st.segmented_control, t("pooling.mode"), pooling.MODES, key=key("mode"),
                      labels=ui.labels("pooling.modes"), required=True)
-    pool_size = st.slider("pool_size", 2, 4, 2, key=key("pool_size"), bind="query-params")
+    pool_size = ui.bound(st.slider, "pool_size", 2, 4, 2, key=key("pool_size"))
     strides = ui.choice(st.selectbox, "strides", [SAME_AS_POOL, 1, 2, 3, 4], key=key("strides"),
                         labels=lambda s, same=t("pooling.same_as_pool"): str(s) if s else same)
     strides = strides or pool_size
@@ -88,7 +88,7 @@ with left:
 right.markdown(t("pooling.seed_idea", layer=layer))
 
 st.subheader(t("pooling.windows_title"))
-grid_digit = st.number_input(t("pooling.grid_digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key("grid"), bind="query-params")
+grid_digit = ui.bound(st.number_input, t("pooling.grid_digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key("grid"))
 figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
 ui.plot(figure)
 st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))

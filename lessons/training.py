@@ -75,12 +75,12 @@ with controls:
     name, dataset, unavailable = load(asked)
     if unavailable:
         st.caption(t("training.offline", name=t(f"training.datasets.{asked}"), reason=unavailable))
-    test_size = st.slider(t("training.split"), 0.1, 0.5, 0.2, 0.05, key=key("test"), bind="query-params",
+    test_size = ui.bound(st.slider, t("training.split"), 0.1, 0.5, 0.2, 0.05, key=key("test"),
                           disabled=name != "digits", help=t("training.split_help"))
     kind = ui.choice(st.selectbox, t("training.model"), MODELS, key=key("model"), labels=ui.labels("training.models"))
     optimizer = ui.choice(st.selectbox, t("training.optimizer"), OPTIMIZERS, key=key("optimizer"), default="Adam")
-    learning_rate = st.select_slider(t("training.learning_rate"), RATES, value=0.01, key=key("lr"), bind="query-params")
-    epochs = st.slider(t("training.epochs"), 1, 100, 10, key=key("epochs"), bind="query-params")
+    learning_rate = ui.bound(st.select_slider, t("training.learning_rate"), RATES, value=0.01, key=key("lr"))
+    epochs = ui.bound(st.slider, t("training.epochs"), 1, 100, 10, key=key("epochs"))
     batch = ui.choice(st.select_slider, t("training.batch_size"), BATCHES, key=key("batch"), default=32,
                       labels=lambda b, full=t("training.full_batch"): str(b) if b else full)
 

@@ -3,7 +3,7 @@ multiselect, hostile text in text fields and grid cells, each button — and nev
 element. (The other page tests move each widget once; this one looks for the corners.)"""
 import pytest
 
-from lib import ui
+from lib import i18n, ui
 from tests.helpers import open_page, settle
 
 HOSTILE_TEXT = ("", " ", "<script>alert(1)</script>", "' OR 1=1 --", "{lang}", "%s%s%n", "💥" * 50, "x" * 5000,
@@ -79,10 +79,57 @@ def test_hostile_kernel_cells_in_a_link_are_explained(cells):
     assert not at.exception and (at.error or at.warning)  # said, not just drawn
 
 
+HOSTILE_LINK_VALUES = ("inf", "nan", "-1e309", "1e12", "x" * 5000, ["1", "2"], "")
+WIDGET_KINDS = ("slider", "select_slider", "number_input", "selectbox", "radio", "segmented_control", "multiselect",
+                "checkbox", "toggle", "text_input")
+
+
+def bound_widgets(at):
+    """{URL key: widget} of every widget of the page bound to the URL in this run (lib.ui records
+    the keys its URL-bound widgets read)."""
+    keys = at.session_state["ui.bound"] if "ui.bound" in at.session_state else set()
+    return {w.key: w for kind in WIDGET_KINDS for w in getattr(at, kind) if w.key in keys}
+
+
+def reachable_keys(page):
+    """The page's bound widgets at their defaults: those shown at first, and those its bound
+    toggles and checkboxes show when on. {key: default value}, {toggle keys}."""
+    defaults = {k: w.value for k, w in bound_widgets(open_page(page)).items()}
+    switches = {k for k, value in defaults.items() if isinstance(value, bool)}
+    shown = bound_widgets(open_page(page, query={k: "true" for k in switches}))
+    return {**{k: w.value for k, w in shown.items()}, **defaults}, switches
+
+
+def takes_as_given(widget, value):
+    """Values a widget may rightly take from these links: short text in a text field, two numbers
+    in range for a range slider."""
+    kind = type(widget).__name__
+    if kind == "TextInput":
+        return isinstance(value, str) and len(value) <= 100
+    return kind == "Slider" and isinstance(widget.value, tuple) and isinstance(value, list)
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_hostile_values_in_a_link_never_raise(page):
-    at = open_page(page)
-    query = {k: "💥<>'\"%s" for k in at.query_params if k != "lang"}
-    query.update({f"{page.split('/')[-1][:-3]}.{name}": "-1e309" for name in ("epochs", "lr", "stride", "x", "samples")})
-    at = open_page(page, query=query)
-    assert not at.exception
+def test_every_bound_key_in_a_hostile_link_starts_at_its_default_and_is_named(page):
+    defaults, switches = reachable_keys(page)
+    assert defaults or page in ("lessons/overview.py",), f"{page} has no bound widget"
+    notice = i18n.translate("common.link_ignored", "en", settings="")
+    for value in HOSTILE_LINK_VALUES:
+        for on in ((), switches) if switches else ((),):
+            query = {k: value for k in defaults}
+            query.update({k: "true" for k in on})
+            at = open_page(page, query=query)
+            assert not at.exception, f"{page} with {str(value)[:20]!r}: {at.exception}"
+            said = " ".join(w.value for w in at.warning if w.value.startswith(notice))
+            for key, widget in bound_widgets(at).items():
+                if key in on or takes_as_given(widget, value):
+                    continue
+                assert widget.value == defaults[key], f"{page}: {key}={str(value)[:20]!r} -> {widget.value!r}"
+                assert ui.literal(key) + "=" in said, f"{page}: {key}={str(value)[:20]!r} not named in {said[:200]!r}"
+
+
+def test_a_link_notice_is_one_line_of_plain_text():
+    at = open_page("lessons/pooling.py", query={"pooling.grid": "<b>**hi**</b>", "pooling.pool_size": "inf"})
+    said = [w.value for w in at.warning if w.value.startswith(i18n.translate("common.link_ignored", "en", settings=""))]
+    assert len(said) == 1 and "\\n" not in said[0] and "\n" not in said[0]
+    assert ui.literal("pooling.grid=<b>**hi**</b>") in said[0] and ui.literal("pooling.pool_size=inf") in said[0]

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from lib import i18n, optimizers, snippets
+from lib import i18n, optimizers, snippets, ui
 from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
 
 
@@ -133,9 +133,12 @@ def test_every_control_works_in_both_languages():
         assert exercise_widgets(at, skip=("optimizers.race_run.start",)) >= 8
 
 
-def test_a_start_outside_the_plot_and_an_enormous_rate_are_explained():
+def test_a_start_outside_the_plot_starts_where_the_surface_does_and_an_enormous_rate_is_explained():
     at = open_page("lessons/optimizers.py", "ko", query={"optimizers.start_x": "9.0"})
-    assert any("9" in e.value for e in at.error) and not at.exception
+    notice = i18n.translate("common.link_ignored", "ko", settings=ui.literal("optimizers.start_x=9.0"))
+    assert not at.exception and [w.value for w in at.warning if w.value == notice]
+    start, surface = at.number_input(key="optimizers.start_x"), optimizers.SURFACES[at.selectbox(key="optimizers.surface").value]
+    assert start.value == surface.start[0] and start.max == surface.x_range[1] < 9.0
     at = open_page("lessons/optimizers.py", query={"optimizers.lr": "10.0"})
     assert not at.exception
     assert any("left" in w.value or "diverged" in w.value.lower() for w in at.warning)
