@@ -84,9 +84,13 @@ def maps_figure(output, title, *, limit=16):
     return figure
 
 
-def vector_figure(values, title, *, highlight=None):
-    """A flat layer output as bars, one per number (`highlight` the unit looked at below)."""
+def vector_figure(values, title, *, highlight=None, limit=256):
+    """A flat layer output as bars, one per number (`highlight` the unit looked at below); of a long
+    one the first `limit` (a Flatten of a wide layer has hundreds of thousands: as bars they would
+    stop the browser, and nobody reads them), the title saying how many of how many."""
     values = np.asarray(values).ravel()
+    if len(values) > limit:
+        title, values = f"{title}  (0–{limit - 1} / {len(values):,})", values[:limit]
     canvas = Canvas()
     colors = [HIGHLIGHT if k == highlight else TRAIN for k in range(len(values))]
     canvas.trace("bar", x=list(range(len(values))), y=np.round(values, 4).tolist(), marker_color=colors,

@@ -53,7 +53,7 @@ __all__ = ["ALLOWED_LAYERS", "ALLOWED_MEMBERS", "ERROR_CODES", "HDF5_SIGNATURE",
            "LayerWeights", "Loaded", "Loader", "Member", "ModelOutline", "Sandboxed", "SavingError", "UnsafeModel", "WeightInfo",
            "architecture_json", "check_config", "check_keras_version", "continue_job", "describe_weights",
            "get_loader", "inspect_archive", "layer_rows", "load_upload", "load_weights_upload", "open_own_file", "open_upload",
-           "open_weights_upload",
+           "open_weights_upload", "file_digest", "forget_files",
            "model_files", "model_from_architecture", "probe_inputs", "to_bytes", "weights_to_bytes"]
 
 def _nbytes(value):
@@ -250,25 +250,62 @@ def load_weights_upload(data, model, *, loader=None, keep=False):
 
 # --- A loaded model, as the pages hold it -------------------------------------------------------
 
+def file_digest(data):
+    """The name of a file's content: two uploads of the same bytes are the same file."""
+    return hashlib.sha256(as_bytes(data, MAX_UPLOAD_BYTES)).hexdigest()
+
+
+def _passes_bytes(passes):
+    """What a file's passes hold here: its bytes (to load it again into a new host) and the weights
+    of its rebuilt copy."""
+    return len(getattr(passes, "_data", b"")) + sum(w.nbytes for w in passes.model.get_weights())
+
+
+# The passes of every file opened lately, shared by the sessions that open the same bytes: the
+# rebuilt copy is read, never run or changed here, so a class opening one file rebuilds it once, and
+# a page that opens its file again on every rerun costs a lookup.
+_OPENED = Recent(entries=8, max_bytes=256 * 2 ** 20, size=_passes_bytes)
+
+
+def forget_files():
+    """Drop what the saving caches hold for the class (files saved, answers of the loader, models
+    opened): run when the class has left (lib.server.on_class_left), so an idle server holds none
+    of a day's uploads."""
+    for cache in (_FILES, _ANSWERS, _OPENED):
+        cache.clear()
+
+
+def _open(kind, data, make, loader):
+    return make() if loader is not None else _OPENED.get((kind, file_digest(data)), make)
+
+
 def open_upload(data, name, *, loader=None):
     """A stranger's `.keras` file, loaded (see load_upload) and ready to be run in the loader's host
     process: a `Loaded` whose passes are Sandboxed, priced from the file's outline."""
     data = as_bytes(data, MAX_UPLOAD_BYTES)
-    model = load_upload(data, loader=loader, keep=True)
     load = {"op": "load_model"}
-    return Loaded(name, _digest(data), Sandboxed(model, data, load, _digest(json.dumps(load, sort_keys=True), data),
-                                                 inspect_archive(data).model.cost, loader=loader))
+
+    def make():
+        model = load_upload(data, loader=loader, keep=True)
+        return Sandboxed(model, data, load, _digest(json.dumps(load, sort_keys=True), data),
+                         inspect_archive(data).model.cost, loader=loader)
+
+    return Loaded(name, file_digest(data), _open("keras", data, make, loader))
 
 
 def open_weights_upload(data, model, name, *, loader=None):
     """A stranger's `.weights.h5` file in a copy of `model`'s architecture (see load_weights_upload),
     run like an upload: a `Loaded` whose passes are Sandboxed."""
     data = as_bytes(data, MAX_UPLOAD_BYTES)
-    theirs = load_weights_upload(data, model, loader=loader, keep=True)
     load = {"op": "load_weights", "architecture": architecture_json(model)}
-    outline = check_config(json.loads(load["architecture"]))
-    return Loaded(name, _digest(data), Sandboxed(theirs, data, load, _digest(json.dumps(load, sort_keys=True), data),
-                                                 outline.cost, loader=loader))
+
+    def make():
+        theirs = load_weights_upload(data, model, loader=loader, keep=True)
+        outline = check_config(json.loads(load["architecture"]))
+        return Sandboxed(theirs, data, load, _digest(json.dumps(load, sort_keys=True), data), outline.cost,
+                         loader=loader)
+
+    return Loaded(name, file_digest(data), _open(("weights", _digest(load["architecture"])), data, make, loader))
 
 
 def open_own_file(data, name):
@@ -276,6 +313,4 @@ def open_own_file(data, name):
     way all the same; it runs here, as any model the server built."""
     from lib.passes import InProcess
 
-    return Loaded(name, _digest(data), InProcess(load_upload(data)))
-
-
+    return Loaded(name, file_digest(data), _open("own", data, lambda: InProcess(load_upload(data)), None))

@@ -79,10 +79,12 @@ def _receive(connection):
 
 def _limit_resources(memory_bytes):
     """RLIMIT_DATA (private writable memory: what a load allocates, measured to work with
-    TensorFlow where RLIMIT_AS does not), bounded file writes, no core files, first to go."""
+    TensorFlow where RLIMIT_AS does not), bounded file writes, no core files, first to go, and
+    behind the server for the CPU."""
     limits.limit_memory(memory_bytes)
     limits.set_limit("RLIMIT_FSIZE", 2 * MAX_UPLOAD_BYTES)  # Keras may unpack the weights next to the file
     limits.first_to_go()
+    limits.yield_to_the_class()
 
 
 def _serve(request, inputs):

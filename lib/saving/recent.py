@@ -39,6 +39,11 @@ class Recent:
                     del self._pending[key]
         return value
 
+    def clear(self):
+        """Forget every value (a maker still at work stores its answer when it ends)."""
+        with self._lock:
+            self._items.clear()
+
     def __len__(self):
         return len(self._items)
 
