@@ -13,7 +13,7 @@ another one, which does not know them.
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib import server, ui
+from lib import saving, server, ui
 
 AFRESH = "deploy.afresh"  # session key: (the notice's catalog key, the page it is shown on)
 
@@ -70,6 +70,8 @@ def _say_if_started_afresh(page):
 
 
 st.set_page_config(page_title="Keras Classroom", page_icon=":material/school:", layout="wide")
+server.when_class_leaves(ui.forget_figures)  # what the class cached goes with it
+server.when_class_leaves(saving.forget_files)
 ui.choose_language()
 page = ui.navigation()
 st.sidebar.caption(ui.t("app.tagline"))

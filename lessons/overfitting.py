@@ -1,8 +1,8 @@
 """Overfitting: see a model learn the workbook by heart, then cure it."""
-import pandas as pd
 import streamlit as st
 
 from lib import overfitting, plots, snippets, training, ui
+from lib.overfitting import TEST_IMAGES, VALIDATION_IMAGES, WORKBOOK
 
 t = ui.t
 key = ui.keys("overfitting")
@@ -11,16 +11,19 @@ PENALTIES = (0.0001, 0.0003, 0.001, 0.003, 0.01)
 
 
 def cures_ui():
-    """The cures, each a switch (with its one setting when it is on); returns digits_job's arguments."""
+    """The cures, each a switch (with its one setting when it is on): digits_job's arguments."""
     cures = {}
-    if ui.bound(st.toggle, t("overfitting.cure.more_data", n=f"{overfitting.WORKBOOK:,}"), key=key("more_data")):
-        cures["samples"] = overfitting.WORKBOOK
+    more_data = t("overfitting.cure.more_data", n=f"{WORKBOOK:,}")
+    if ui.bound(st.toggle, more_data, key=key("more_data")):
+        cures["samples"] = WORKBOOK
     if ui.bound(st.toggle, t("overfitting.cure.smaller"), key=key("smaller")):
         cures.update(width=32, depth=1)
     if ui.bound(st.toggle, t("overfitting.cure.dropout"), key=key("dropout")):
-        cures["dropout"] = ui.bound(st.slider, t("overfitting.dropout_rate"), 0.1, 0.7, 0.5, 0.1, key=key("rate"))
+        cures["dropout"] = ui.bound(st.slider, t("overfitting.dropout_rate"), 0.1, 0.7, 0.5, 0.1,
+                                    key=key("rate"))
     if ui.bound(st.toggle, t("overfitting.cure.l2"), key=key("l2")):
-        cures["l2"] = ui.bound(st.select_slider, t("overfitting.l2_strength"), PENALTIES, 0.001, key=key("penalty"))
+        cures["l2"] = ui.bound(st.select_slider, t("overfitting.l2_strength"), PENALTIES, 0.001,
+                               key=key("penalty"))
     if ui.bound(st.toggle, t("overfitting.cure.early"), key=key("early")):
         patience = ui.bound(st.slider, "patience", 2, 30, 10, key=key("patience"))
         restore = ui.bound(st.checkbox, "restore_best_weights", False, key=key("restore"))
@@ -31,7 +34,7 @@ def cures_ui():
 
 
 def run_label(settings):
-    parts = [t("overfitting.label.base", samples=settings["samples"], width=settings["width"], depth=settings["depth"])]
+    parts = [t("overfitting.label.base", **settings)]  # samples, width, depth
     if settings.get("dropout"):
         parts.append(f"Dropout {settings['dropout']:g}")
     if settings.get("l2"):
@@ -43,41 +46,57 @@ def run_label(settings):
     return " · ".join(parts)
 
 
-def draw_digits(entry):
+def draw_digits(entry, epochs):
     if entry is None:
-        return ui.plot(plots.curves_figure({}, ui.lang(), epochs=epochs, message=t("training.press_train")))
+        press = t("training.press_train")
+        return ui.plot(plots.curves_figure({}, ui.lang(), epochs=epochs, message=press))
     history = entry.run.history()
     best = overfitting.best_epoch(history)
     ui.plot(plots.curves_figure(history, ui.lang(), epochs=entry.job.fit.epochs, best_epoch=best))
-    if history.get("val_accuracy"):
-        st.markdown(overfitting.numbers_text(history, ui.lang()))  # what happened after the best epoch, as computed
+    if history.get("val_accuracy"):  # what happened after the best epoch, as computed
+        st.markdown(overfitting.numbers_text(history, ui.lang()))
 
 
-def draw_curve(entry):
-    shown = entry.job if entry else curve_job
+def draw_curve(entry, job):
+    """The points, the true curve and the network's curve: of the run, or of `job` before one."""
+    shown = entry.job if entry else job
     epoch, probes = entry.run.latest_probes() if entry else (0, {})
-    grid = shown.probes["curve"]
-    d = shown.data
-    ui.plot(plots.curve_fit_figure(d.x_train, d.y_train, d.x_val, d.y_val, grid, overfitting.true_curve(grid),
-                                   probes.get("curve"), ui.lang(), epoch=epoch))
+    grid, d = shown.probes["curve"], shown.data
+    ui.plot(plots.curve_fit_figure(d.x_train, d.y_train, d.x_val, d.y_val, grid,
+                                   overfitting.true_curve(grid), probes.get("curve"), ui.lang(),
+                                   epoch=epoch))
     history = entry.run.history() if entry else {}
     if history.get("loss"):
-        fresh = history.get("val_loss")  # measured every few epochs, so not yet after the first ones
-        st.markdown(t("overfitting.curve_numbers", epoch=len(history["loss"]), train=f"{history['loss'][-1]:.4f}",
+        # val_loss is measured every few epochs, so there is none yet after the first ones
+        losses, fresh = history["loss"], history.get("val_loss")
+        st.markdown(t("overfitting.curve_numbers", epoch=len(losses), train=f"{losses[-1]:.4f}",
                       val=f"{fresh[-1]:.4f}" if fresh else "…"))
     elif entry is None:
         st.caption(t("overfitting.curve_hint"))
 
 
-# --- The page --------------------------------------------------------------------------------
+def runs_table(entries):
+    """The runs side by side, numbers rounded for reading; the test set scored once, at the end."""
+    histories = [e.run.history() for e in entries]
+    tests = [e.run.test_scores() for e in entries]
+    return {"settings": [run_label(e.meta["settings"]) for e in entries],
+            "epochs": [e.run.epochs_done() for e in entries],
+            "train": [round(h["accuracy"][-1], 3) for h in histories],
+            "validation": [round(h["val_accuracy"][-1], 3) for h in histories],
+            "gap": [round(overfitting.gap(h), 3) for h in histories],
+            "best": [overfitting.best_epoch(h) for h in histories],
+            "test": [round(scores["accuracy"], 3) if scores else None for scores in tests]}
+
+
 ui.header("overfitting")
-st.subheader(t("overfitting.happen_title"))
-st.markdown(t("overfitting.split_idea", workbook=f"{overfitting.WORKBOOK + overfitting.VALIDATION_IMAGES:,}",
-              validation=overfitting.VALIDATION_IMAGES, rest=f"{overfitting.WORKBOOK:,}", test=overfitting.TEST_IMAGES))
-controls, picture = st.columns([1, 2.4], gap="large")
+ui.section("overfitting", "happen", idea=False)
+st.markdown(t("overfitting.split_idea", workbook=f"{WORKBOOK + VALIDATION_IMAGES:,}",
+              validation=VALIDATION_IMAGES, rest=f"{WORKBOOK:,}", test=TEST_IMAGES))
+controls, picture = ui.controls_and_picture()
 live = ui.LiveRun(key("run"), keep=6)
 with controls:
-    samples = ui.bound(st.slider, t("overfitting.samples"), 50, overfitting.WORKBOOK, 100, 10, key=key("samples"))
+    samples = ui.bound(st.slider, t("overfitting.samples"), 50, WORKBOOK, 100, 10,
+                       key=key("samples"))
     width = ui.bound(st.select_slider, t("overfitting.width"), WIDTHS, 256, key=key("width"))
     depth = ui.bound(st.slider, t("overfitting.depth"), 1, 4, 2, key=key("depth"))
     epochs = ui.bound(st.slider, "epochs", 10, 300, 60, 10, key=key("epochs"))
@@ -87,41 +106,38 @@ with controls:
         job = overfitting.digits_job(**settings, epochs=epochs)
     except training.TrainingError as e:  # only reachable through a hand-edited link
         job = None
-        st.error(t(f"training.error.{e.code}", **e.details))
+        ui.say(e)
     live.buttons(t("training.train"), job, stop=True, settings=settings)
 with picture:
-    live.show(draw_digits)
+    live.show(lambda entry: draw_digits(entry, epochs))
 
-st.subheader(t("overfitting.runs_title"))
+ui.section("overfitting", "runs", idea=False)
 done = [e for e in live.entries if e.run.epochs]
 if done:
-    ui.plot(plots.runs_loss_figure([(run_label(e.meta["settings"]), e.run.history()) for e in done], ui.lang()))
-    rows = [{t("overfitting.col.settings"): run_label(e.meta["settings"]), t("overfitting.col.epochs"): e.run.epochs_done(),
-             t("overfitting.col.train"): round(e.run.history()["accuracy"][-1], 3),
-             t("overfitting.col.validation"): round(e.run.history()["val_accuracy"][-1], 3),
-             t("overfitting.col.gap"): round(overfitting.gap(e.run.history()), 3),
-             t("overfitting.col.best"): overfitting.best_epoch(e.run.history()),
-             t("overfitting.col.test"): round(e.run.test_scores()["accuracy"], 3) if e.run.test_scores() else None}
-            for e in done]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.caption(t("overfitting.test_once", test=overfitting.TEST_IMAGES))
+    histories = [(run_label(e.meta["settings"]), e.run.history()) for e in done]
+    ui.plot(plots.runs_loss_figure(histories, ui.lang()))
+    ui.table(runs_table(done), prefix="overfitting.col")
+    st.caption(t("overfitting.test_once", test=TEST_IMAGES))
 else:
     st.caption(t("overfitting.runs_empty"))
 
-st.subheader(t("overfitting.curve_title"))
-st.markdown(t("overfitting.curve_idea"))
-curve_controls, curve_picture = st.columns([1, 2.4], gap="large")
+ui.section("overfitting", "curve")
+curve_controls, curve_picture = ui.controls_and_picture()
 curve_live = ui.LiveRun(key("curve"))
 with curve_controls:
     points = ui.bound(st.slider, t("overfitting.points"), 5, 40, 12, key=key("points"))
     noise = ui.bound(st.slider, t("overfitting.noise"), 0.0, 0.6, 0.25, 0.05, key=key("noise"))
-    curve_width = ui.bound(st.select_slider, t("overfitting.width"), WIDTHS, 128, key=key("curve_width"))
-    curve_epochs = ui.bound(st.slider, "epochs", 50, training.MAX_EPOCHS, 200, 50, key=key("curve_epochs"))
-    curve_l2 = ui.bound(st.select_slider, t("overfitting.curve_l2"), (0.0, *PENALTIES), 0.0, key=key("curve_l2"))
-    curve_job = overfitting.curve_job(n=points, noise=noise, width=curve_width, l2=curve_l2, epochs=curve_epochs)
+    curve_width = ui.bound(st.select_slider, t("overfitting.width"), WIDTHS, 128,
+                           key=key("curve_width"))
+    curve_epochs = ui.bound(st.slider, "epochs", 50, training.MAX_EPOCHS, 200, 50,
+                            key=key("curve_epochs"))
+    curve_l2 = ui.bound(st.select_slider, t("overfitting.curve_l2"), (0.0, *PENALTIES), 0.0,
+                        key=key("curve_l2"))
+    curve_job = overfitting.curve_job(n=points, noise=noise, width=curve_width, l2=curve_l2,
+                                      epochs=curve_epochs)
     curve_live.buttons(t("overfitting.fit"), curve_job)
 with curve_picture:
-    curve_live.show(draw_curve)
+    curve_live.show(lambda entry: draw_curve(entry, curve_job))
 with st.expander(t("overfitting.curve_code")):
     st.code(snippets.curve_snippet(curve_job, noise, ui.lang()), language="python")
 
@@ -131,4 +147,4 @@ if job is not None:
 ui.references(("common.ref_regularizers", "https://keras.io/api/layers/regularizers/"),
               ("common.ref_early_stopping", "https://keras.io/api/callbacks/early_stopping/"))
 
-training.runner()  # start the workers once the page is drawn: Keras is imported before the first click
+training.runner()  # start the workers once the page is drawn: Keras loads before any click

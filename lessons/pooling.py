@@ -1,4 +1,7 @@
-"""Pooling: shrink a feature map by keeping one number per window, with real Keras pooling layers."""
+"""Pooling: shrink a feature map by keeping one number per window, with real Keras pooling
+layers."""
+import dataclasses
+
 import numpy as np
 import streamlit as st
 
@@ -8,6 +11,18 @@ t = ui.t
 key = ui.keys("pooling")
 SOURCES = ("china", "flower", "digit", "feature_map")
 SAME_AS_POOL = 0  # the strides option that means "= pool_size" (Keras's default, strides=None)
+REFERENCES = (("common.ref_pooling", "https://keras.io/api/layers/pooling_layers/"),
+              ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolInput:
+    """What the page pools: the image, how the shown code makes it, the Conv2D before it
+    ((kernel, stride, padding), or None), and whether its values are signed."""
+    image: np.ndarray
+    how: dict
+    conv: tuple | None = None
+    signed: bool = False
 
 
 @ui.shared_figure
@@ -28,89 +43,101 @@ def windows_figure(digit, pool_size, strides, padding, mode, lang):
 
 def feature_map_input():
     """The filters page's current feature map (its defaults if the student has not been there)."""
-    saved = st.session_state.get("filters_settings") or {}
+    saved = ui.state.filters_settings()
     if saved.get("kernel") is None:
         image, factor = data.photo("china")
         saved = dict(image=image, image_how=dict(source="china", factor=factor),
                      kernel=filters.KERNELS["sobel_x"], stride=1, padding="valid")
-    feature_map = filters.convolve(saved["image"], saved["kernel"], stride=saved["stride"], padding=saved["padding"])
-    return feature_map, saved["image_how"], (saved["kernel"], saved["stride"], saved["padding"])
+    conv = (saved["kernel"], saved["stride"], saved["padding"])
+    kernel, stride, padding = conv
+    feature_map = filters.convolve(saved["image"], kernel, stride=stride, padding=padding)
+    return PoolInput(feature_map, saved["image_how"], conv, signed=True)
 
 
 def choose_input():
-    """(image, how the code makes it, the Conv2D before it or None, whether values are signed)."""
+    """What to pool (a PoolInput): a photo, a digit, or the filters page's feature map."""
     source = ui.choice(st.selectbox, t("pooling.input"), SOURCES, key=key("source"),
                        labels=ui.labels("pooling.sources", "image.sources"))
     if source == "feature_map":
         st.caption(t("pooling.from_filters"))
         ui.page_link("filters")
         try:
-            image, how, conv = feature_map_input()
-            return image, how, conv, True
+            return feature_map_input()
         except filters.KernelError:
             st.warning(t("pooling.filters_unusable"))
             source = "china"
     image, how = ui.image_input(source, key(source))
-    return image, how, None, False
+    return PoolInput(image, how)
+
+
+def show_shapes(layer, image, pooled, window):
+    """The pooled size by the formula and the share of numbers kept; the first pooled values."""
+    sizes = dict(h=image.shape[0], w=image.shape[1], oh=pooled.shape[0], ow=pooled.shape[1])
+    kept = f"{100 * pooled.size / image.size:.0f}"
+    st.markdown(t("pooling.shape_formula", layer=layer, size=window["pool_size"],
+                  strides=window["strides"], padding=window["padding"], kept=kept, **sizes))
+    first_row = ", ".join(f"{v:.3f}" for v in pooled[0, :4])
+    st.caption(t("pooling.first_row", values=first_row))
 
 
 # --- The page --------------------------------------------------------------------------------
 ui.header("pooling")
-controls, picture = st.columns([1, 2.4], gap="large")
+controls, picture = ui.controls_and_picture()
 with controls:
-    image, image_how, conv, signed = choose_input()
+    source = choose_input()
     mode = ui.choice(st.segmented_control, t("pooling.mode"), pooling.MODES, key=key("mode"),
                      labels=ui.labels("pooling.modes"), required=True)
     pool_size = ui.bound(st.slider, "pool_size", 2, 4, 2, key=key("pool_size"))
     strides = ui.choice(st.selectbox, "strides", [SAME_AS_POOL, 1, 2, 3, 4], key=key("strides"),
                         labels=lambda s, same=t("pooling.same_as_pool"): str(s) if s else same)
     strides = strides or pool_size
-    padding = ui.choice(st.segmented_control, "padding", pooling.PADDINGS, key=key("padding"), required=True)
+    padding = ui.choice(st.segmented_control, "padding", pooling.PADDINGS, key=key("padding"),
+                        required=True)
+window = dict(pool_size=pool_size, strides=strides, padding=padding)
 
 layer = f"{'Max' if mode == 'max' else 'Average'}Pooling2D"
 try:
-    pooled = pooling.pool(image, pool_size=pool_size, strides=strides, padding=padding, mode=mode)
+    pooled = pooling.pool(source.image, **window, mode=mode)
 except pooling.PoolError as e:
     pooled = None
-    picture.error(t(f"pooling.error.{e.code}", **e.details), icon=":material/block:")
+    ui.say(e, place=picture)
 if pooled is not None:
     with picture:
-        ui.plot(plots.pooled_pair_figure(image, pooled, ui.lang(), signed=signed))
-        st.markdown(t("pooling.shape_formula", layer=layer, size=pool_size, strides=strides, padding=padding,
-                      h=image.shape[0], w=image.shape[1], oh=pooled.shape[0], ow=pooled.shape[1],
-                      kept=f"{100 * pooled.size / image.size:.0f}"))
-        st.caption(t("pooling.first_row", values=", ".join(f"{v:.3f}" for v in pooled[0, :4])))
+        ui.plot(plots.pooled_pair_figure(source.image, pooled, ui.lang(), signed=source.signed))
+        show_shapes(layer, source.image, pooled, window)
 
-st.subheader(t("pooling.seed_title"))
+ui.section("pooling", "seed", idea=False)
 left, right = st.columns([2.4, 1], gap="large")
 with left:
     ui.plot(seed_figure(mode, ui.lang()))
 right.markdown(t("pooling.seed_idea", layer=layer))
 
-st.subheader(t("pooling.windows_title"))
-grid_digit = ui.bound(st.number_input, t("pooling.grid_digit", last=data.DIGIT_COUNT - 1), 0, data.DIGIT_COUNT - 1, 0, key=key("grid"))
+ui.section("pooling", "windows", idea=False)
+last_digit = data.DIGIT_COUNT - 1
+grid_digit = ui.bound(st.number_input, t("pooling.grid_digit", last=last_digit), 0, last_digit, 0,
+                      key=key("grid"))
 figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
 ui.plot(figure)
 st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))
 
-st.subheader(t("pooling.why_title"))
+ui.section("pooling", "why", idea=False)
 why, numbers = st.columns([2.4, 1], gap="large")
 with why:
     try:
-        change = pooling.shift_change(image, pool_size=pool_size, mode="max")
+        change = pooling.shift_change(source.image, pool_size=pool_size, mode="max")
         ui.plot(plots.shift_figure(change, ui.lang()))
-        st.markdown(t("pooling.why_idea", raw=f"{100 * change.raw:.1f}", pooled=f"{100 * change.pooled:.1f}",
-                      size=pool_size))
+        raw, kept = f"{100 * change.raw:.1f}", f"{100 * change.pooled:.1f}"
+        st.markdown(t("pooling.why_idea", raw=raw, pooled=kept, size=pool_size))
     except pooling.PoolError as e:
-        st.info(t(f"pooling.error.{e.code}", **e.details))
+        ui.say(e, kind="info")
 with numbers:
-    st.metric(t("pooling.params", layer=layer), pooling.trainable_params(pool_size=pool_size, mode=mode))
-    st.metric(f"Global{layer}", f"{pooling.global_pool(image, mode=mode):.3f}")
+    params = pooling.trainable_params(pool_size=pool_size, mode=mode)
+    st.metric(t("pooling.params", layer=layer), params)
+    st.metric(f"Global{layer}", f"{pooling.global_pool(source.image, mode=mode):.3f}")
     st.caption(t("pooling.global_idea"))
 
 ui.notice("pooling")
 if pooled is not None:
-    ui.code_panel(snippets.pooling_snippet(image_how=image_how, conv=conv, pool_size=pool_size, strides=strides,
-                                           padding=padding, mode=mode, lang=ui.lang()))
-ui.references(("common.ref_pooling", "https://keras.io/api/layers/pooling_layers/"),
-              ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))
+    ui.code_panel(snippets.pooling_snippet(image_how=source.how, conv=source.conv, mode=mode,
+                                           lang=ui.lang(), **window))
+ui.references(*REFERENCES)

@@ -11,18 +11,18 @@ import functools
 import keras
 import numpy as np
 
+from lib.errors import Refusal
+
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "swish", "softplus", "linear", "maxout")
 MAX_DEPTH = 19  # hidden layers; with the output layer, the builder's cap of 20
 # The Maxout the explorer draws: three pieces, one unit, on one input. Its max is convex.
 MAXOUT_PIECES = ((-1.0, -0.5), (0.4, 0.0), (1.5, -1.0))  # (weight, bias) of each piece
 
 
-class ActivationError(ValueError):
+class ActivationError(Refusal):
     """A request the page cannot draw; `code` says why, `details` the numbers (pages translate)."""
 
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
+    catalog = "activations.error"
 
 
 @keras.saving.register_keras_serializable(package="keras_classroom")

@@ -12,6 +12,8 @@ import threading
 
 import numpy as np
 
+from lib.errors import Refusal
+
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -272,12 +274,10 @@ MAX_UPLOAD_PIXELS = 40_000_000  # a 5 MB file claiming more is a decompression b
 UPLOAD_FORMATS = ("PNG", "JPEG")
 
 
-class ImageUnreadable(ValueError):
+class ImageUnreadable(Refusal):
     """An uploaded file that is not a usable image; `code` says why (the pages translate it)."""
 
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
+    catalog = "image.bad_upload"
 
 
 def image_from_bytes(raw, *, max_side=128):

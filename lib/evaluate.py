@@ -16,12 +16,15 @@ against all ten probabilities, so "mae" is about the mean label, not an error (`
 reproduces that number, to show why).
 """
 import dataclasses
-import functools
-import threading
 import weakref
 
 import numpy as np
 
+from lib.class_model import (CLASS_BATCH_SIZE, CLASS_RECIPES, CLASS_SEED, ClassModel,  # noqa: F401  (their old home)
+                             class_model)
+from lib.drawing import (CANVAS_SIDE, DRAWING_BOXES, INK_THRESHOLD, MIN_DIGIT_FRACTION,  # noqa: F401  (as above)
+                         STROKE_WIDTH, EmptyDrawing, centre_of_mass, ink, preprocess_drawing)
+from lib.errors import Refusal
 from lib.passes import as_passes, layer_outputs, logits  # noqa: F401  (re-exported: part of this page's API)
 
 # --- How good, and where it goes wrong ------------------------------------------------------
@@ -168,7 +171,7 @@ def dense_unit(x, kernel, bias, activation, unit, *, top=5):
     x = np.asarray(x, dtype="float32").reshape(-1)
     kernel, bias = np.asarray(kernel, dtype="float32"), np.asarray(bias, dtype="float32")
     terms = x * kernel[:, unit]
-    largest = np.argsort(-np.abs(terms), kind="stable")[:top]
+    largest = _largest(np.abs(terms), top)
     weighted_sum = float(terms.sum(dtype="float64"))
     z = x @ kernel + bias
     output = np.asarray(keras.activations.get(activation)(z[None]))[0, unit]
@@ -179,66 +182,22 @@ def dense_unit(x, kernel, bias, activation, unit, *, top=5):
                      activation=str(activation), output=float(output))
 
 
-# --- The models a page can evaluate -----------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class ClassModel:
-    """A read-only model the whole class shares, trained once per server, and how it was trained."""
-    model: object
-    dataset: str
-    layers: tuple
-    input_shape: tuple
-    train_samples: int
-    epochs: int
-    learning_rate: float
-    accuracy: float  # on the data set's test split
+def _largest(sizes, top):
+    """The indices of the `top` largest sizes, largest first, ties by index (a stable sort's
+    order) — without sorting them all: a Dense layer after a wide Flatten has 100,000s of inputs."""
+    if top < len(sizes):
+        kth = np.partition(sizes, len(sizes) - top)[len(sizes) - top]  # the top-th largest
+        above = np.flatnonzero(sizes > kth)
+        candidates = np.concatenate([above, np.flatnonzero(sizes == kth)[:top - len(above)]])
+    else:
+        candidates = np.arange(len(sizes))
+    return candidates[np.lexsort((candidates, -sizes[candidates]))]
 
 
-CLASS_SEED = 0
-CLASS_BATCH_SIZE = 32  # the class model's training batches (the shown code says the same)
-CLASS_RECIPES = {  # data set: (layers preset or list, input shape, training images, epochs, learning rate)
-    "digits": ("digits_cnn", (8, 8, 1), None, 15, 0.01),
-    "mnist": ([{"type": "Conv2D", "filters": 8, "kernel_size": 3, "activation": "relu"},
-               {"type": "MaxPooling2D", "pool_size": 2}, {"type": "Flatten"},
-               {"type": "Dense", "units": 32, "activation": "relu"},
-               {"type": "Dense", "units": 10, "activation": "softmax"}], (28, 28, 1), 12_000, 3, 0.003),
-}
-_training = threading.Lock()
-
-
-def class_model(dataset="digits"):
-    """The class model of a data set: a small CNN trained once per server process (the first
-    caller trains it, the others wait for the same one), shared by every session, never changed.
-    "digits" is always there; "mnist" needs MNIST in the Keras cache (`lib.data.is_cached`)."""
-    with _training:
-        return _train_class_model(dataset)
-
-
-@functools.lru_cache(maxsize=2)
-def _train_class_model(dataset):
-    """Seeded initial weights, a fixed order of the training images (no shuffling by TF), Adam."""
-    import keras
-
-    from lib import data, models
-
-    preset, shape, samples, epochs, rate = CLASS_RECIPES[dataset]
-    layers = models.PRESETS[preset][1] if isinstance(preset, str) else preset
-    model = models.build_sequential(layers, shape, seed=CLASS_SEED, name=f"{dataset}_cnn")
-    d = data.load_dataset(dataset, seed=CLASS_SEED)
-    order = np.random.default_rng(CLASS_SEED).permutation(len(d.x_train))[:samples]
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(d.x_train[order][..., None], d.y_train[order], epochs=epochs, batch_size=CLASS_BATCH_SIZE, shuffle=False, verbose=0)
-    _, accuracy = model.evaluate(d.x_test[..., None], d.y_test, verbose=0)
-    return ClassModel(model, dataset, tuple(dict(layer) for layer in layers), shape, len(order), epochs, rate,
-                      float(accuracy))
-
-
-class ModelUnfit(ValueError):
+class ModelUnfit(Refusal):
     """A model this page cannot evaluate on a data set; `code` says why, `details` the numbers."""
 
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
+    catalog = "evaluate.unfit"
 
 
 def check_classifier(model, image_shape, classes=10):
@@ -352,120 +311,3 @@ def report(model, images, labels, classes=10):
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), classes)
     penalty = sum(float(np.asarray(term)) for term in model.losses)  # an L2's, as model.evaluate adds it
     return Report(probabilities, labels, scores(probabilities, labels, penalty), matrix)
-
-
-# --- A digit drawn on a canvas ----------------------------------------------------------------
-
-# The page's canvas (streamlit-drawable-canvas, freedraw, return_image_data=True): CANVAS_SIDE
-# pixels square, black pen STROKE_WIDTH wide on white. A digit drawn to fill it then has strokes
-# about as thick, for its height, as the 8x8 digits' (thinner pens give faint 1s the CNN misreads).
-CANVAS_SIDE = 280
-STROKE_WIDTH = 32
-# The output shapes, and the side of the box the digit's longer side is scaled to: the 8x8 digits
-# fill their whole height (every image of the set has ink in all 8 rows); MNIST fits each digit in
-# 20x20 and centres that in 28x28 by its centre of mass.
-DRAWING_BOXES = {(8, 8): 8, (28, 28): 20}
-INK_THRESHOLD = 0.1  # a pixel with less ink than this (faint anti-aliasing) does not count as drawn
-MIN_DIGIT_FRACTION = 0.15  # a drawing whose longer side is below this share of the canvas is a dot
-
-
-class EmptyDrawing(ValueError):
-    """A canvas with no digit to read. `code` is "empty" (nothing drawn) or "too_small" (a dot or
-    a scribble too small to be a digit: the page asks for a bigger one); `details` the numbers."""
-
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
-
-
-def ink(rgba):
-    """How much ink each pixel holds, 0..1, from a canvas image (h, w, 4) or (h, w, 3) of uint8.
-
-    A canvas with a transparent background: the ink is the alpha channel, whatever the stroke's
-    colour. An opaque one (black on white, or white on black): the ink is each pixel's gray-level
-    distance from the background's (the median of the border), as a share of the largest possible.
-    """
-    from lib.data import LUMA
-
-    rgba = np.asarray(rgba)
-    if rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
-        raise ValueError(f"expected an RGBA or RGB image (h, w, 4 or 3), got shape {rgba.shape}")
-    values = rgba.astype("float32") / 255.0
-    if rgba.shape[2] == 4 and values[:, :, 3].min() < 1.0:
-        return values[:, :, 3]
-    gray = values[:, :, :3] @ LUMA
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = float(np.median(border))
-    return np.abs(gray - background) / max(background, 1.0 - background, 1e-6)
-
-
-def preprocess_drawing(rgba, shape):
-    """A canvas drawing as one image of the data set: float32 `shape` in [0, 1], ink bright (1)
-    on a dark (0) background. Raises EmptyDrawing ("empty" or "too_small").
-
-    (8, 8), scikit-learn's digits: crop to the ink, put it in a square (the longer side fills it,
-    the shorter is centred by its centre of mass), average 8x8 areas (as the set was made: counts
-    of ink in 4x4 blocks of a 32x32 bitmap), and scale so the brightest pixel is 1 (16/16, as in
-    95% of the set). (28, 28), MNIST: the same square averaged to 20x20, then placed in 28x28 with
-    its centre of mass in the middle, brightest pixel 1.
-    """
-    shape = tuple(shape)
-    if shape not in DRAWING_BOXES:
-        raise ValueError(f"shape must be one of {sorted(DRAWING_BOXES)}, got {shape}")
-    amount = ink(rgba)
-    rows, cols = np.nonzero(amount >= INK_THRESHOLD)
-    if rows.size == 0:
-        raise EmptyDrawing("empty", "nothing is drawn on the canvas")
-    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
-    smallest = MIN_DIGIT_FRACTION * min(amount.shape)
-    if max(height, width) < smallest:
-        raise EmptyDrawing("too_small", f"the drawing is {height}×{width} pixels; a digit is at least "
-                                        f"{smallest:.0f} high or wide", height=int(height), width=int(width),
-                           minimum=int(np.ceil(smallest)))
-    crop = amount[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    box = DRAWING_BOXES[shape]
-    digit = _area_average(_square(crop), box)
-    if box < shape[0]:
-        digit = _centre_by_mass(digit, shape[0])
-    return (digit / digit.max()).astype("float32")
-
-
-def centre_of_mass(image):
-    """(row, column) of the ink's centre of mass, in pixel-index coordinates."""
-    image = np.asarray(image, dtype="float64")
-    rows, cols = np.indices(image.shape)
-    total = image.sum()
-    return float((rows * image).sum() / total), float((cols * image).sum() / total)
-
-
-def _square(crop):
-    """The crop in a square whose side is its longer side; along the shorter side its centre of
-    mass goes to the middle, as far as the square allows."""
-    height, width = crop.shape
-    side = max(height, width)
-    square = np.zeros((side, side), dtype="float32")
-    row, col = centre_of_mass(crop)
-    top = int(np.clip(round(side / 2 - row - 0.5), 0, side - height))
-    left = int(np.clip(round(side / 2 - col - 0.5), 0, side - width))
-    square[top:top + height, left:left + width] = crop
-    return square
-
-
-def _area_average(square, side):
-    """Shrink (or grow) a square image to side x side: each output pixel the mean of the input
-    area it covers, partial pixels weighted by how much of them it covers (PIL's box filter)."""
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(square).resize((side, side), Image.Resampling.BOX), dtype="float32")
-
-
-def _centre_by_mass(digit, side):
-    """`digit` pasted into a side x side field of zeros, its centre of mass in the middle (whole
-    pixels, the digit kept inside the field): MNIST's second step."""
-    field = np.zeros((side, side), dtype="float32")
-    row, col = centre_of_mass(digit)
-    room = side - digit.shape[0]
-    top = int(np.clip(round(side / 2 - row - 0.5), 0, room))
-    left = int(np.clip(round(side / 2 - col - 0.5), 0, room))
-    field[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
-    return field

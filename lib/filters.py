@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from lib.errors import Refusal
+
 KERNELS = {
     "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
     "box_blur": np.ones((3, 3)) / 9,
@@ -26,12 +28,22 @@ PADDINGS = ("valid", "same")
 MAX_KERNEL = 7
 
 
-class KernelError(ValueError):
-    """A kernel the page cannot use: `code` says why, `row`/`col` (1-based) where, if a cell."""
+class KernelError(Refusal):
+    """A kernel the page cannot use: `code` says why; for a cell, `row`/`col` (1-based) say where."""
 
-    def __init__(self, code, message, row=None, col=None, text=None):
-        super().__init__(message)
-        self.code, self.row, self.col, self.text = code, row, col, text
+    catalog = "filters.error"
+
+    @property
+    def row(self):
+        return self.details.get("row")
+
+    @property
+    def col(self):
+        return self.details.get("col")
+
+    @property
+    def text(self):
+        return self.details.get("text")
 
 
 def _conv_layer(kernels, stride, padding):
@@ -67,7 +79,8 @@ def check(image, kernel_shape, stride, padding):
         raise KernelError("bad_stride", f"stride must be a whole number of at least 1, got {stride!r}")
     if padding == "valid" and (kernel_shape[0] > image.shape[0] or kernel_shape[1] > image.shape[1]):
         raise KernelError("too_large", f"a {kernel_shape[0]}×{kernel_shape[1]} kernel does not fit in a "
-                                       f"{image.shape[0]}×{image.shape[1]} image with padding 'valid'")
+                                       f"{image.shape[0]}×{image.shape[1]} image with padding 'valid'",
+                          kh=kernel_shape[0], kw=kernel_shape[1], h=image.shape[0], w=image.shape[1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +137,8 @@ def parse_kernel(rows):
     rows = [list(r) for r in rows]
     size = len(rows)
     if not 1 <= size <= MAX_KERNEL or any(len(r) != size for r in rows):
-        raise KernelError("not_square", f"a kernel must be square, 1×1 to {MAX_KERNEL}×{MAX_KERNEL}")
+        raise KernelError("not_square", f"a kernel must be square, 1×1 to {MAX_KERNEL}×{MAX_KERNEL}",
+                          largest=MAX_KERNEL)
     kernel = np.zeros((size, size), dtype="float32")
     for i, r in enumerate(rows):
         for j, text in enumerate(r):
@@ -158,19 +172,19 @@ def is_all_zero(kernel):
 
 def learned_kernels():
     """(kernels (8, 3, 3), test accuracy) of the first Conv2D of the class model: the small CNN
-    trained once per server on the digits (lib.evaluate.class_model)."""
-    from lib import evaluate
+    trained once per server on the digits (lib.class_model)."""
+    from lib.class_model import class_model
 
-    shared = evaluate.class_model()
+    shared = class_model()
     kernel = shared.model.layers[0].get_weights()[0]  # (3, 3, 1, 8)
     return np.transpose(kernel[:, :, 0, :], (2, 0, 1)).copy(), shared.accuracy
 
 
 def learned_feature_maps(image):
     """What the learned first layer (with its bias and ReLU) makes of an 8x8 digit: (8, 8, 8)."""
-    from lib import evaluate
+    from lib.class_model import class_model
 
-    out = evaluate.class_model().model.layers[0](np.asarray(image, dtype="float32")[None, :, :, None])
+    out = class_model().model.layers[0](np.asarray(image, dtype="float32")[None, :, :, None])
     return np.transpose(np.asarray(out)[0], (2, 0, 1))
 
 

@@ -9,18 +9,18 @@ import functools
 
 import numpy as np
 
+from lib.errors import Refusal
+
 REGRESSION_LOSSES = ("mse", "mae", "huber")
 LINE_GRID = np.linspace(-1.2, 1.2, 50, dtype="float32")[:, None]
 OUTLIER = (0.8, -2.5)
 MOONS_POINTS = 400  # 200 to train on, 100 to validate, 100 to test
 
 
-class LossError(ValueError):
+class LossError(Refusal):
     """A request the page cannot draw; `code` says why (pages translate)."""
 
-    def __init__(self, code, summary, **details):
-        super().__init__(summary)
-        self.code, self.details = code, details
+    catalog = "losses.error"
 
 
 def points(outlier=False, seed=0):

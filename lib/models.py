@@ -12,6 +12,7 @@ import math
 import re
 
 from lib import cost
+from lib.errors import Refusal
 
 MAX_LAYERS = 20
 MAX_PARAMS = 2_000_000  # a classroom server builds (and trains) many of these at once
@@ -76,14 +77,16 @@ PRESETS = {
 }
 
 
-class ModelSpecError(ValueError):
+class ModelSpecError(Refusal):
     """A stack that cannot be built. `index` is the 1-based layer (0: the input or the whole
     stack), `code` a reason the pages translate, `details` the numbers that go with it."""
 
+    catalog = "errors.model"
+
     def __init__(self, index, layer_type, code, summary, **details):
         where = f"layer {index} ({layer_type})" if index else "the model"
-        super().__init__(f"{where}: {summary}")
-        self.index, self.layer_type, self.code, self.details = index, layer_type, code, details
+        super().__init__(code, f"{where}: {summary}", **details)
+        self.index, self.layer_type = index, layer_type
 
 
 @dataclasses.dataclass(frozen=True)

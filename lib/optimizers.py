@@ -14,17 +14,17 @@ import threading
 
 import numpy as np
 
+from lib.errors import Refusal
+
 OPTIMIZERS = ("SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam", "AdamW", "Lion")
 MAX_STEPS = 1000
 MAX_LEARNING_RATE = 100.0
 
 
-class OptimizerError(ValueError):
+class OptimizerError(Refusal):
     """A request the page cannot draw; `code` says why, `details` the numbers (pages translate)."""
 
-    def __init__(self, code, summary, **details):
-        super().__init__(summary)
-        self.code, self.details = code, details
+    catalog = "optimizers.error"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,16 +10,16 @@ import math
 
 import numpy as np
 
+from lib.errors import Refusal
+
 MODES = ("max", "average")
 PADDINGS = ("valid", "same")
 
 
-class PoolError(ValueError):
+class PoolError(Refusal):
     """Settings that cannot give a pooled image; `code` says why (translated by the page)."""
 
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
+    catalog = "pooling.error"
 
 
 def _layer(mode, pool_size, strides, padding, global_=False):

@@ -26,6 +26,7 @@ class_model_ready = threading.Event()  # ... and the class model is trained
 
 
 def _import_and_freeze():
+    _large_blocks_go_back()
     import keras  # noqa: F401  (the import itself is the point)
     import pandas  # noqa: F401
     import plotly.graph_objects  # noqa: F401
@@ -36,22 +37,60 @@ def _import_and_freeze():
     gc.freeze()
     _keep_keras_state_between_reruns()
     imported.set()
-    from lib import evaluate
+    from lib.class_model import class_model
 
-    evaluate.class_model()  # train the shared read-only CNN now, not while a student waits
+    class_model()  # train the shared read-only CNN now, not while a student waits
     class_model_ready.set()
     threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
 
 
 TRIM_EVERY_S = 60.0
+MMAP_THRESHOLD = 1 << 20  # bytes: a block this large or larger is its own mapping, returned when freed
+
+
+def _large_blocks_go_back():
+    """glibc serves a large block (above 128 kB) from a mapping of its own, returned at free, but
+    after the first such free it raises that threshold up to 32 MB and serves them from its heaps,
+    which a server with a thread per student fragments and keeps. Measured with a student who
+    uploads a 7 MB model and grades it again and again (bench/upload_class.py): the server kept
+    ~5 MB a round. A fixed 1 MB threshold keeps big buffers (an upload, a layer's weights copied
+    for a page) mapped, so they go back when freed. (glibc only: elsewhere nothing happens.)"""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+# What runs once the last session of a class is gone: the entry point adds the pages' caches
+# (ui.forget_figures). A list here, filled from above, so this module imports nothing of the pages.
+on_class_left = []
+
+
+def when_class_leaves(action):
+    """Run `action()` each time the last session is gone (once, however often it is asked)."""
+    if action not in on_class_left:
+        on_class_left.append(action)
+
+
+def _after_period(busy, sessions):
+    """One period of `_give_memory_back`, given whether the class was here at the last one and how
+    many sessions there are now: the class-left actions run when the last session has just gone.
+    Returns whether the class is here."""
+    if busy and sessions == 0:  # the last session is gone (closed tabs are kept a minute first)
+        for action in list(on_class_left):
+            action()
+    return sessions != 0
 
 
 def _give_memory_back():
     """Every minute, collect garbage and hand freed memory back to the system. When a class
     leaves, Streamlit drops their sessions (server.disconnectedSessionTTL) but the C allocator
     keeps the freed pages for reuse, so the process would stay at its peak. (glibc only; elsewhere
-    just the collection.) Once the last session is gone, the figures cached for the class are
-    dropped too (ui.forget_figures)."""
+    just the collection.) Once the last session is gone, what was cached for the class goes too
+    (`on_class_left`)."""
     import ctypes
     import ctypes.util
     import time
@@ -63,12 +102,7 @@ def _give_memory_back():
     busy = False
     while True:
         time.sleep(TRIM_EVERY_S)
-        sessions = _sessions()
-        if busy and sessions == 0:  # the last session is gone (closed tabs are kept a minute first)
-            from lib import ui
-
-            ui.forget_figures()
-        busy = sessions != 0
+        busy = _after_period(busy, _sessions())
         gc.collect()
         if trim is not None:
             trim(0)

@@ -164,10 +164,25 @@ def settle(at, timeout=180):
     return at
 
 
-def finish(run, timeout=120):
+def wait_until(condition, timeout, message, interval=0.05, pause=time.sleep):
+    """Call `condition` every `interval` s until it returns something truthy, and return that.
+
+    `timeout` is a deadline, never a verdict: a slow or busy machine only waits longer, and the
+    test fails (AssertionError with `message`, or `message()` when it is a function, so it can say
+    what was seen) only when the thing never happens within it. Measuring how fast something
+    happens is bench/'s job. `pause(seconds)` waits between calls: `time.sleep`, or a Playwright
+    page's `wait_for_timeout` where its events must be delivered while the test waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(message() if callable(message) else message)
+        pause(interval)
+
+
+def finish(run, timeout=180):
     """Wait for a training run to end; the test fails if it is still going after `timeout` s."""
-    deadline = time.time() + timeout
-    while run.active and time.time() < deadline:
-        time.sleep(0.02)
-    assert not run.active, f"run still {run.status} after {timeout} s"
+    wait_until(lambda: not run.active, timeout, lambda: f"run still {run.status} after {timeout} s", interval=0.02)
     return run

@@ -52,8 +52,9 @@ def test_curve_checks_its_range_and_is_cached():
     with pytest.raises(activations.ActivationError) as caught:
         activations.curve("relu", 1.0, 1.0)
     assert caught.value.code == "empty_range"
-    with pytest.raises(activations.ActivationError):
+    with pytest.raises(activations.ActivationError) as caught:
         activations.evaluate("swoosh", X)
+    assert caught.value.code == "unknown" and caught.value.details == {"name": "swoosh"}
 
 
 @pytest.mark.parametrize("temperature", [0.1, 0.5, 1.0, 3.0])
@@ -88,7 +89,7 @@ def test_maxout_is_a_max_of_affine_pieces_and_survives_save_and_load(tmp_path):
     loaded = keras.models.load_model(path)
     assert type(loaded.layers[0]).__name__ == "Maxout" and loaded.layers[0].pieces == 5
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^units and pieces must be at least 1, got 0, 2$"):
         activations.Maxout(0, 2)
 
 

@@ -1,5 +1,4 @@
 """The app shell: navigation in the seed's order, the language switch and the URL."""
-import pytest
 
 from lib import ui
 from tests.helpers import open_page
@@ -17,12 +16,12 @@ def test_a_page_whose_file_is_missing_is_not_listed(tmp_path, monkeypatch):
     for info in ui.PAGES[:3]:
         (tmp_path / info.file).parent.mkdir(exist_ok=True)
         (tmp_path / info.file).write_text("")
-    monkeypatch.setattr(ui, "ROOT", tmp_path)
+    monkeypatch.setattr(ui.pages, "ROOT", tmp_path)
     assert [p.id for p in ui.available_pages()] == [p.id for p in ui.PAGES[:3]]
 
 
 def test_a_page_the_host_hides_is_neither_listed_nor_linked(monkeypatch):
-    monkeypatch.setattr(ui, "HIDDEN", {"save-load", "pooling", ""})
+    monkeypatch.setattr(ui.pages, "HIDDEN", {"save-load", "pooling", ""})
     listed = [p.id for p in ui.available_pages()]
     assert "save_load" not in listed and "pooling" not in listed
     assert listed[0] == "overview" and not ui.is_available("save_load")
@@ -112,23 +111,22 @@ def test_every_lesson_file_reads_like_the_lesson_within_150_lines():
 
 
 def test_when_the_class_has_left_the_server_forgets_its_figures(monkeypatch):
-    from lib import server, ui
+    from lib import server
 
-    counts = iter([3, 0, 0, 2, 0])  # a class, gone, still nobody, a new student, gone
     forgotten = []
-
-    def sleep(_):
-        forgotten.append("tick")
-        if forgotten.count("tick") > 5:
-            raise StopIteration  # end the endless loop after five periods
-
-    monkeypatch.setattr(server, "_sessions", lambda: next(counts))
-    monkeypatch.setattr(ui, "forget_figures", lambda: forgotten.append("forget"))
-    monkeypatch.setattr("time.sleep", sleep)
-    with pytest.raises(StopIteration):
-        server._give_memory_back()
+    monkeypatch.setattr(server, "on_class_left", [])
+    server.when_class_leaves(lambda: forgotten.append("forget"))
+    server.when_class_leaves(server.on_class_left[0])  # asked again at every rerun: kept once
+    busy = False
+    for sessions in (3, 0, 0, 2, 0):  # a class, gone, still nobody, a new student, gone
+        busy = server._after_period(busy, sessions)
+        forgotten.append(sessions)
     # once when the last session went, not again while nobody came, again after the next one left
-    assert forgotten == ["tick", "tick", "forget", "tick", "tick", "tick", "forget", "tick"]
+    assert forgotten == [3, "forget", 0, 0, 2, "forget", 0]
+
+
+def test_the_entry_point_hands_the_pages_caches_to_the_server():
+    assert "server.when_class_leaves(ui.forget_figures)" in (ui.ROOT / "streamlit_app.py").read_text()
 
 
 def test_forget_figures_drops_what_every_session_shared_and_a_bare_process_has_no_sessions():

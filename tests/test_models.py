@@ -146,7 +146,7 @@ def test_seeded_builds_are_identical_and_need_no_global_seed():
 
 def test_many_sessions_building_models_at_the_same_moment_never_collide():
     """The bug seen with 10 browser sessions: Keras's auto-names clashed across threads."""
-    errors, barrier = [], threading.Barrier(10)
+    errors, barrier = [], threading.Barrier(10, timeout=120)
 
     def build(i):
         try:
@@ -161,8 +161,8 @@ def test_many_sessions_building_models_at_the_same_moment_never_collide():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
-    assert errors == []
+        thread.join(300)
+    assert not any(thread.is_alive() for thread in threads) and errors == []
 
 
 # --- The page ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ and the Overfitting page with the code it shows."""
 import numpy as np
 import pytest
 
-from lib import models, overfitting, snippets
+from lib import models, overfitting, snippets, training
 from tests.helpers import exercise_widgets, finish, open_page, run_snippet, session_runs, settle, shown_code
 
 
@@ -67,13 +67,19 @@ def test_the_cures_change_the_model_as_keras_sees_it():
     assert 'layers.RandomTranslation(0.125, 0.125, fill_mode="constant")' in code
 
 
+# The runs these tests judge get the most time a run may have: the page's budget would stop them
+# early on a busy machine, and what they learn, not how fast, is tested here.
+BUDGET = training.MAX_SECONDS
+
+
 def test_a_small_workbook_and_a_big_model_overfit_and_more_data_helps(runner):
-    small = finish(runner.submit(overfitting.digits_job()))
+    small = finish(runner.submit(overfitting.digits_job(budget_s=BUDGET)))
     assert small.status == "done"
     history = small.history()
     assert overfitting.best_epoch(history) < len(history["loss"]) - 10  # validation loss turned back up
     assert history["accuracy"][-1] == 1.0 and overfitting.gap(history) > 0.05
-    big = finish(runner.submit(overfitting.digits_job(samples=overfitting.WORKBOOK)))
+    big = finish(runner.submit(overfitting.digits_job(samples=overfitting.WORKBOOK, budget_s=BUDGET)))
+    assert big.status == "done"
     assert overfitting.gap(big.history()) < overfitting.gap(history)
 
 
@@ -101,24 +107,27 @@ def test_runs_are_judged_on_a_validation_slice_of_the_workbook_and_the_test_set_
 
 
 def test_early_stopping_stops_patience_epochs_after_the_best_and_restores_it_only_when_asked(runner):
-    run = finish(runner.submit(overfitting.digits_job(early_stopping={"patience": 5, "restore_best_weights": True})))
+    run = finish(runner.submit(overfitting.digits_job(early_stopping={"patience": 5, "restore_best_weights": True},
+                                                      budget_s=BUDGET)))
     history = run.history()
     best = overfitting.best_epoch(history)
     assert len(history["loss"]) == best + 5
     assert validation_scores(run.model(), run.job)[1] == pytest.approx(history["val_loss"][best - 1], rel=1e-4)
-    kept_last = finish(runner.submit(overfitting.digits_job(early_stopping={"patience": 5})))  # Keras's default: False
+    kept_last = finish(runner.submit(overfitting.digits_job(early_stopping={"patience": 5},  # Keras's default: False
+                                                            budget_s=BUDGET)))
     assert validation_scores(kept_last.model(), kept_last.job)[1] == pytest.approx(kept_last.history()["val_loss"][-1],
                                                                                     rel=1e-4)
     assert "restore_best_weights=False" in snippets.training_snippet(kept_last.job, "en")
 
 
 def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(runner, tmp_path):
-    job = overfitting.curve_job(epochs=200)
+    job = overfitting.curve_job(epochs=200, budget_s=BUDGET)
     run = finish(runner.submit(job))
     history = run.history()
+    assert run.status == "done", f"{run.status} at epoch {run.epochs_done()} of 200"
     assert history["loss"][-1] < 0.25 ** 2  # below the noise: it fits the noise itself
     epoch, probes = run.latest_probes()
-    assert epoch == 200 and probes["curve"].shape == (200, 1)
+    assert epoch == run.epochs_done() == 200 and probes["curve"].shape == (200, 1)
     out = run_snippet(snippets.curve_snippet(job, 0.25, "en"), tmp_path)
     assert f"training loss: {round(history['loss'][-1], 4)}" in out
     assert f"validation loss: {round(history['val_loss'][-1], 4)}" in out

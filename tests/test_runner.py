@@ -6,14 +6,13 @@ import importlib
 import itertools
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
 
-from lib import data, i18n, training
+from lib import data, i18n, training, ui
 from lib.training import Arrays, Builder, Compile, Fit, Images, Job, Stack
-from tests.helpers import finish
+from tests.helpers import finish, wait_until
 
 MLP = [{"type": "Dense", "units": 16, "activation": "relu"}, {"type": "Dense", "units": 10, "activation": "softmax"}]
 
@@ -22,8 +21,10 @@ SEEDS = itertools.count(100)  # a new seed for every job: a run is trained, not 
 
 
 def job(**changes):
+    """A small digits job. Its budget is the most a run may have: only the budget's own tests (which
+    set theirs) are about it, and a busy machine must not turn another test's run into a budget stop."""
     base = dict(model=Stack(MLP, (64,)), data=Images("digits", reshape=(64,)), compile=Compile("Adam", 0.01),
-                fit=Fit(epochs=5, batch_size=64), budget_s=30, seed=next(SEEDS))
+                fit=Fit(epochs=5, batch_size=64), budget_s=training.MAX_SECONDS, seed=next(SEEDS))
     base.update(changes)
     return Job(**base)
 
@@ -62,9 +63,12 @@ def test_images_hold_out_a_validation_slice_before_taking_training_samples():
 def test_a_run_streams_its_epochs_and_ends_with_its_weights_and_test_scores(runner):
     run = runner.submit(job(fit=Fit(epochs=6, batch_size=64, validation_split=0.2)))
     seen = []
-    while run.active:
+
+    def ended():
         seen.append(run.epochs_done())
-        time.sleep(0.01)
+        return not run.active
+
+    wait_until(ended, 180, lambda: f"run still {run.status} after 180 s", interval=0.01)
     assert run.status == "done", run.error
     assert 0 < len([n for n in set(seen) if 0 < n < 6])  # some epochs were visible before the end
     history = run.history()
@@ -92,25 +96,27 @@ def test_batch_losses_are_reported_per_step_when_asked(runner):
 
 def test_stop_ends_a_run_early_and_keeps_what_it_learned(runner):
     run = runner.submit(job(fit=Fit(epochs=200, batch_size=8)))
-    while run.epochs_done() < 2:
-        time.sleep(0.01)
+    wait_until(lambda: run.epochs_done() >= 2, 180, "two epochs never came", interval=0.01)
     run.stop()
     finish(run)
     assert run.status == "stopped" and 2 <= run.epochs_done() < 200
     assert run.model() is not None and run.test_scores()["accuracy"] > 0.5
 
 
-def test_the_time_budget_stops_a_runaway_run(runner):
-    start = time.time()
-    run = finish(runner.submit(job(fit=Fit(epochs=500, batch_size=1), budget_s=1.5)))
-    assert run.status == "budget" and time.time() - start < 15
-    assert run.result.weights
+def test_the_time_budget_stops_a_runaway_run_which_says_so_and_keeps_its_weights(runner):
+    """500 epochs of one image per step would take many minutes: the 2 s budget stops the run
+    (not the runner's grace period killing a worker, not the end of its epochs), and the page says
+    so. How soon after the budget it stops is bench's to time; finish's deadline only guards."""
+    run = finish(runner.submit(job(fit=Fit(epochs=500, batch_size=1), budget_s=2)))
+    assert run.status == "budget" and run.result.stopped == "budget" and run.error is None
+    assert 1 <= run.epochs_done() < 500 and run.result.weights and run.test_scores()
+    assert ui.run_notice(run) == ("warning", i18n.translate("common.run.budget", "en", budget="2",
+                                                                  epoch=run.epochs_done()))
 
 
 def test_runs_wait_in_line_one_slot_at_a_time(runner):
     runs = [runner.submit(job(fit=Fit(epochs=3, batch_size=64)))]
-    while runs[0].status == "queued":
-        time.sleep(0.005)
+    wait_until(lambda: runs[0].status != "queued", 180, "the first run never left the line", interval=0.005)
     runs += [runner.submit(job(fit=Fit(epochs=3, batch_size=64))) for _ in (1, 2)]
     assert [r.queue_position for r in runs[1:]] == [1, 2]  # the first one is with the only worker
     for run in runs:
@@ -120,25 +126,29 @@ def test_runs_wait_in_line_one_slot_at_a_time(runner):
     assert all(r.status == "done" for r in runs)
 
 
+@pytest.mark.timeout(900)  # a second worker's start (TensorFlow's import) under load, then an idle period
 def test_one_worker_waits_ready_and_the_others_start_for_waiting_runs_and_stop_when_idle(monkeypatch):
     runner_module = importlib.import_module("lib.training.runner")  # the module: `runner` is also a function
     monkeypatch.setattr(runner_module, "EXTRA_WORKER_IDLE_S", 2.0)
     pool = training.Runner(slots=2)
-    deadline = time.time() + 60
-    while pool.workers() < 1 and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(1)
-    assert pool.workers() == 1  # between classes: one worker, ready for a lone student's click
-    runs = [pool.submit(job(fit=Fit(epochs=25, batch_size=8))) for _ in (1, 2)]
-    seen = 0
-    while any(r.active for r in runs):
-        seen = max(seen, pool.workers())
-        time.sleep(0.05)
-    assert seen == 2 and all(r.status == "done" for r in runs)
-    (a_start, a_end), (b_start, b_end) = sorted((r.started, r.finished) for r in runs)
-    assert b_start < a_end  # the second trained beside the first, not after it
-    time.sleep(runner_module.EXTRA_WORKER_IDLE_S + 1.5)
-    assert pool.workers() == 1
+    wait_until(lambda: pool.workers() >= 1, 180, "the first worker never became ready")
+    # Between classes: one worker, ready for a lone student's click; the other slot has none and
+    # waits for a run (it starts a worker only for one).
+    assert pool.workers() == 1 and pool._workers.get(1) is None
+    # Long runs, more than two: whichever slot is still starting its worker (TensorFlow's import,
+    # slow on a busy machine), the other keeps training, each run up to its budget.
+    runs = [pool.submit(job(fit=Fit(epochs=500, batch_size=8))) for _ in range(4)]
+    wait_until(lambda: sum(r.status == "running" and r.epochs_done() >= 1 for r in runs) == 2, 240,
+               lambda: f"two runs never trained side by side: {[(r.status, r.epochs_done()) for r in runs]}")
+    assert pool.workers() == 2  # the second trained beside the first (in a worker of its own), not after it
+    for run in runs:
+        run.stop()
+    for run in runs:
+        finish(run)
+    assert all(r.status in ("stopped", "budget") and r.error is None for r in runs)  # ended early, cleanly
+    wait_until(lambda: pool.workers() == 1 and pool._workers.get(1) is None, runner_module.EXTRA_WORKER_IDLE_S + 120,
+               lambda: f"{pool.workers()} workers still alive: the extra one did not stop once idle")
+    assert pool._workers[0].alive()  # the first one is kept
     assert finish(pool.submit(job())).status == "done"  # the kept worker still trains
 
 
@@ -151,10 +161,9 @@ def test_a_worker_that_has_grown_too_much_is_replaced_after_its_run(monkeypatch)
     assert finish(pool.submit(job())).status == "done" and pool._workers[0] is first  # not grown enough
     monkeypatch.setattr(runner_module, "RECYCLE_GROWTH_BYTES", -1)  # any size is too much now
     assert finish(pool.submit(job())).status == "done"
-    deadline = time.time() + 60
-    while (pool._workers[0] is first or pool.workers() < 1) and time.time() < deadline:
-        time.sleep(0.1)
-    assert pool._workers[0] is not first and not first.alive() and pool.workers() == 1
+    wait_until(lambda: pool._workers[0] not in (first, None) and pool.workers() == 1, 180,
+               "the grown worker was not replaced by a fresh one")
+    assert not first.alive()
     assert finish(pool.submit(job())).status == "done"  # the new worker trains
 
 
@@ -163,15 +172,29 @@ def test_a_grown_worker_is_replaced_by_a_fresh_one_once_idle(monkeypatch):
     monkeypatch.setattr(runner_module, "EXTRA_WORKER_IDLE_S", 1.0)
     pool = training.Runner(slots=1)
     monkeypatch.setattr(runner_module, "IDLE_RECYCLE_BYTES", 10 ** 12)  # nothing has grown that much
-    assert finish(pool.submit(job())).status == "done"
+    calls, next_run = [], pool._next  # [how long the slot waits for a run (None: for ever), the run it got]
+
+    def spy(timeout=None):
+        calls.append(call := [timeout, None])
+        call[1] = next_run(timeout)
+        return call[1]
+
+    def waits_after(run):
+        """The waits the slot asked for once it had been given `run` (its last run)."""
+        given = next((k for k, (_, got) in enumerate(calls) if got is run), -1)
+        return [timeout for timeout, _ in calls[given + 1:]]
+
+    monkeypatch.setattr(pool, "_next", spy)
+    kept = finish(pool.submit(job()))
+    assert kept.status == "done"
     first = pool._workers[0]
-    time.sleep(2.5)
-    assert pool._workers[0] is first  # idle, but not grown: kept
+    wait_until(lambda: waits_after(kept), 60, "the slot never went back to waiting for a run")
+    assert waits_after(kept) == [None] and pool._workers[0] is first  # idle, but not grown: kept, no idle deadline
     monkeypatch.setattr(runner_module, "IDLE_RECYCLE_BYTES", -1)  # now any worker counts as grown
-    assert finish(pool.submit(job())).status == "done"
-    deadline = time.time() + 60
-    while pool._workers[0] is first and time.time() < deadline:
-        time.sleep(0.1)
+    grown = finish(pool.submit(job()))
+    assert grown.status == "done"
+    wait_until(lambda: pool._workers[0] is not first, 180, "the grown worker was not replaced once idle")
+    assert waits_after(grown)[0] == runner_module.EXTRA_WORKER_IDLE_S  # replaced after waiting that long for a run
     monkeypatch.setattr(runner_module, "IDLE_RECYCLE_BYTES", 10 ** 12)  # the fresh one stays
     assert pool._workers[0] is not None and pool._workers[0] is not first and not first.alive()
     assert finish(pool.submit(job())).status == "done"
@@ -232,9 +255,8 @@ def test_a_batch_larger_than_the_data_fails_with_a_reason(runner):
 
 def test_racers_one_after_another_each_get_their_share_of_the_budget(runner):
     racers = (Compile("SGD", 0.01), Compile("Adam", 0.001))
-    start = time.time()
     run = finish(runner.submit(job(racers=racers, lockstep=False, fit=Fit(epochs=500, batch_size=1), budget_s=3)))
-    assert run.status == "budget" and time.time() - start < 15
+    assert run.status == "budget" and run.result.stopped == "budget" and run.error is None
     assert len(run.result.weights) == 2 and all(run.test_scores(k) for k in (0, 1))  # the second one trained too
     assert all(1 <= run.epochs_done(k) < 500 for k in (0, 1))
 
@@ -242,8 +264,7 @@ def test_racers_one_after_another_each_get_their_share_of_the_budget(runner):
 def test_a_race_stopped_before_a_racers_turn_says_so_without_a_crash(runner):
     racers = (Compile("SGD", 0.01), Compile("Adam", 0.001))
     run = runner.submit(job(racers=racers, lockstep=False, fit=Fit(epochs=200, batch_size=8)))
-    while run.epochs_done(0) < 2:
-        time.sleep(0.01)
+    wait_until(lambda: run.epochs_done(0) >= 2, 180, "the first racer never trained two epochs", interval=0.01)
     run.stop()
     finish(run)
     assert run.status == "stopped" and run.test_scores(0) and run.model(0) is not None
@@ -268,8 +289,7 @@ def test_probes_are_predicted_as_training_goes(runner):
 
 def test_a_dead_worker_is_replaced_and_only_its_run_fails(runner):
     run = runner.submit(job(fit=Fit(epochs=200, batch_size=4)))
-    while not run.epochs:
-        time.sleep(0.01)
+    wait_until(lambda: run.epochs, 180, "no epoch came", interval=0.01)
     for pid in os.popen(f"pgrep -P {os.getpid()} -f lib.training.worker").read().split():  # this test's workers only
         os.kill(int(pid), signal.SIGKILL)
     finish(run)
@@ -301,8 +321,7 @@ def test_an_identical_job_shares_the_run_queued_running_or_done(runner):
 
 def test_a_stopped_or_failed_run_is_not_shared_but_trained_again(runner):
     stopped = runner.submit(job(fit=Fit(epochs=200, batch_size=8), seed=11), session="a")
-    while stopped.epochs_done() < 1:
-        time.sleep(0.01)
+    wait_until(lambda: stopped.epochs_done() >= 1, 180, "no epoch came", interval=0.01)
     stopped.stop()
     finish(stopped)
     assert stopped.status == "stopped"
@@ -315,11 +334,14 @@ def test_a_stopped_or_failed_run_is_not_shared_but_trained_again(runner):
 def test_a_run_stops_only_when_the_last_one_watching_leaves(runner):
     run = runner.submit(job(fit=Fit(epochs=200, batch_size=8), seed=3), session="a")
     runner.submit(job(fit=Fit(epochs=200, batch_size=8), seed=3), session="b")
-    while run.epochs_done() < 1:
-        time.sleep(0.01)
+    wait_until(lambda: run.epochs_done() >= 1, 180, "no epoch came", interval=0.01)
+    run.seen("b")  # b's page redraws the run as it trains (a watcher unseen for 5 s no longer counts)
     run.leave("a")
-    time.sleep(0.3)
-    assert run.active and run.watching() == 1
+    assert run.active and run.watching() == 1 and not run._stop.is_set()  # not told to stop
+    done = run.epochs_done()
+    wait_until(lambda: run.epochs_done() > done, 180, "the run stopped training when one of two watchers left",
+               interval=0.01)
+    assert run.active
     run.leave("b")
     finish(run)
     assert run.status == "stopped"
@@ -344,8 +366,7 @@ def test_a_waiting_run_gets_an_estimate_from_the_runs_before_it(runner):
     busy = runner.submit(job(fit=Fit(epochs=50, batch_size=8), seed=22))
     waiting = runner.submit(job(fit=Fit(epochs=2, batch_size=64), seed=23))
     assert waiting.status == "queued" and runner.estimated_wait(waiting) > 0
-    while busy.status == "queued":
-        time.sleep(0.01)
+    wait_until(lambda: busy.status != "queued", 180, "the busy run never started", interval=0.01)
     assert runner.estimated_wait(busy) is None  # a run that trains waits for nothing
     for run in (waiting, busy):
         run.stop()

@@ -22,4 +22,4 @@ __all__ = ["file_figure", "confusion_figure", "input_figure", "maps_figure", "mi
            "softmax_figure", "CATEGORICAL", "category_color", "GRAY_SCALE", "LAYER_COLORS", "PIPELINE", "SIGNED_SCALE", "TEST", "TRAIN",
            "compare_figure", "curve_fit_figure", "curves_figure", "runs_loss_figure", "feature_map_figure", "image_grid", "model_diagram", "pipeline_figure",
            "pixel_figure", "pooled_pair_figure", "shift_figure", "step_loss_figure", "windows_figure",
-           "workbook_figure"]
+           "workbook_figure", "bank_figure", "learned_kernels_figure", "learned_maps_figure"]

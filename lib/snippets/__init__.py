@@ -10,78 +10,10 @@ change to `lib` changes the shown code too. Pasted into a fresh Python with `req
 installed, every snippet runs (offline, except those that download MNIST) and prints the
 numbers the page shows; the tests execute every one of them.
 """
-import inspect
 import math
-import pathlib
-import re
-import textwrap
 
-from lib import i18n
 from lib.i18n import translate
-
-TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
-MARKER = re.compile(r"«(t:)?([A-Za-z0-9_.]+)»")
-
-
-class Code(str):
-    """Python source to put into a template as it is (a setting is written as a literal instead)."""
-
-
-def literal(value):
-    """A Python literal as the keras-io examples write it: strings in double quotes."""
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, tuple):
-        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
-def source_of(*objects):
-    """The source of real functions and classes of `lib`, as the shown code includes them."""
-    return Code("\n\n".join(textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects))
-
-
-def render(template, lang, **values):
-    """The template `templates/<template>.tmpl` filled with `values` (see the module docstring).
-    Every marker needs a value and every value a marker, so a template and its page cannot drift
-    apart silently. A marker alone on its line whose Code is empty removes the line."""
-    text = (TEMPLATES / f"{template}.tmpl").read_text()
-    used = {name for key in re.findall(r"«t:([A-Za-z0-9_.]+)»", text)  # values the texts take, e.g. {factor}
-            for name in i18n.placeholders(translate(f"code.{key}", lang))}
-    words = {k: str(v) for k, v in values.items()}
-
-    def fill(match, indent):
-        if match.group(1):
-            return translate(f"code.{match.group(2)}", lang, **words)
-        name = match.group(2)
-        used.add(name)
-        value = values[name]
-        if isinstance(value, Code):
-            return value.replace("\n", "\n" + indent)
-        return literal(value)
-
-    lines = []
-    for line in text.split("\n"):
-        alone = MARKER.fullmatch(line.strip())
-        if alone and not alone.group(1) and isinstance(values.get(alone.group(2)), Code) \
-                and not values[alone.group(2)].strip():
-            used.add(alone.group(2))
-            continue
-        indent = line[:len(line) - len(line.lstrip())]
-        lines.append(MARKER.sub(lambda m: fill(m, indent), line))
-    unused = set(values) - used
-    if unused:
-        raise ValueError(f"{template}: values with no marker: {sorted(unused)}")
-    return "\n".join(lines)
-
-
-def piece(template, lang, **values):
-    """A rendered template as a Code piece of a larger one."""
-    return Code(render(template, lang, **values).rstrip("\n"))
+from lib.snippets.render import MARKER, TEMPLATES, Code, literal, piece, render, source_of  # noqa: F401
 
 
 # --- Pieces every lesson uses -----------------------------------------------------------------
@@ -372,11 +304,11 @@ def _test_data(dataset, lang, test_size=0.2):
 
 
 def _class_model_code(shared, lang, doc, named=False):
-    """The class model (lib.evaluate.class_model), trained in code exactly as the server trained it."""
-    from lib import evaluate
+    """The class model (lib.class_model), trained in code exactly as the server trained it."""
+    from lib.class_model import CLASS_BATCH_SIZE, CLASS_SEED
 
-    return render("class_model", lang, doc=Code(translate(doc, lang)), seed=0, learning_rate=shared.learning_rate,
-                  epochs=shared.epochs, batch_size=evaluate.CLASS_BATCH_SIZE, input_shape=shared.input_shape,
+    return render("class_model", lang, doc=Code(translate(doc, lang)), seed=CLASS_SEED, learning_rate=shared.learning_rate,
+                  epochs=shared.epochs, batch_size=CLASS_BATCH_SIZE, input_shape=shared.input_shape,
                   data=_test_data(shared.dataset, lang),
                   slice=Code(f"[:{shared.train_samples}]" if shared.dataset != "digits" else ""),
                   model=sequential_code(shared.layers, seed=0, name=f"{shared.dataset}_cnn" if named else None))

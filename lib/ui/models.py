@@ -4,28 +4,18 @@ once per session). A stranger's file is graded by its own process (lib.saving.Sa
 import streamlit as st
 
 from lib import data, evaluate
+from lib.class_model import class_model
+from lib.ui.figures import shared
+from lib.ui.state import LOADED_MODEL, TRAINING_RUN, loaded, trained  # noqa: F401  (their old home)
 
-TRAINING_RUN = "training.run"  # the Training page's live run: the models trained there, which other pages use
-LOADED_MODEL = "loaded_model"  # the model loaded on the Save & load page: a lib.saving.Loaded
 EXAMS = "ui.exams"  # session key: {what was graded: its Report}, one entry (the model looked at now)
 
 
-def trained():
-    """The newest finished entry of the Training page's live run (its run and job), or None."""
-    finished = [e for e in st.session_state.get(f"{TRAINING_RUN}.runs", []) if e.run.result]
-    return finished[-1] if finished else None
-
-
-def loaded():
-    """The model loaded on the Save & load page (a lib.saving.Loaded), or None."""
-    return st.session_state.get(LOADED_MODEL)
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
+@shared(max_entries=2)
 def class_exam(dataset):
     """The class model on its mock exam: graded once per server, not on every rerun."""
     d = data.load_dataset(dataset)
-    return evaluate.report(evaluate.class_model(dataset).model, d.x_test, d.y_test)
+    return evaluate.report(class_model(dataset).model, d.x_test, d.y_test)
 
 
 def session_exam(passes, dataset, test_size, graded):

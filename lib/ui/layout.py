@@ -1,0 +1,108 @@
+"""The furniture every page shares, in the order a page shows it: its header, its controls beside
+its picture, a figure, what to notice, the code, the references; the start button of a run."""
+import streamlit as st
+
+from lib.ui.pages import is_available, page_info
+from lib.ui.text import lang, say, t
+
+PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
+
+
+def header(page_id):
+    """The page's title and its idea in two sentences."""
+    st.title(t(f"{page_id}.title"))
+    st.markdown(t(f"{page_id}.idea"))
+
+
+def page_link(page_id, label=None):
+    """A link to another page in the current language; nothing when that page is not built."""
+    if is_available(page_id):
+        info = page_info(page_id)
+        st.page_link(info.file, label=label or t(f"nav.{page_id}"), icon=info.icon,
+                     query_params={"lang": lang()})
+
+
+def section(page_id, name, *, idea=True):
+    """A part of a page: its title (`<page>.<name>_title`) and, with `idea`, the paragraph that
+    says what to look at (`<page>.<name>_idea`)."""
+    st.subheader(t(f"{page_id}.{name}_title"))
+    if idea:
+        st.markdown(t(f"{page_id}.{name}_idea"))
+
+
+def controls_and_picture():
+    """The two columns of a part that teaches by moving something: the controls on the left, the
+    picture they change on the right, wider. `controls, picture = ui.controls_and_picture()`."""
+    return st.columns([1, 2.4], gap="large")
+
+
+def table(columns, prefix=None, **options):
+    """A table of `columns` ({heading: values}) without the row numbers. With `prefix`, a heading
+    the catalog has as `<prefix>.<heading>` is shown in the page's language (others as they are:
+    "f(x)", "x·w"); `options` go to st.dataframe (column_config, ...)."""
+    import pandas as pd
+
+    from lib import i18n
+
+    texts = i18n.catalog(lang()) if prefix else {}
+    named = {texts.get(f"{prefix}.{heading}", heading): values for heading, values in columns.items()}
+    config = options.pop("column_config", None)
+    if config and prefix:
+        config = {texts.get(f"{prefix}.{heading}", heading): c for heading, c in config.items()}
+    st.dataframe(pd.DataFrame(named), hide_index=True, column_config=config, **options)
+
+
+def plot(figure, key=None):
+    """Every figure of every page goes through here: one look (no mode bar, no scroll zoom)."""
+    st.plotly_chart(figure, config=PLOT_CONFIG, key=key)
+
+
+def notice(page_id):
+    """'What to notice': the page's short list of things to look for."""
+    st.subheader(t("common.notice"))
+    st.markdown(t(f"{page_id}.notice"))
+
+
+def code_panel(code):
+    """The runnable Keras code for what the page shows (Streamlit's code block has a copy button)."""
+    st.subheader(t("common.code"))
+    st.caption(t("common.code_hint"))
+    st.code(code, language="python")
+
+
+def references(*links):
+    """The seed's references that go with this page: (label key, url) pairs."""
+    st.caption(" · ".join(f"[{t(key)}]({url})" for key, url in links))
+
+
+def page_end(page_id, code, *links):
+    """How every lesson ends: what to notice, the runnable code for what it shows, its references
+    ((label key, url) pairs)."""
+    notice(page_id)
+    code_panel(code)
+    references(*links)
+
+
+def pass_cost(cost_of_pass):
+    """"One example needs X MB and Y M multiply-adds": what a pass of a model costs (lib.cost),
+    and a warning when one example is more than a pass may use here."""
+    from lib import cost
+
+    st.caption(t("cost.summary", memory=cost.megabytes(cost_of_pass.example_bytes),
+                 multiply_adds=cost.millions(cost_of_pass.multiply_adds), budget=cost.megabytes(cost.PASS_MEMORY_BYTES),
+                 batch=cost_of_pass.batch_size(), seconds=f"{cost.EXAM_SECONDS:g}",
+                 rate=f"{cost.MULTIPLY_ADDS_PER_SECOND / 1e9:g}"))
+    try:
+        cost_of_pass.check(0)
+    except cost.PassTooCostly as e:
+        say(e, kind="warning")
+
+
+def start_button(label, key, *, container=st, icon=":material/play_arrow:", disabled=False):
+    """The primary, full-width button that starts a run; True in the run after its click.
+    The click travels as a flag set by the button's callback rather than as the button's own
+    value: under AppTest a button's value is lost when the page was reached by a page switch."""
+    flag = f"{key}.clicked"
+    container.button(label, key=key, type="primary", icon=icon, width="stretch", disabled=disabled,
+                     on_click=st.session_state.__setitem__, args=(flag, True))
+    return bool(st.session_state.pop(flag, False)) and not disabled

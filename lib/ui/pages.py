@@ -1,0 +1,54 @@
+"""The pages of the app, in the seed's flow: what each one is, where its file lives, what it needs
+before it can compute, and which ones a host hid."""
+import dataclasses
+import os
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+# Pages a host leaves out of the menu, by URL path: KERAS_CLASSROOM_HIDE=save-load on a small host
+# (that page starts a model-loading process of its own), or lessons a class has not reached yet.
+HIDDEN = {p.strip().strip("/") for p in os.environ.get("KERAS_CLASSROOM_HIDE", "").split(",")} - {""}
+
+
+@dataclasses.dataclass(frozen=True)
+class PageInfo:
+    id: str  # catalog key prefix and glossary link target
+    file: str
+    url_path: str
+    icon: str
+    section: str
+    needs: str = "keras"  # what it computes with: "keras", "class_model" (trained once per server), or "" (nothing heavy)
+
+
+# The seed's flow. A page whose file does not exist yet is simply not listed.
+PAGES = (
+    PageInfo("overview", "lessons/overview.py", "", ":material/account_tree:", "start", needs=""),
+    PageInfo("model", "lessons/model.py", "model", ":material/stacks:", "build"),
+    PageInfo("filters", "lessons/filters.py", "filters", ":material/blur_on:", "build", needs="class_model"),
+    PageInfo("pooling", "lessons/pooling.py", "pooling", ":material/grid_view:", "build"),
+    PageInfo("activations", "lessons/activations.py", "activations", ":material/show_chart:", "build"),
+    PageInfo("losses", "lessons/losses.py", "losses", ":material/straighten:", "compile"),
+    PageInfo("optimizers", "lessons/optimizers.py", "optimizers", ":material/route:", "compile"),
+    PageInfo("training", "lessons/training.py", "training", ":material/model_training:", "train"),
+    PageInfo("overfitting", "lessons/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
+    PageInfo("evaluate", "lessons/evaluate.py", "evaluate", ":material/fact_check:", "use", needs="class_model"),
+    PageInfo("save_load", "lessons/save-load.py", "save-load", ":material/save:", "use", needs="class_model"),
+    PageInfo("glossary", "lessons/glossary.py", "glossary", ":material/menu_book:", "reference", needs=""),
+)
+
+SECTIONS = ("start", "build", "compile", "train", "use", "reference")
+
+
+def available_pages():
+    """The pages that exist and the host did not hide, in the seed's order (the overview stays)."""
+    return [p for p in PAGES if (ROOT / p.file).exists() and (p.url_path not in HIDDEN or not p.url_path)]
+
+
+def page_info(page_id):
+    return next(p for p in PAGES if p.id == page_id)
+
+
+def is_available(page_id):
+    return any(p.id == page_id for p in available_pages())

@@ -1,0 +1,138 @@
+"""Settings in the URL: a class link opens the same settings for everyone, and a class link is a
+URL anyone can edit. Every widget bound to the URL goes through `choice` or `bound`, which check a
+link's value before Streamlit reads it and note what they ignored (`ignored_in_link`)."""
+import inspect
+import math
+import urllib.parse
+
+import streamlit as st
+
+from lib.ui.text import literal, t
+
+
+def keys(page_id):
+    """The widget keys of one page: `key = ui.keys("filters")`, then `key("stride")` is
+    "filters.stride". Keys must differ between pages (Streamlit mixes up same-key widgets of two
+    pages at a page switch), and a bound widget's key is its name in the URL, so a class link
+    reads `?filters.stride=2`."""
+    return lambda name: f"{page_id}.{name}"
+
+
+def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
+    """A select-type widget (st.selectbox, st.segmented_control, st.radio, st.multiselect) whose
+    choice lives in the URL as the option itself (`?filters.kernel=sobel_x`), the same in every
+    language. (Streamlit's own `bind="query-params"` writes the *displayed* label there, which
+    would tie a class link to one language; numbers and text, which have no labels, use `bind`.)
+    """
+    options = list(options)
+    multi = widget is st.multiselect
+    if default is None:
+        default = [] if multi else options[0]
+    if key not in st.session_state:  # the first run of this page in this session: the link decides
+        st.session_state[key] = _from_url(key, options, default, multi)
+    st.session_state.setdefault(BOUND, set()).add(key)
+    value = widget(label, options, key=key, format_func=labels or str, **kwargs)
+    if value == default or value is None:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = [str(v) for v in value] if multi else str(value)
+    return value
+
+
+def _from_url(param, options, default, multi):
+    """The choice a link makes (the option's own text), or `default` — and a link that asks for
+    what is not an option is noted as ignored (see `ignored_in_link`)."""
+    by_text = {str(option): option for option in options}
+    asked = st.query_params.get_all(param)
+    if not asked:
+        return default
+    if multi and all(a in by_text for a in asked) and len(set(asked)) == len(asked):
+        return [by_text[a] for a in asked]
+    if not multi and len(asked) == 1 and asked[0] in by_text:
+        return by_text[asked[0]]
+    _ignore(param, asked)
+    return default
+
+
+MAX_LINK_TEXT = 100  # characters of a text field a link may fill (the glossary's search)
+
+IGNORED = "ui.ignored"  # session key: [(URL key, what it asked)] that this run left at its default
+
+BOUND = "ui.bound"  # session key: the URL keys this session's widgets have read (their links checked)
+
+
+def bound(widget, label, *args, key, **kwargs):
+    """A number, toggle, slider, select slider, text or select box bound to the URL (`?key=value`,
+    Streamlit's bind="query-params"), whose value in a link is checked before Streamlit reads it:
+    a value that is not one this widget can take (not a number, inf, nan, out of range, not an
+    option, too long, repeated) is dropped from the URL, so the widget starts at its default,
+    and noted for the page's one-line notice (`ignored_in_link`)."""
+    seen = st.session_state.setdefault(BOUND, set())
+    if key not in seen and key in st.query_params:  # Streamlit reads a link once, at a widget's first run
+        spec = inspect.signature(widget).bind(label, *args, **kwargs).arguments
+        asked = st.query_params.get_all(key)
+        if not _takes(widget.__name__, spec, asked):
+            _drop_from_link(key)
+            _ignore(key, asked)
+    seen.add(key)
+    return widget(label, *args, key=key, bind="query-params", **kwargs)
+
+
+def _takes(kind, spec, asked):
+    """Can the widget of `kind`, made with `spec`, take the URL values `asked` as they are?"""
+    if kind in ("slider", "number_input"):
+        low, high = spec.get("min_value"), spec.get("max_value")
+        default = spec.get("value", low)
+        whole = all(isinstance(v, int) for v in (low, high) if v is not None)
+        numbers = [_finite(a) for a in asked]
+        return (len(asked) == (2 if isinstance(default, (tuple, list)) else 1)
+                and all(n is not None and (not whole or n == int(n)) and (low is None or n >= low)
+                        and (high is None or n <= high) for n in numbers))
+    if kind == "select_slider":
+        texts = {str(spec.get("format_func", str)(option)) for option in spec["options"]}
+        return len(asked) == (2 if isinstance(spec.get("value"), (tuple, list)) else 1) and set(asked) <= texts
+    if kind == "selectbox":
+        texts = {str(spec.get("format_func", str)(option)) for option in spec["options"]}
+        return len(asked) == 1 and asked[0] in texts
+    if kind in ("toggle", "checkbox"):
+        return len(asked) == 1 and asked[0].lower() in ("true", "false")
+    return len(asked) == 1 and len(asked[0]) <= min(spec.get("max_chars") or MAX_LINK_TEXT, MAX_LINK_TEXT)
+
+
+def _drop_from_link(key):
+    """Remove `key` from the URL — and from the link the session started with, which is what
+    Streamlit 1.67 seeds a bound widget from (`QueryParams._initial_query_params`: no public way)."""
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as params:
+        params.remove_param(key)
+        params._initial_query_params.pop(key, None)
+
+
+def _finite(text):
+    """A finite number from a link's text, or None (inf, nan, 1e309, words)."""
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _ignore(key, asked):
+    st.session_state.setdefault(IGNORED, []).append((key, asked))
+
+
+def ignored_in_link(place):
+    """After the page has run: one line in `place` naming what this run's link asked for and did
+    not get (each setting left at its default), shown as plain text; nothing when all was taken."""
+    ignored = st.session_state.pop(IGNORED, [])
+    if ignored:
+        shown = ", ".join(f"{key}={'&'.join(asked)[:40]}" for key, asked in ignored)
+        place.warning(t("common.link_ignored", settings=literal(shown)), icon=":material/link_off:")
+
+
+def class_link():
+    """This page's address with its settings and language: the link a teacher shares."""
+    base = (st.context.url or "").split("?")[0]
+    pairs = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
+    return base + ("?" + urllib.parse.urlencode(pairs) if pairs else "")
