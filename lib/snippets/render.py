@@ -1,9 +1,11 @@
 """The template engine of the shown code: `render` fills `templates/<name>.tmpl` with settings,
 pieces of code and the page-language texts (see lib.snippets)."""
+import functools
 import inspect
 import pathlib
 import re
 import textwrap
+import threading
 
 from lib import i18n
 from lib.i18n import translate
@@ -31,7 +33,19 @@ def literal(value):
 
 def source_of(*objects):
     """The source of real functions and classes of `lib`, as the shown code includes them."""
-    return Code("\n\n".join(textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects))
+    return Code("\n\n".join(_source(o) for o in objects))
+
+
+_PARSING = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _source(obj):
+    """One object's source, read once: inspect parses the whole module with `ast`, which is not
+    safe from two threads at once in CPython 3.11 (SystemError "AST constructor recursion depth
+    mismatch", seen with two students opening Training together)."""
+    with _PARSING:
+        return textwrap.dedent(inspect.getsource(obj)).rstrip()
 
 
 def render(template, lang, **values):
