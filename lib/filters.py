@@ -29,21 +29,9 @@ MAX_KERNEL = 7
 
 
 class KernelError(Refusal):
-    """A kernel the page cannot use: `code` says why; for a cell, `row`/`col` (1-based) say where."""
+    """A kernel the page cannot use: `code` says why; for a cell, `details` row/col (1-based) say where."""
 
     catalog = "filters.error"
-
-    @property
-    def row(self):
-        return self.details.get("row")
-
-    @property
-    def col(self):
-        return self.details.get("col")
-
-    @property
-    def text(self):
-        return self.details.get("text")
 
 
 def _conv_layer(kernels, stride, padding):

@@ -99,7 +99,7 @@ def test_typed_cells_accept_numbers_and_fractions_and_name_a_bad_cell():
     assert kernel[0, 0] == pytest.approx(1 / 9) and kernel[1, 2] == -1 and kernel[2, 0] == pytest.approx(0.1)
     with pytest.raises(filters.KernelError) as caught:
         filters.parse_kernel([["1", "0", "0"], ["0", "abc", "0"], ["0", "0", "1/0"]])
-    assert (caught.value.code, caught.value.row, caught.value.col, caught.value.text) == ("not_a_number", 2, 2, "abc")
+    assert (caught.value.code, caught.value.details) == ("not_a_number", {"row": 2, "col": 2, "text": "abc"})
     with pytest.raises(filters.KernelError, match="square"):
         filters.parse_kernel([["1", "2"], ["3"]])
     for kernel in filters.KERNELS.values():  # presets become typed cells and come back exactly
