@@ -235,3 +235,24 @@ def test_the_shown_code_runs_and_prints_the_number_on_the_page(tmp_path):
     code = snippets.model_snippet([models.check_layer(x, i) for i, x in enumerate(layers, 1)], shape, "en")
     out = run_snippet(code, tmp_path)
     assert f"Total params: {models.build_sequential(layers, shape).count_params()}" in out
+
+
+def test_the_seed_dense_with_input_shape_warns_as_the_page_says_and_the_code_uses_input():
+    """The seed's `Dense(32, input_shape=(784,))`: the page quotes the warning Keras 3 really gives,
+    and the shown code starts with `keras.Input` (no warning)."""
+    import warnings
+
+    import keras
+
+    from lib import i18n, snippets
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keras.layers.Dense(32, input_shape=(784,))
+    said = " ".join(str(w.message) for w in caught)
+    assert said.startswith("Do not pass an `input_shape`/`input_dim` argument to a layer."), said
+    for lang in i18n.LANGUAGES:
+        assert said in i18n.translate("model.notice", lang), lang
+    code = snippets.model_snippet(models.PRESETS["seed"][1], (784,), "en")
+    assert "INPUT_SHAPE = (784,)" in str(code) and "keras.Input(shape=INPUT_SHAPE)" in str(code)
+    assert "input_shape=" not in str(code)

@@ -38,3 +38,11 @@ def test_the_shown_code_is_the_pipeline_in_the_page_language():
     at = open_page(lang="ko")
     assert shown_code(at).strip() == snippets.pipeline_snippet("ko").strip()
     assert "## 데이터" in shown_code(at)
+
+
+def test_the_overview_claims_what_the_tagline_claims_the_landscapes_are_numpy():
+    """'Every chart is what Keras computed' was overstated: the optimizers' landscapes are formulas
+    evaluated with numpy (the tagline says so); both texts say it, in both languages."""
+    for lang in i18n.LANGUAGES:
+        for text in (i18n.translate("overview.idea", lang), i18n.translate("app.tagline", lang)):
+            assert "numpy" in text, (lang, text)
