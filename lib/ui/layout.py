@@ -2,7 +2,7 @@
 its picture, a figure, what to notice, the code, the references; the start button of a run."""
 import streamlit as st
 
-from lib.ui.pages import is_available, page_info
+from lib.ui.pages import PAGES, is_available, page_info
 from lib.ui.text import lang, say, t
 
 PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False}
@@ -63,11 +63,48 @@ def notice(page_id):
     st.markdown(t(f"{page_id}.notice"))
 
 
-def code_panel(code):
-    """The runnable Keras code for what the page shows (Streamlit's code block has a copy button)."""
-    st.subheader(t("common.code"))
-    st.caption(t("common.code_hint"))
+def code_panel(code, *, page_id=None, part=None, heading=True):
+    """The runnable Keras code for what the page shows (Streamlit's code block has a copy button),
+    and beside it the same code to take home: a `.py` and a Jupyter notebook, one cell a step.
+    The files are named for `page_id` (default: the page being drawn) and `part` (a second code
+    block of one page); `heading=False` leaves out the title and the hint (for an expander)."""
+    if heading:
+        st.subheader(t("common.code"))
+        st.caption(t("common.code_hint"))
     st.code(code, language="python")
+    _code_downloads(code, page_id, part)
+
+
+def _code_downloads(code, page_id, part):
+    """Two download buttons: the code as `keras-classroom-<page>.py` and as `.ipynb`. A click does
+    not rerun the page; the notebook is built once per code text (lib.snippets.notebook's cache)."""
+    from lib.snippets import notebook
+
+    page_id = page_id or _drawn_page_id()
+    stem = "-".join(n.replace("_", "-") for n in ("keras-classroom", page_id, part) if n)
+    title = t(f"{page_id}.title") if page_id else None
+    book = notebook.notebook(code, lang(), title).encode("utf-8")
+    with st.container(horizontal=True):
+        st.download_button(t("code.download.py"), notebook.script(code), file_name=f"{stem}.py",
+                           mime="text/x-python", key=f"{stem}-py", on_click="ignore",
+                           icon=":material/download:",
+                           help=t("code.download.py_help", file=f"{stem}.py"))
+        st.download_button(t("code.download.notebook"), book, file_name=f"{stem}.ipynb",
+                           mime="application/x-ipynb+json", key=f"{stem}-ipynb", on_click="ignore",
+                           icon=":material/download:", help=t("code.download.notebook_help"))
+
+
+def _drawn_page_id():
+    """The id of the page Streamlit is running (pages that call code_panel without one), or None:
+    then the files are plain keras-classroom.py/.ipynb (Streamlit's page registry is internal)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    try:
+        ctx = get_script_run_ctx()
+        path = str(ctx.pages_manager.get_pages()[ctx.page_script_hash]["script_path"])
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return next((p.id for p in PAGES if path.endswith(p.file)), None)
 
 
 def references(*links):
@@ -79,7 +116,7 @@ def page_end(page_id, code, *links):
     """How every lesson ends: what to notice, the runnable code for what it shows, its references
     ((label key, url) pairs)."""
     notice(page_id)
-    code_panel(code)
+    code_panel(code, page_id=page_id)
     references(*links)
 
 
