@@ -94,7 +94,7 @@ ui.table({"cross_entropy": list(losses.CROSS_ENTROPIES),
          prefix="losses.col")
 st.markdown(t("losses.seed_verdict", refusal=check.refusal))
 with st.expander(t("losses.seed_code")):
-    st.code(snippets.seed_compile_snippet(ui.lang()), language="python")
+    ui.code_panel(snippets.seed_compile_snippet(ui.lang()), part="seed", heading=False)
 
 # --- Loss vs metric ----------------------------------------------------------------------------
 ui.section("losses", "versus")
