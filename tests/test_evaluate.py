@@ -94,6 +94,24 @@ def test_scores_are_what_model_evaluate_reports_on_one_hot_answers(digits_mlp):
     np.testing.assert_allclose([got.loss, got.accuracy, got.mae, got.mse], reported, rtol=1e-5)
 
 
+def test_the_loss_is_model_evaluates_even_below_the_clip_of_keras_losses():
+    """model.evaluate reads the logits behind a softmax, so a p(true class) below 1e-7 is not
+    clipped to it (keras.losses on bare probabilities would say 16.12 for it)."""
+    model = models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (2,), seed=0,
+                                    name="surely_wrong")
+    kernel = np.zeros((2, 10), "float32")
+    kernel[0, 0] = 30.0  # the first input: class 0 by a logit gap of 30, so p(3) = 1 / (e^30 + 9)
+    model.set_weights([kernel, np.zeros(10, "float32")])
+    x, y = np.array([[1, 0], [0, 1]], "float32"), np.array([3, 3])
+    z = x @ kernel
+    by_hand = -(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[np.arange(2), y].mean()  # log-softmax
+    got = evaluate.report(model, x, y).scores.loss
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    reported, _ = model.evaluate(x, y, verbose=0)
+    assert got == pytest.approx(by_hand, rel=1e-5) and got == pytest.approx(reported, rel=1e-5)
+    assert got > 16  # (30 + ln 10) / 2, not (16.12 + ln 10) / 2
+
+
 def test_a_models_l2_penalty_is_in_the_loss_as_model_evaluate_reports_it():
     import keras
 
@@ -352,8 +370,8 @@ def test_only_the_data_sets_shapes_are_offered():
 
 def test_drawn_digits_are_read_right_by_the_small_digits_cnn():
     """End to end: PIL drawings with the page's canvas and pen, through the preprocessing, into
-    the demo CNN (trained once per server on the 8x8 digits)."""
-    shared = evaluate.class_model()
+    the class model's recipe trained on the 8x8 digits (still there for the pages that use them)."""
+    shared = evaluate.class_model("digits")
     model, accuracy = shared.model, shared.accuracy
     assert accuracy > 0.9
     drawings = {0: ZERO, 1: ONE, 7: SEVEN}
@@ -368,20 +386,23 @@ def test_drawn_digits_are_read_right_by_the_small_digits_cnn():
 
 def test_the_class_model_is_trained_once_and_shared():
     first, again = evaluate.class_model(), evaluate.class_model()
-    assert first is again and first.dataset == "digits" and first.train_samples == 1437
-    assert first.accuracy > 0.9 and first.input_shape == (8, 8, 1)
+    assert first is again and first.dataset == data.offline_mnist() and first.input_shape == (28, 28, 1)
+    assert first is evaluate.class_model(first.dataset)  # one model, however it is asked for
+    digits = evaluate.class_model("digits")  # the same recipe on the 8x8 digits: another model
+    assert digits.dataset == "digits" and digits.train_samples == 1437 and digits.input_shape == (8, 8, 1)
+    assert digits.accuracy > 0.9 and digits is not first
 
 
 def test_a_report_is_the_model_on_the_whole_test_set():
-    from lib import data
-
-    shared, digits = evaluate.class_model(), data.load_dataset("digits")
-    report = evaluate.report(shared.model, digits.x_test, digits.y_test)
-    p = np.asarray(shared.model(digits.x_test[..., None], training=False))
+    shared = evaluate.class_model()
+    d = data.load_dataset(shared.dataset)
+    report = evaluate.report(shared.model, d.x_test, d.y_test)
+    p = np.asarray(shared.model(d.x_test[..., None], training=False))
     np.testing.assert_allclose(report.probabilities, p, atol=1e-6)
-    assert report.scores.accuracy == pytest.approx((p.argmax(1) == digits.y_test).mean(), abs=1e-6)
+    assert report.scores.accuracy == pytest.approx((p.argmax(1) == d.y_test).mean(), abs=1e-6)
     assert report.scores.accuracy == pytest.approx(shared.accuracy, abs=1e-6)
-    assert report.matrix.sum() == len(digits.y_test) and np.trace(report.matrix) == (p.argmax(1) == digits.y_test).sum()
+    assert report.matrix.sum() == len(d.y_test)
+    assert report.right == np.trace(report.matrix) == (p.argmax(1) == d.y_test).sum()
 
 
 def test_a_cell_lists_its_images_surest_first_and_counts_them():
@@ -392,6 +413,15 @@ def test_a_cell_lists_its_images_surest_first_and_counts_them():
     assert evaluate.cell_examples(report) == ([2, 1, 3], 3)  # every mistake
     assert evaluate.cell_examples(report, 1, 1) == ([4], 1)  # a cell of the diagonal: right answers
     assert evaluate.cell_examples(report, 1, None, k=1) == ([3], 1)
+    assert [evaluate.shows_mistakes(*cell) for cell in [(0, 1), (None, None), (1, 1), (1, None), (None, 0)]] == \
+        [True, True, False, True, True]  # only a cell of the diagonal lists right answers
+
+
+def test_the_most_confused_pair_is_the_largest_mistake_and_none_without_mistakes():
+    matrix = np.array([[5, 2, 0], [3, 6, 3], [0, 1, 9]])
+    assert evaluate.most_confused(matrix) == (1, 0, 3)  # a tie (row 1: 3 and 3): the first in row order
+    assert evaluate.most_confused(np.diag([4, 0, 7])) is None  # no mistakes, not "a 0 taken for a 0"
+    assert evaluate.most_confused(np.zeros((10, 10), int)) is None
 
 
 def test_a_model_that_does_not_fit_is_told_apart_from_one_that_is_not_a_classifier():
@@ -406,18 +436,17 @@ def test_a_model_that_does_not_fit_is_told_apart_from_one_that_is_not_a_classifi
     with pytest.raises(evaluate.ModelUnfit) as caught:
         evaluate.dataset_for(models.build_sequential([{"type": "Dense", "units": 3, "activation": "softmax"}], (64,)))
     assert caught.value.code == "not_classifier" and caught.value.details["output"] == "3"
-    with pytest.raises(evaluate.ModelUnfit) as caught:  # MNIST-shaped, and MNIST is not downloaded here
-        evaluate.dataset_for(models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (784,)))
-    assert caught.value.code == "no_mnist"
-    assert evaluate.dataset_for(evaluate.class_model().model) == "digits"
+    mnist_sized = models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (784,))
+    assert evaluate.dataset_for(mnist_sized) == data.offline_mnist()  # 28x28 digits are at hand, offline too
+    assert evaluate.dataset_for(evaluate.class_model().model) == evaluate.class_model().dataset
+    assert evaluate.dataset_for(evaluate.class_model("digits").model) == "digits"
 
 
 def test_the_logits_are_what_the_softmax_turns_into_the_probabilities():
     from lib import data, models
 
-    x = data.load_dataset("digits").x_test[:3]
-    for model in (evaluate.class_model().model, models.build_sequential(models.PRESETS["seed"][1], (64,), seed=1)):
-        batch = evaluate.model_input(model, x)
+    for model in (evaluate.class_model().model, models.build_sequential(models.PRESETS["seed"][1], (784,), seed=1)):
+        batch = evaluate.model_input(model, data.load_dataset(data.offline_mnist()).x_test[:3])
         outputs = evaluate.layer_outputs(model, batch)
         z = evaluate.logits(model, outputs, batch)
         e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -447,57 +476,75 @@ def canvas_state(rgba):
     return {"drawing": {"raw": {"objects": [{}]}, "data": data_url}, "backgroundFit": None}
 
 
-def code_prints_the_exam_table(at, tmp_path):
-    """Run the page's code in a fresh Python; it must print the exam table's loss and metrics."""
+def code_prints_the_exam_table(at, tmp_path, report=None):
+    """Run the page's code in a fresh Python; it must print the exam table's loss and accuracy,
+    how many test images it holds, and (given the page's Report) its confusion matrix."""
     from tests.helpers import run_snippet, shown_code
 
     table = at.dataframe[0].value
     values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    assert list(values) == ["loss", "accuracy"]  # MAE and MSE belong to a regression (the Regression page)
     out = run_snippet(shown_code(at), tmp_path)
-    printed = re.search(r"loss ([0-9.]+), accuracy ([0-9.]+), mae ([0-9.]+), mse ([0-9.]+)", out).groups()
-    assert [float(v) for v in printed] == pytest.approx([values[m] for m in ("loss", "accuracy", "mae", "mse")],
-                                                       abs=2e-4)
+    loss, accuracy, n = re.search(r"loss ([0-9.]+), accuracy ([0-9.]+) on (\d+) test images", out).groups()
+    assert [float(loss), float(accuracy)] == pytest.approx([values["loss"], values["accuracy"]], abs=2e-4)
+    if report is not None:
+        assert int(n) == len(report.labels) and f"mistakes: {len(report.labels) - report.right}" in out
+        rows = re.findall(r"\[\s*((?:\d+\s+){9}\d+)\]", out)
+        assert np.array([row.split() for row in rows[:10]], int).tolist() == report.matrix.tolist()
     return out
 
 
 def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tmp_path):
+    from lib import ui
     from tests.helpers import open_page
 
     at = open_page("lessons/evaluate.py", query={"evaluate.image": "5"})
     assert not at.exception and len(at.get("plotly_chart")) >= 7
-    out = code_prints_the_exam_table(at, tmp_path)
-    verdict = [m.value for m in at.markdown if "−log p" in m.value][0]
-    answer = re.search(r"answers \*\*(\d)\*\*", verdict).group(1)
+    out = code_prints_the_exam_table(at, tmp_path, ui.models.class_exam(evaluate.class_model().dataset))
+    answer = next(re.search(r"answers \*\*(\d)\*\*", m.value) for m in at.markdown if "answers **" in m.value).group(1)
     assert f"predicted: {answer} answer key: " in out
 
 
-def test_choosing_a_cell_shows_its_images():
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_choosing_a_cell_shows_its_images_and_says_whether_they_are_mistakes(lang):
     from tests.helpers import figures, open_page
 
-    at = open_page("lessons/evaluate.py", "ko")
+    def said():
+        return " ".join([m.value for m in at.markdown] + [i.value for i in at.info])
+
+    at = open_page("lessons/evaluate.py", lang)
     report = evaluate.report(evaluate.class_model().model, *_test_set())
-    truth, guess = np.unravel_index(np.argmax(report.matrix - np.diag(np.diag(report.matrix))), report.matrix.shape)
-    at.selectbox(key="evaluate.truth").set_value(int(truth)).run()
-    at.selectbox(key="evaluate.guess").set_value(int(guess)).run()
-    assert not at.exception and f"{report.matrix[truth, guess]}장" in " ".join(m.value for m in at.markdown)
-    gallery = [f for f in figures(at) if any("정답 " in a.get("text", "") for a in f["layout"].get("annotations", []))][0]
-    assert len([t for t in gallery["data"] if t["type"] == "heatmap"]) == min(report.matrix[truth, guess], 8)
-    at.selectbox(key="evaluate.guess").set_value(int(truth)).run()  # the diagonal: its right answers
+    mistakes = len(report.labels) - report.right
+    assert i18n.translate("evaluate.gallery_mistakes", lang, n=f"{mistakes:,}", shown=min(mistakes, 8)) in said()
+    truth, guess, n = evaluate.most_confused(report.matrix)
+    at.selectbox(key="evaluate.truth").set_value(truth).run()
+    at.selectbox(key="evaluate.guess").set_value(guess).run()
     assert not at.exception
+    assert i18n.translate("evaluate.gallery_mistakes", lang, n=n, shown=min(n, 8)) in said()
+    caption = i18n.translate("evaluate.fig.mistake", lang, label=truth, answer=guess, p="")[:-2]  # without "()"
+    gallery = next(f for f in figures(at)
+                   if any(caption in a.get("text", "") for a in f["layout"].get("annotations", [])))
+    assert len([t for t in gallery["data"] if t["type"] == "heatmap"]) == min(n, 8)
+    at.selectbox(key="evaluate.guess").set_value(truth).run()  # the diagonal: its right answers
+    right = int(report.matrix[truth, truth])
+    assert not at.exception
+    assert i18n.translate("evaluate.gallery_right", lang, n=right, shown=min(right, 8), digit=truth) in said()
+    empty = next((r, c) for r, c in zip(*np.nonzero(report.matrix == 0)) if r != c)
+    at.selectbox(key="evaluate.truth").set_value(int(empty[0])).run()
+    at.selectbox(key="evaluate.guess").set_value(int(empty[1])).run()
+    assert not at.exception and i18n.translate("evaluate.empty_mistakes", lang) in said()
 
 
 def _test_set():
-    from lib import data
-
-    digits = data.load_dataset("digits")
-    return digits.x_test, digits.y_test
+    d = data.load_dataset(evaluate.class_model().dataset)
+    return d.x_test, d.y_test
 
 
 def test_your_model_from_the_training_page_is_graded_on_its_own_test_set(tmp_path):
     from tests.helpers import open_page, run_snippet, settle, shown_code
 
     at = open_page("lessons/evaluate.py", query={"evaluate.source": "yours"})
-    assert any(i18n.translate("evaluate.no_run", "en")[:40] in i.value for i in at.info)  # no run yet: the class model
+    assert any(i18n.translate("evaluate.none.yours", "en")[:40] in i.value for i in at.info)  # no run yet: the class model
     at.switch_page("lessons/training.py")
     at.query_params.update({"training.epochs": "3"})
     at.run()
@@ -521,7 +568,7 @@ def test_a_loaded_model_that_does_not_fit_is_explained_and_the_class_model_grade
     from tests.helpers import open_page
 
     at = open_page("lessons/evaluate.py", query={"evaluate.source": "loaded"})
-    assert any(i18n.translate("evaluate.no_file", "en")[:40] in i.value for i in at.info)
+    assert any(i18n.translate("evaluate.none.loaded", "en")[:40] in i.value for i in at.info)
     wide = models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (100,))
     at.session_state[ui.LOADED_MODEL] = saving.open_upload(saving.to_bytes(wide), "wide.keras")
     at.run()
@@ -608,10 +655,11 @@ def test_a_drawing_is_predicted_and_an_empty_canvas_or_a_dot_says_what_to_do(lan
     assert not at.exception and "10×10" in at.info[-1].value
 
 
-def test_with_mnist_in_the_cache_the_class_model_is_a_28x28_cnn(monkeypatch):
+def test_with_mnist_in_the_cache_its_recipe_is_the_same_28x28_cnn(monkeypatch):
     """MNIST cannot be downloaded here: a small stand-in with MNIST's shapes and dtype plays it."""
-    from lib import class_model, data
+    from lib import class_model
 
+    before = evaluate.class_model()
     rng = np.random.default_rng(0)
     fake = ((rng.integers(0, 256, (600, 28, 28), dtype=np.uint8), rng.integers(0, 10, 600, dtype=np.uint8)),
             (rng.integers(0, 256, (100, 28, 28), dtype=np.uint8), rng.integers(0, 10, 100, dtype=np.uint8)))
@@ -620,8 +668,9 @@ def test_with_mnist_in_the_cache_the_class_model_is_a_28x28_cnn(monkeypatch):
     try:
         shared = evaluate.class_model("mnist")
         assert shared.input_shape == (28, 28, 1) and shared.train_samples == 600 and 0 <= shared.accuracy <= 1
-        assert tuple(shared.model.inputs[0].shape[1:]) == (28, 28, 1)
+        assert tuple(shared.model.inputs[0].shape[1:]) == (28, 28, 1) and shared.layers == before.layers
         assert evaluate.dataset_for(shared.model) == "mnist"
+        assert evaluate.class_model() is before  # MNIST fetched mid-lesson: still the one class model
     finally:
         class_model._train_class_model.cache_clear()
         data._load.cache_clear()
@@ -647,3 +696,63 @@ def test_a_dense_units_largest_terms_are_a_stable_sorts_first_five_without_sorti
         unit = evaluate.dense_unit(x, kernel, np.zeros(3, "float32"), "linear", 1)
         assert [i for i, *_ in unit.terms] == np.argsort(-np.abs(terms), kind="stable")[:5].tolist()
         assert unit.weighted_sum == pytest.approx(float(terms.sum(dtype="float64")))
+
+
+# --- What the page claims ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_classifier_is_graded_by_loss_and_accuracy_and_mae_mse_are_left_to_the_regression(lang):
+    """MAE and MSE stay off a classifier's table; the page says what they are, with Keras's numbers."""
+    from tests.helpers import open_page
+
+    at = open_page("lessons/evaluate.py", lang)
+    assert not at.exception and list(at.dataframe[0].value.iloc[:, 0]) == ["loss", "accuracy"]
+    said = " ".join(m.value for m in at.markdown)
+    assert i18n.translate("evaluate.no_mae", lang) in said
+    errors = np.array([[1.0, 3.0]]), np.zeros((1, 2))  # the text's two errors, 1 and 3
+    mae, mse = float(keras.metrics.mean_absolute_error(*errors)[0]), float(keras.metrics.mean_squared_error(*errors)[0])
+    assert (mae, mse) == (2.0, 5.0) and mse != mae ** 2  # the mean of squares, not MAE squared
+    assert "**2**" in i18n.translate("evaluate.no_mae", lang) and "**5**" in i18n.translate("evaluate.no_mae", lang)
+    shared = evaluate.class_model()  # "on a classifier MAE is only (1 − mean p(true class)) ÷ 5"
+    d = data.load_dataset(shared.dataset)
+    p = np.asarray(shared.model(d.x_test[..., None], training=False))
+    keras_mae = keras.metrics.MeanAbsoluteError()
+    keras_mae.update_state(np.eye(10)[d.y_test], p)
+    assert float(keras_mae.result()) == pytest.approx((1 - p[np.arange(len(p)), d.y_test].mean()) / 5, rel=1e-4)
+    right = f"{int((p.argmax(axis=1) == d.y_test).sum()):,}"
+    assert i18n.translate("evaluate.exam_idea", lang, n=f"{len(d.x_test):,}", right=right) in said
+
+
+def memorised_digits_model():
+    """A model whose weights were fitted on the digits' own test images (as a file from elsewhere
+    may have been): a softmax layer with a logistic regression's weights, every test image right."""
+    from sklearn.linear_model import LogisticRegression
+
+    d = data.load_dataset("digits")
+    fitted = LogisticRegression(C=100, max_iter=5000).fit(d.x_test.reshape(-1, 64), d.y_test)
+    model = models.build_sequential([{"type": "Dense", "units": 10, "activation": "softmax"}], (64,), seed=0,
+                                    name="memorised")
+    model.set_weights([fitted.coef_.T.astype("float32"), fitted.intercept_.astype("float32")])
+    return model
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_loaded_model_is_scored_on_our_test_images_and_without_mistakes_the_page_says_so(lang):
+    from lib import saving, ui
+    from tests.helpers import open_page
+
+    at = open_page("lessons/evaluate.py", lang, query={"evaluate.source": "loaded"})
+    at.session_state[ui.LOADED_MODEL] = saving.open_upload(saving.to_bytes(memorised_digits_model()), "perfect.keras")
+    at.run()
+    assert not at.exception and not at.warning and at.dataframe[0].value.iloc[1, 1] == 1.0
+    said = " ".join(m.value for m in at.markdown)
+    digits = i18n.translate("evaluate.datasets.digits", lang)
+    assert i18n.translate("evaluate.about.loaded_exam", lang, dataset=digits) in said  # not "never trained on"
+    assert "never trained on" not in said and "한 번도 학습하지 않은" not in said
+    assert i18n.translate("evaluate.no_mistakes", lang, n="360") in [c.value for c in at.caption]
+    assert i18n.translate("evaluate.empty_mistakes", lang) in [i.value for i in at.info]
+    at.selectbox(key="evaluate.truth").set_value(3).run()
+    at.selectbox(key="evaluate.guess").set_value(3).run()  # a cell of the diagonal: its right answers
+    right = int(np.sum(data.load_dataset("digits").y_test == 3))
+    assert i18n.translate("evaluate.gallery_right", lang, n=right, shown=8, digit=3) in \
+        " ".join(m.value for m in at.markdown)

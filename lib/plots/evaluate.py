@@ -44,8 +44,9 @@ def per_class_figure(accuracy, class_names, lang):
 
 
 def mistakes_figure(images, probabilities, labels, lang):
-    """Each mistake: the image with its answer key and the model's answer, and under it the ten
-    probabilities the model gave (its answer orange, the right class outlined green)."""
+    """Each chosen test image (a mistake, or a right answer of a diagonal cell) with its answer
+    key and the model's answer, and under it the ten probabilities the model gave (its answer
+    orange, the right class outlined green)."""
     images, probabilities = np.asarray(images), np.asarray(probabilities)
     cols = max(len(images), 1)
     canvas = Canvas(2, cols, spacing=0.02, vspacing=0.08)
