@@ -52,11 +52,9 @@ def draw_race(entry, epochs):
     ui.plot(plots.data_race_figure(histories, ui.lang(), epochs=entry.job.fit.epochs))
     if diverged:
         st.warning(t("optimizers.race_diverged", names=", ".join(diverged)), icon=RISING)
-    scores = [-1 if label in diverged else run.test_scores(k).get("accuracy", -1)
-              for k, label in enumerate(labels)]
-    if run.result and max(scores) >= 0:
-        best = scores.index(max(scores))
-        st.caption(t("optimizers.race_result", name=labels[best], accuracy=f"{scores[best]:.3f}"))
+    chosen_one = optimizers.race_result(run, labels, ui.lang())  # chosen on validation, tested once
+    if chosen_one:
+        st.caption(chosen_one)
 
 
 ui.header("optimizers")
@@ -131,13 +129,15 @@ with data_controls:
     data_epochs = ui.bound(st.slider, "epochs", 1, 20, 5, key=key("data_epochs"))
     race = dict(learning_rate=data_lr, epochs=data_epochs)
     race_job = optimizers.data_race_job(list(racers.values()), **race) if racers else None
+    race_labels = [LABELS[racer] for racer in chosen]
     live.buttons(t("optimizers.race"), race_job, stop=True, icon=":material/sprint:",
-                 labels=[LABELS[racer] for racer in chosen])
+                 labels=race_labels)
 with data_picture:
     live.show(lambda entry: draw_race(entry, data_epochs))
 if race_job is not None:
     with st.expander(t("optimizers.race_code")):
-        st.code(snippets.optimizer_race_snippet(race_job, ui.lang()), language="python")
+        race_code = snippets.optimizer_race_snippet(race_job, ui.lang(), race_labels)
+        st.code(race_code, language="python")
 
 ui.notice("optimizers")
 if results and not problem:

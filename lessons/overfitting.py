@@ -33,19 +33,6 @@ def cures_ui():
     return cures
 
 
-def run_label(settings):
-    parts = [t("overfitting.label.base", **settings)]  # samples, width, depth
-    if settings.get("dropout"):
-        parts.append(f"Dropout {settings['dropout']:g}")
-    if settings.get("l2"):
-        parts.append(f"L2 {settings['l2']:g}")
-    if settings.get("early_stopping"):
-        parts.append(t("overfitting.label.early", patience=settings["early_stopping"]["patience"]))
-    if settings.get("augment"):
-        parts.append(t("overfitting.label.augment"))
-    return " · ".join(parts)
-
-
 def draw_digits(entry, epochs):
     if entry is None:
         press = t("training.press_train")
@@ -53,8 +40,8 @@ def draw_digits(entry, epochs):
     history = entry.run.history()
     best = overfitting.best_epoch(history)
     ui.plot(plots.curves_figure(history, ui.lang(), epochs=entry.job.fit.epochs, best_epoch=best))
-    if history.get("val_accuracy"):  # what happened after the best epoch, as computed
-        st.markdown(overfitting.numbers_text(history, ui.lang()))
+    if history.get("val_accuracy"):  # what happened after the best epoch; then in inference mode
+        st.markdown(overfitting.numbers_text(history, ui.lang(), entry.run))
 
 
 def draw_curve(entry, job):
@@ -75,17 +62,29 @@ def draw_curve(entry, job):
         st.caption(t("overfitting.curve_hint"))
 
 
-def runs_table(entries):
-    """The runs side by side, numbers rounded for reading; the test set scored once, at the end."""
-    histories = [e.run.history() for e in entries]
-    tests = [e.run.test_scores() for e in entries]
-    return {"settings": [run_label(e.meta["settings"]) for e in entries],
-            "epochs": [e.run.epochs_done() for e in entries],
-            "train": [round(h["accuracy"][-1], 3) for h in histories],
-            "validation": [round(h["val_accuracy"][-1], 3) for h in histories],
-            "gap": [round(overfitting.gap(h), 3) for h in histories],
-            "best": [overfitting.best_epoch(h) for h in histories],
-            "test": [round(scores["accuracy"], 3) if scores else None for scores in tests]}
+def compare_runs(entries):
+    """The runs on one axis (cross-entropy alone), side by side, and the one chosen on validation
+    with its test score, said once."""
+    labels = [overfitting.run_label(e.meta["settings"], ui.lang()) for e in entries]
+    runs = [e.run for e in entries]
+    ui.plot(plots.runs_loss_figure([(lb, r.history()) for lb, r in zip(labels, runs)], ui.lang()))
+    ui.table(overfitting.runs_table(labels, runs), prefix="overfitting.col")
+    st.caption(t("overfitting.compare_on"))
+    chosen = overfitting.chosen(runs)
+    if chosen is not None:
+        st.markdown(overfitting.choice_text(labels[chosen], runs[chosen], ui.lang()))
+
+
+def modes(entries, rate):
+    """Training mode and inference mode, each with a number from real Keras: the Dropout demo,
+    the L2 penalty of the latest L2 run, fit's running accuracy."""
+    ui.section("overfitting", "modes")
+    labels = [overfitting.run_label(e.meta["settings"], ui.lang()) for e in entries]
+    st.markdown(overfitting.dropout_text(rate, ui.lang()))
+    st.markdown(overfitting.l2_text(labels, [e.run for e in entries], ui.lang()))
+    st.markdown(t("overfitting.running"))
+    with st.expander(t("overfitting.modes_code")):
+        st.code(snippets.dropout_snippet(rate, ui.lang()), language="python")
 
 
 ui.header("overfitting")
@@ -114,12 +113,10 @@ with picture:
 ui.section("overfitting", "runs", idea=False)
 done = [e for e in live.entries if e.run.epochs]
 if done:
-    histories = [(run_label(e.meta["settings"]), e.run.history()) for e in done]
-    ui.plot(plots.runs_loss_figure(histories, ui.lang()))
-    ui.table(runs_table(done), prefix="overfitting.col")
-    st.caption(t("overfitting.test_once", test=TEST_IMAGES))
+    compare_runs(done)
 else:
     st.caption(t("overfitting.runs_empty"))
+modes(done, settings.get("dropout", 0.5))
 
 ui.section("overfitting", "curve")
 curve_controls, curve_picture = ui.controls_and_picture()
@@ -138,12 +135,13 @@ with curve_controls:
     curve_live.buttons(t("overfitting.fit"), curve_job)
 with curve_picture:
     curve_live.show(lambda entry: draw_curve(entry, curve_job))
-with st.expander(t("overfitting.curve_code")):
-    st.code(snippets.curve_snippet(curve_job, noise, ui.lang()), language="python")
+with st.expander(t("overfitting.curve_code")):  # with the epochs the run did, if its time ran out
+    shown = curve_live.current.run if curve_live.current else None
+    st.code(snippets.curve_snippet(curve_job, noise, ui.lang(), shown), language="python")
 
 ui.notice("overfitting")
 if job is not None:
-    ui.code_panel(snippets.training_snippet(job, ui.lang()))
+    ui.code_panel(snippets.overfitting_snippet(job, ui.lang()))
 ui.references(("common.ref_regularizers", "https://keras.io/api/layers/regularizers/"),
               ("common.ref_early_stopping", "https://keras.io/api/callbacks/early_stopping/"))
 

@@ -43,11 +43,6 @@ def make_job(kind, built, image_shape, settings):
         return None, ui.refusal_text(e)
 
 
-def settings_label(job):
-    return t("training.run_label", optimizer=job.compile.optimizer, batch=job.fit.batch_size,
-             rate=f"{job.compile.learning_rate:g}", epochs=job.fit.epochs)
-
-
 def steps_per_epoch(job):
     return training.steps_per_epoch(training.training_examples(job), job.fit.batch_size)
 
@@ -65,14 +60,23 @@ def draw(entry, epochs):
     elif run.status == "running":
         st.info(t("training.status.running", epoch=len(losses), epochs=entry.job.fit.epochs,
                   loss=f"{losses[-1]:.3f}", seconds=f"{run.epoch_seconds()[-1]:.2f}"))
+    elif run.status == "done" and training.stuck_at_chance(history):  # the rule, with its numbers
+        st.warning(t("training.status.stuck", rate=f"{entry.job.compile.learning_rate:g}",
+                     **training.chance_numbers(history)))
     elif run.status in ("done", "stopped"):
-        ended = dict(epoch=len(losses), seconds=f"{run.seconds():.1f}",
-                     accuracy=f"{run.test_scores().get('accuracy', 0.0):.3f}",
-                     rate=f"{entry.job.compile.learning_rate:g}")
-        if run.status == "done" and training.stuck_at_chance(history):
-            st.warning(t("training.status.stuck", **ended))
-        else:
-            st.info(t(f"training.status.{run.status}", **ended))
+        validation = f"{history['val_accuracy'][-1]:.3f}" if history.get("val_accuracy") else "–"
+        st.info(t(f"training.status.{run.status}", epoch=len(losses), accuracy=validation,
+                  seconds=f"{run.seconds():.1f}"))
+
+
+def keep_and_test(ended):
+    """The run kept (the best on validation unless the student picks another); its test, once."""
+    labels = [training.run_label(r.job, ui.lang()) for r in ended]
+    best = training.best_on_validation(training.last_validation(ended)) or 0
+    kept = st.selectbox(t("training.choose"), range(len(ended)), index=best,
+                        format_func=labels.__getitem__)
+    st.markdown(training.kept_text(labels, ended, kept, ui.lang()))
+    st.caption(t("training.test_why"))
 
 
 ui.header("training")
@@ -120,24 +124,17 @@ if job is not None:
     st.markdown(t("training.batch_idea", n=examples, batch=job.fit.batch_size,
                   steps=steps_per_epoch(job), validation=len(dataset.x_train) - examples))
 finished = [e.run for e in live.entries if e.run.epochs]
+labels = [training.run_label(r.job, ui.lang()) for r in finished]
 if finished:
-    steps = [(settings_label(r.job), r.batch_losses(), steps_per_epoch(r.job)) for r in finished]
+    steps = [(lb, r.batch_losses(), steps_per_epoch(r.job)) for lb, r in zip(labels, finished)]
     ui.plot(plots.step_loss_figure(steps, ui.lang()))
 
 ui.section("training", "compare", idea=False)
 if len(finished) > 1:
-    histories = [(settings_label(r.job), r.history()) for r in finished]
-    ui.plot(plots.compare_figure(histories, ui.lang()))
-if finished:  # the runs side by side, numbers rounded for reading
-    tests = [r.test_scores() for r in finished]
-    ui.table({"settings": [settings_label(r.job) for r in finished],
-              "status": [t(f"training.state.{r.status}") for r in finished],
-              "epochs": [r.epochs_done() for r in finished],
-              "train": [round(r.history()["accuracy"][-1], 3) for r in finished],
-              "validation": [round(r.history()["val_accuracy"][-1], 3) for r in finished],
-              "test": [round(scores["accuracy"], 3) if scores else None for scores in tests],
-              "seconds": [round(sum(r.epoch_seconds()) / r.epochs_done(), 2) for r in finished]},
-             prefix="training.col")
+    ui.plot(plots.compare_figure([(lb, r.history()) for lb, r in zip(labels, finished)], ui.lang()))
+if finished:  # the runs side by side, compared on validation (the test waits for the one kept)
+    ui.table(training.runs_table(finished, labels, ui.lang()), prefix="training.col")
+    keep_and_test([r for r in finished if r.test_scores() and r.history().get("val_accuracy")])
 else:
     st.caption(t("training.compare_empty"))
 

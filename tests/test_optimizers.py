@@ -149,23 +149,36 @@ def test_the_data_race_trains_every_optimizer_from_the_same_start():
     at = open_page("lessons/optimizers.py", query={"optimizers.data_epochs": "3"})
     at.button(key="optimizers.race_run.start").click().run()
     settle(at)
-    run = at.session_state["optimizers.race_run.runs"][-1].run
+    entry = at.session_state["optimizers.race_run.runs"][-1]
+    run, labels = entry.run, entry.meta["labels"]
     assert run.status == "done" and len(run.result.test) == 6
     assert [run.epochs_done(k) for k in range(6)] == [3] * 6
-    assert any("test accuracy" in c.value for c in at.caption)
+    # the winner is named by validation, and only its test score is said
+    finals = [run.history(k)["val_accuracy"][-1] if run.outcome(k) != "diverged" else -1 for k in range(6)]
+    best = finals.index(max(finals))
+    said = [c.value for c in at.caption if "test accuracy" in c.value]
+    assert said == [i18n.translate("optimizers.race_result", "en", name=labels[best], validation=f"{finals[best]:.3f}",
+                                   accuracy=f"{run.test_scores(best)['accuracy']:.3f}")]
+    assert "Best on validation" in said[0]
+    others = {f"{run.test_scores(k)['accuracy']:.3f}" for k in range(6)} - {f"{run.test_scores(best)['accuracy']:.3f}"}
+    assert not any(f"**{number}**" in said[0] for number in others)
 
 
 def test_the_race_code_prints_the_numbers_of_the_race(runner, tmp_path):
     racers = [("Adam", {}), ("SGD", {"momentum": 0.9})]
     job = optimizers.data_race_job(racers, learning_rate=0.01, epochs=2)
     run = finish(runner.submit(job))
-    code = snippets.optimizer_race_snippet(job, "en")
-    assert "keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=0.9)" in code and "BATCH_SIZE = 32" in code
+    code = snippets.optimizer_race_snippet(job, "en", ["Adam", "SGD + momentum"])
+    assert '"SGD + momentum": keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=0.9)' in code
+    assert "BATCH_SIZE = 32" in code and code.count(".evaluate(x_test") == 1  # the test, once
     out = run_snippet(code, tmp_path)
-    for k, (name, _) in enumerate(racers):
-        printed = re.search(rf"{name}: validation accuracy ([0-9.]+), test accuracy ([0-9.]+)", out).groups()
-        assert float(printed[0]) == round(run.history(k)["val_accuracy"][-1], 3)
-        assert float(printed[1]) == round(run.test_scores(k)["accuracy"], 3)
+    for k, name in enumerate(["Adam", "SGD + momentum"]):
+        printed = re.search(rf"{re.escape(name)}: validation accuracy ([0-9.]+)\n", out).group(1)
+        assert float(printed) == round(run.history(k)["val_accuracy"][-1], 3)
+    best = optimizers.race_winner(run)  # chosen on validation; the code's max() chooses the same
+    winner = ["Adam", "SGD + momentum"][best]
+    assert f"best on validation: {winner}, test accuracy {run.test_scores(best)['accuracy']:.3f}\n" in out
+    assert out.count("test accuracy") == 1
 
 
 def test_on_real_data_a_racer_that_diverges_is_marked_and_the_others_finish(runner, tmp_path):
@@ -177,6 +190,8 @@ def test_on_real_data_a_racer_that_diverges_is_marked_and_the_others_finish(runn
     out = run_snippet(snippets.optimizer_race_snippet(job, "en"), tmp_path)
     assert "RMSprop: diverged at epoch 1" in out
     assert f"SGD: validation accuracy {run.history(0)['val_accuracy'][-1]:.3f}" in out
+    assert optimizers.race_winner(run) == 0  # a racer that diverged is never chosen
+    assert f"best on validation: SGD, test accuracy {run.test_scores(0)['accuracy']:.3f}" in out
 
 
 def test_a_path_bouncing_between_two_points_is_called_oscillating():

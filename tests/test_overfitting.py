@@ -3,7 +3,7 @@ and the Overfitting page with the code it shows."""
 import numpy as np
 import pytest
 
-from lib import models, overfitting, snippets, training
+from lib import i18n, models, overfitting, snippets, training
 from tests.helpers import exercise_widgets, finish, open_page, run_snippet, session_runs, settle, shown_code
 
 
@@ -102,8 +102,9 @@ def test_runs_are_judged_on_a_validation_slice_of_the_workbook_and_the_test_set_
     assert run.history()["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-6)
     assert run.history()["val_loss"][-1] == pytest.approx(loss, rel=1e-4)
     assert set(run.test_scores()) == {"loss", "accuracy"}
-    code = snippets.training_snippet(job, "en")
+    code = snippets.overfitting_snippet(job, "en")
     assert "validation_data=(x_val, y_val)" in code and "validation_data=(x_test" not in code
+    assert code.count("evaluate(x_test") == 1  # the test data is scored once, at the end
 
 
 def test_early_stopping_stops_patience_epochs_after_the_best_and_restores_it_only_when_asked(runner):
@@ -133,19 +134,38 @@ def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(
     assert f"validation loss: {round(history['val_loss'][-1], 4)}" in out
 
 
-def test_the_page_shows_the_split_and_the_fit(tmp_path):
-    at = open_page("lessons/overfitting.py", "ko")
+def test_the_page_shows_the_split_and_the_fit(tmp_path, monkeypatch):
+    # 30 epochs (not the page's 60) and the most time a run may have: the run must end, even on a
+    # busy machine, or the code (all its epochs) and the page (the epochs done) could not agree
+    monkeypatch.setitem(overfitting.digits_job.__kwdefaults__, "budget_s", BUDGET)
+    at = open_page("lessons/overfitting.py", "ko", query={"overfitting.epochs": "30"})
     assert any("287" in m.value and "360" in m.value for m in at.markdown)  # the three parts, named
     at.button(key="overfitting.run.start").click().run()
     settle(at)
     numbers = [m.value for m in at.markdown if "일반화 격차" in m.value][0]
-    history = session_runs(at)[0].history()
+    run = session_runs(at)[0]
+    history = run.history()
+    assert run.status == "done", f"{run.status} at epoch {run.epochs_done()}"
     assert overfitting.after_best(history) == "split"  # few images, a big model: validation loss turned back up
-    assert numbers == overfitting.numbers_text(history, "ko") and "검증 손실은 다시 올라갔습니다" in numbers
+    assert numbers == overfitting.numbers_text(history, "ko", run)
+    assert "검증 손실은 다시 올라갔습니다" in numbers and "`model.evaluate`" in numbers  # the gap both ways
     row = at.dataframe[0].value.iloc[0]
+    assert list(at.dataframe[0].value.columns) == [i18n.translate(f"overfitting.col.{c}", "ko") for c in
+                                                   ("settings", "epochs", "train", "train_eval", "validation",
+                                                    "val_loss", "val_data_loss", "best", "kept")]
     out = run_snippet(shown_code(at), tmp_path)
-    assert f"validation accuracy: {row.iloc[3]}" in out and f"train accuracy: {row.iloc[2]}" in out
-    assert f"test accuracy: {row.iloc[6]}" in out
+    printed = {"train accuracy": row.iloc[2], "train accuracy (evaluate, Dropout off)": row.iloc[3],
+               "validation accuracy (evaluate)": row.iloc[4], "validation loss (Keras, with the penalty)": row.iloc[5],
+               "validation cross-entropy alone": row.iloc[6], "best epoch (lowest val_loss)": row.iloc[7],
+               "validation accuracy at the best epoch": row.iloc[8]}
+    for name, value in printed.items():
+        assert f"\n{name}: {value}\n" in out, (name, value, out)
+    chosen = [m.value for m in at.markdown if m.value.startswith("검증 데이터로 고른 학습")]
+    accuracy = f"{run.test_scores()['accuracy']:.3f}"
+    assert chosen == [overfitting.choice_text(overfitting.run_label(at.session_state["overfitting.run.runs"][0]
+                                                                     .meta["settings"], "ko"), run, "ko")]
+    assert f"**{accuracy}**" in chosen[0] and f"test accuracy: {round(run.test_scores()['accuracy'], 3)}" in out
+    assert sum("테스트 정확도" in m.value for m in at.markdown) == 1  # the test score, said once
     at.button(key="overfitting.curve.start").click().run()
     settle(at)
     assert any("새 점들에서의 손실" in m.value for m in at.markdown)
@@ -160,7 +180,8 @@ def test_the_page_says_when_the_validation_loss_was_still_falling_at_the_last_ep
     history = session_runs(at)[0].history()
     assert len(history["loss"]) == 10 and overfitting.after_best(history) == "last"
     numbers = [m.value for m in at.markdown if "generalisation gap" in m.value][0]
-    assert numbers == overfitting.numbers_text(history, "en")
+    assert numbers == overfitting.numbers_text(history, "en", session_runs(at)[0])
+    assert "this run has no Dropout" in numbers  # a smaller model, no Dropout: the sentence says so
     assert "lowest at **epoch 10**" in numbers and "the validation loss was still falling" in numbers
 
 
@@ -171,3 +192,125 @@ def test_every_cure_and_control_of_the_page_works():
         assert not at.exception
     assert "Dropout(0.5" in shown_code(at) and "restore_best_weights=False" in shown_code(at)
     assert exercise_widgets(at, skip=("overfitting.run.start", "overfitting.curve.start")) >= 10
+
+
+# --- Choose on validation, test once; training mode and inference mode ----------------------------
+
+def numpy_cross_entropy(model, x, y):
+    """Sparse categorical cross-entropy of a model's answers (inference mode), in numpy, clipped as Keras clips."""
+    p = np.clip(np.asarray(model(x, training=False), dtype="float64"), 1e-7, 1 - 1e-7)
+    return -np.log(p[np.arange(len(p)), y]).mean()
+
+
+def numpy_l2(model, lam):
+    """λ·Σw² over the model's regularized kernels (every Dense but the last), in numpy: no ½."""
+    return sum(lam * np.sum(np.square(np.asarray(layer.kernel, dtype="float64")))
+               for layer in model.layers if getattr(layer, "kernel_regularizer", None) is not None)
+
+
+def test_an_l2_runs_losses_are_split_into_cross_entropy_and_its_penalty_as_keras_adds_it(runner):
+    """Keras adds λ·Σw² (no ½) to loss and val_loss. The run reports the penalty and both losses
+    without it; numpy, from the weights, agrees: the final val_loss less the penalty is the
+    cross-entropy of the final model on the validation images, and in a one-step epoch the
+    training loss less its penalty is the cross-entropy of the initial weights."""
+    import keras
+
+    job = overfitting.digits_job(l2=0.003, epochs=6, budget_s=BUDGET)
+    run = finish(runner.submit(job))
+    history, model = run.history(), run.model()
+    _, _, x_val, y_val, _, _ = job.data.arrays()
+    assert history["penalty"][-1] == pytest.approx(numpy_l2(model, 0.003), rel=1e-5)
+    assert history["penalty"][-1] == pytest.approx(overfitting.l2_check(model)["keras"], rel=1e-6)
+    assert history["val_data_loss"][-1] == pytest.approx(numpy_cross_entropy(model, x_val, y_val), rel=1e-4)
+    assert history["val_loss"][-1] == pytest.approx(history["val_data_loss"][-1] + numpy_l2(model, 0.003), rel=1e-5)
+    assert history["val_loss"][-1] - history["val_data_loss"][-1] > 0.05  # the handicap is not small
+    check = overfitting.l2_check(model)
+    assert [lam for lam, _ in check["terms"]] == [0.003, 0.003] and check["numpy"] == pytest.approx(check["keras"])
+
+    one_step = overfitting.digits_job(l2=0.003, epochs=1, batch_size=100, budget_s=BUDGET)  # the whole slice at once
+    first = finish(runner.submit(one_step)).history()
+    keras.utils.set_random_seed(one_step.seed)  # the worker's own start: the same initial weights
+    start = one_step.model.build()
+    x, y, _, _, _, _ = one_step.data.arrays()
+    assert first["data_loss"][0] == pytest.approx(numpy_cross_entropy(start, x, y), rel=1e-4)
+    assert first["loss"][0] - first["data_loss"][0] == pytest.approx(numpy_l2(start, 0.003), rel=1e-4)
+    # fit's accuracy is taken as the weights move: in a one-step epoch, that of the weights before the step
+    before = (np.asarray(start(x, training=False)).argmax(axis=1) == y).mean()
+    assert first["accuracy"][0] == pytest.approx(before, abs=1e-6)
+
+
+def test_the_final_model_is_measured_in_inference_mode_beside_fits_running_accuracy(runner):
+    """fit's accuracy is a running average over the epoch with Dropout on; at the end the run
+    evaluates the final model with Dropout off on the training and validation images: numpy,
+    with the model called in inference mode, gets the same accuracies."""
+    job = overfitting.digits_job(dropout=0.5, epochs=5, budget_s=BUDGET)
+    run = finish(runner.submit(job))
+    final, model = run.final_scores(), run.model()
+    x, y, x_val, y_val, _, _ = job.data.arrays()
+    for (xs, ys), part in (((x, y), "train"), ((x_val, y_val), "validation")):
+        answers = np.asarray(model(xs, training=False)).argmax(axis=1)
+        assert final[part]["accuracy"] == pytest.approx((answers == ys).mean(), abs=1e-6)
+    assert final["validation"]["accuracy"] == pytest.approx(run.history()["val_accuracy"][-1], abs=1e-6)
+    assert final["penalty"] == 0.0
+    # in training mode the same model answers differently (Dropout on): fit's number is not evaluate's
+    trained = np.asarray(model(x, training=True)).argmax(axis=1)
+    assert not np.array_equal(trained, np.asarray(model(x, training=False)).argmax(axis=1))
+    text = overfitting.numbers_text(run.history(), "en", run)
+    assert "taken with Dropout on" in text
+    assert f"gives **{final['train']['accuracy']:.3f}** on the training images" in text
+    assert f"a gap of **{final['train']['accuracy'] - final['validation']['accuracy']:.3f}**" in text
+
+
+def test_the_test_scores_the_epoch_modelcheckpoint_kept_and_the_code_loads_it_back(runner, tmp_path):
+    """ModelCheckpoint(save_best_only=True) keeps the epoch of lowest val_loss; the run's test
+    score is that epoch's weights, as a run trained only that many epochs scores (training is
+    seeded); the shown code loads the checkpoint back and prints the same test accuracy."""
+    job = overfitting.digits_job(epochs=40, budget_s=BUDGET)
+    run = finish(runner.submit(job))
+    best = overfitting.best_epoch(run.history())
+    assert run.status == "done" and best < 40  # the validation loss turned back up
+    stopped_there = finish(runner.submit(overfitting.digits_job(epochs=best, budget_s=BUDGET)))
+    assert run.test_scores()["accuracy"] == pytest.approx(stopped_there.test_scores()["accuracy"], abs=1e-6)
+    assert run.test_scores()["loss"] == pytest.approx(stopped_there.test_scores()["loss"], rel=1e-4)
+    code = snippets.overfitting_snippet(job, "en")
+    assert 'ModelCheckpoint(CHECKPOINT, monitor="val_loss", save_best_only=True)' in code
+    assert "model = keras.saving.load_model(CHECKPOINT)" in code
+    out = run_snippet(code, tmp_path)
+    assert f"best epoch (lowest val_loss): {best}\n" in out
+    assert f"test accuracy: {round(run.test_scores()['accuracy'], 3)}\n" in out
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.3])
+def test_dropout_zeroes_a_share_and_scales_the_rest_in_training_only(rate, tmp_path):
+    trained, inferred = overfitting.dropout_demo(rate)
+    kept = trained != 0
+    assert 0 < kept.sum() < len(trained)
+    np.testing.assert_allclose(trained[kept], 1 / (1 - rate), rtol=1e-6)  # 1/(1 − rate), as Keras documents
+    np.testing.assert_array_equal(inferred, np.ones(overfitting.DEMO_SIZE))
+    out = run_snippet(snippets.dropout_snippet(rate, "ko"), tmp_path)
+    shown = overfitting.dropout_text(rate, "en")
+    for line in out.splitlines():
+        assert line.split(":", 1)[1].strip() in shown  # the page's vectors are the code's
+    assert f"it set {int((~kept).sum())} of the {overfitting.DEMO_SIZE} to 0" in shown
+    assert f"**{1 / (1 - rate):.4g}**" in shown
+
+
+def test_when_the_time_budget_stops_the_curve_its_code_trains_the_epochs_it_did(runner, tmp_path):
+    """500 epochs cannot end in half a second: the budget stops the run, and the code says the
+    epochs it did (not 500), so it prints the same losses as the page."""
+    job = overfitting.curve_job(epochs=500, budget_s=0.5)
+    run = finish(runner.submit(job))
+    done = run.epochs_done()
+    assert run.status == "budget" and 1 <= done < 500
+    code = snippets.curve_snippet(job, 0.25, "en", run)
+    assert f"EPOCHS = {done}  # " in code and "EPOCHS = 500" not in code
+    assert "EPOCHS = 500" in snippets.curve_snippet(job, 0.25, "en")  # before a run: what it asks for
+    other = overfitting.curve_job(epochs=500, noise=0.3, budget_s=0.5)
+    assert "EPOCHS = 500" in snippets.curve_snippet(other, 0.3, "en", run)  # a run of other settings: no
+    out = run_snippet(code, tmp_path)
+    history = run.history()
+    assert f"training loss: {round(history['loss'][-1], 4)}" in out
+    if history.get("val_loss"):
+        assert f"validation loss: {round(history['val_loss'][-1], 4)}" in out
+    else:  # stopped before the first validation: the code says nothing it did not measure
+        assert "validation loss" not in out

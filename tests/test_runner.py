@@ -371,3 +371,24 @@ def test_a_waiting_run_gets_an_estimate_from_the_runs_before_it(runner):
     for run in (waiting, busy):
         run.stop()
         finish(run)
+
+
+def test_what_training_mode_hides_is_reported_when_a_job_asks(runner):
+    """`final_scores`: the final model evaluated with Dropout off on the examples fit trained on
+    and on the ones it validated on — Keras's own split of `validation_split` (the last 20 %);
+    `data_loss`: the losses without a regularizer's penalty (none here: the same as Keras's)."""
+    dropout = [{"type": "Dense", "units": 32, "activation": "relu"}, {"type": "Dropout", "rate": 0.5}, MLP[-1]]
+    run = finish(runner.submit(job(model=Stack(dropout, (64,)), fit=Fit(epochs=3, batch_size=64, validation_split=0.2),
+                                   final_scores=True, data_loss=True)))
+    history, final, model = run.history(), run.final_scores(), run.model()
+    x, y = data.load_dataset("digits").x_train.reshape(-1, 64), data.load_dataset("digits").y_train
+    cut = int(len(x) * 0.8)
+    for (xs, ys), part in (((x[:cut], y[:cut]), "train"), ((x[cut:], y[cut:]), "validation")):
+        answers = np.asarray(model(xs, training=False)).argmax(axis=1)
+        assert final[part]["accuracy"] == pytest.approx((answers == ys).mean(), abs=1e-6), part
+    assert final["validation"]["loss"] == pytest.approx(history["val_loss"][-1], rel=1e-5)
+    assert final["penalty"] == 0.0 and history["penalty"] == [0.0] * 3
+    assert history["data_loss"] == pytest.approx(history["loss"], rel=1e-6)
+    assert history["val_data_loss"] == pytest.approx(history["val_loss"], rel=1e-6)
+    plain = finish(runner.submit(job(fit=Fit(epochs=1, batch_size=64))))  # asked for nothing: nothing more
+    assert plain.final_scores() == {} and set(plain.history()) == {"loss", "accuracy"}

@@ -1,9 +1,11 @@
 """The Training page: its classifier job, its live run, its shown code, and what it says when a
 setting cannot work."""
+import math
+
 import pytest
 
 from lib import i18n, models, snippets, training, ui
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
+from tests.helpers import exercise_widgets, finish, open_page, run_snippet, session_runs, settle, shown_code
 
 SEED = models.PRESETS["seed"][1]
 
@@ -36,6 +38,24 @@ def test_stuck_at_chance_reads_a_history():
     assert not training.stuck_at_chance({"loss": [2.2], "val_accuracy": [0.5]})
 
 
+def test_the_stuck_status_says_its_rule_with_its_numbers():
+    """The rule: training loss at least 0.9 × ln 10 (≈ 2.072) and validation accuracy below 0.2.
+    The sentence says exactly that — on validation, with the run's numbers and the rule's."""
+    floor = 0.9 * math.log(10)
+    assert training.stuck_at_chance({"loss": [floor + 1e-6], "val_accuracy": [0.199]})
+    assert not training.stuck_at_chance({"loss": [floor - 1e-6], "val_accuracy": [0.199]})
+    assert not training.stuck_at_chance({"loss": [2.3], "val_accuracy": [0.2]})
+    numbers = training.chance_numbers({"loss": [2.30261], "val_accuracy": [0.0972]})
+    assert numbers == {"loss": "2.303", "accuracy": "0.097", "floor": "2.072", "ceiling": "0.2",
+                       "guess_loss": "2.30", "guess": "0.1"}
+    en = i18n.translate("training.status.stuck", "en", rate="10", **numbers)
+    assert "training loss ended at **2.303**, still at least 2.072" in en
+    assert "validation accuracy **0.097** is below 0.2" in en and "test accuracy" not in en
+    ko = i18n.translate("training.status.stuck", "ko", rate="10", **numbers)
+    assert "학습 손실이 아직 2.072 이상이고(마지막 값 **2.303**." in ko
+    assert "검증 정확도가 0.2보다 낮습니다(마지막 값 **0.097**." in ko and "테스트" not in ko
+
+
 def test_the_shown_code_prints_the_numbers_of_the_run(runner, tmp_path):
     job = training.classifier_job(dataset="digits", layers=SEED, input_shape=(64,), learning_rate=0.01, epochs=5)
     run = finish(runner.submit(job))
@@ -47,15 +67,48 @@ def test_the_shown_code_prints_the_numbers_of_the_run(runner, tmp_path):
 
 
 def test_the_page_trains_on_a_click_and_lists_the_run(tmp_path):
+    """The run is listed by what runs are compared on (validation); its test score is said once,
+    below the table, for the run kept — and the shown code prints the same numbers."""
     at = open_page("lessons/training.py", "ko")
     assert len(at.get("plotly_chart")) >= 2  # the empty curves and the workbook
     at.button(key="training.run.start").click().run()
     settle(at)
-    assert "테스트 정확도" in at.info[0].value
+    run = session_runs(at)[0]
+    validation, test = run.history()["val_accuracy"][-1], run.test_scores()["accuracy"]
+    assert f"검증 정확도 **{validation:.3f}**" in at.info[0].value and "테스트 정확도" not in at.info[0].value
     table = at.dataframe[0].value
-    assert len(table) == 1 and table.iloc[0, 2] == 10
+    assert list(table.columns) == [i18n.translate(f"training.col.{c}", "ko") for c in
+                                   ("settings", "status", "epochs", "train", "validation", "seconds")]
+    assert len(table) == 1 and table.iloc[0, 2] == 10 and table.iloc[0, 4] == round(validation, 3)
+    label = training.run_label(run.job, "ko")
+    assert [m.value for m in at.markdown if "테스트 정확도" in m.value] == [training.kept_text([label], [run], 0, "ko")]
+    assert any(c.value == i18n.translate("training.test_why", "ko") for c in at.caption)
     out = run_snippet(shown_code(at), tmp_path)
-    assert f"test accuracy: {table.iloc[0, 5]}" in out
+    assert f"validation accuracy: {round(validation, 3)}" in out
+    assert f"test accuracy: {round(test, 3)}" in out and f"**{test:.3f}**" in training.kept_text([label], [run], 0, "ko")
+
+
+def test_the_run_kept_is_the_best_on_validation_unless_the_student_picks_another():
+    at = open_page("lessons/training.py", query={"training.epochs": "3"})
+    for rate in ("0.0001", "0.01"):  # a run that hardly learns, then one that does
+        at.select_slider(key="training.lr").set_value(float(rate)).run()
+        at.button(key="training.run.start").click().run()
+        settle(at)
+    runs = session_runs(at)
+    labels = [training.run_label(r.job, "en") for r in runs]
+    scores = training.last_validation(runs)
+    assert scores[1] > scores[0]
+    keep = next(box for box in at.selectbox if box.label == i18n.translate("training.choose", "en"))
+    assert keep.value == 1  # the best on validation, by default
+    said = [m.value for m in at.markdown if "test accuracy" in m.value]
+    assert said == [training.kept_text(labels, runs, 1, "en")]
+    assert f"**{runs[1].test_scores()['accuracy']:.3f}**" in said[0]
+    assert f"{runs[0].test_scores()['accuracy']:.3f}" not in said[0]  # the other run's test stays unread
+    keep.set_value(0).run()
+    said = [m.value for m in at.markdown if "test accuracy" in m.value]
+    assert said == [training.kept_text(labels, runs, 0, "en")]
+    assert said[0].endswith(i18n.translate("training.not_best", "en", best=labels[1],
+                                           best_validation=f"{scores[1]:.3f}"))
 
 
 def test_every_control_of_the_training_page_works():
@@ -88,8 +141,11 @@ def test_a_learning_rate_far_too_large_is_explained_not_a_crash(rate, state):
     run = at.session_state["training.run.runs"][-1].run
     assert (run.status == "diverged") == (state == "diverged")
     said = " ".join(w.value for w in at.warning)
-    if state == "stuck":
-        assert training.stuck_at_chance(run.history()) and "10" in said and "2.3" in said
+    if state == "stuck":  # the rule, said with the run's own numbers
+        history = run.history()
+        assert training.stuck_at_chance(history)
+        stuck = i18n.translate("training.status.stuck", "en", rate="10", **training.chance_numbers(history))
+        assert stuck in [w.value for w in at.warning]
     else:
         assert str(run.epochs_done()) in said and "{" not in said
 

@@ -25,12 +25,14 @@ def curve_fit_figure(x, y, x_val, y_val, grid, truth, fitted, lang, *, epoch=Non
 
 
 def runs_loss_figure(runs, lang):
-    """Each run's validation loss (solid) and training loss (dotted), one colour per run."""
+    """Each run's validation cross-entropy (solid) and training cross-entropy (dotted), one colour
+    per run: the data loss without an L2 penalty (which Keras adds to loss and val_loss), so that
+    runs with and without L2 are drawn on the same axis (histories without it: Keras's losses)."""
     canvas = Canvas()
     for k, (label, history) in enumerate(runs):
         color = category_color(k)
-        for key, dash, name in (("val_loss", None, label), ("loss", "dot", None)):
-            values = history.get(key, [])
+        for key, dash, name in (("val_data_loss", None, label), ("data_loss", "dot", None)):
+            values = history.get(key) or history.get(key.replace("data_", ""), [])
             canvas.trace("scatter", x=list(range(1, len(values) + 1)), y=list(values), mode="lines",
                          name=name or f"{label} ({translate('overfitting.fig.train_loss', lang)})", legendgroup=label,
                          showlegend=name is not None, line=dict(color=color, width=2.5 if name else 1.5, dash=dash),

@@ -193,25 +193,55 @@ def _training_values(job, lang):
                 fit_settings=Code("\n".join(fit_settings)), diverged_factor=DIVERGED_FACTOR, data=load, split=split,
                 model=sequential_code(job.model.layers), stop_when_diverged=_stop_when_diverged(),
                 optimizer=optimizer_code(job.compile), loss=job.compile.loss, validation=Code(validation),
-                callbacks=Code("[" + ", ".join(callbacks) + "]"))
+                callbacks=Code("[" + ", ".join(callbacks) + "]"), choose=Code(""))
 
 
 def training_snippet(job, lang):
-    """Training (and Overfitting on the digits): the exact data, model, compile and fit of a
-    classifier Job, and the scores the page shows."""
+    """Training: the exact data, model, compile and fit of a classifier Job, and the scores the
+    page shows (the test once, at the end)."""
     return render("training", lang, **_training_values(job, lang))
 
 
-def curve_snippet(job, noise, lang):
+def overfitting_snippet(job, lang):
+    """Overfitting on the digits: the Job's data, model, compile and fit as Training shows them,
+    with ModelCheckpoint(save_best_only=True) keeping the epoch of lowest val_loss; then what
+    training mode hides (the final model evaluated with Dropout off, Keras's val_loss less its
+    L2 penalty, λΣw² by numpy beside model.losses), and the best epoch loaded back for the one
+    test."""
+    values = _training_values(job, lang)
+    checkpoint = 'keras.callbacks.ModelCheckpoint(CHECKPOINT, monitor="val_loss", save_best_only=True)'
+    values["callbacks"] = Code(values["callbacks"][:-1] + ",\n" + " " * len("callbacks=[") + checkpoint + "]")
+    values["fit_settings"] = Code("\n".join([*filter(None, [values["fit_settings"]]),
+                                             f'CHECKPOINT = "best.keras"  # {translate("code.choose.file", lang)}']))
+    l2 = any(layer.get("l2") for layer in job.model.layers)
+    values["choose"] = Code(piece("choose", lang, l2=piece("choose_l2", lang) if l2 else Code("")) + "\n")
+    return render("training", lang, **values)
+
+
+def curve_snippet(job, noise, lang, run=None):
     """Overfitting in 1-D: the noisy points (`noise` is the page's), the wide network, its fit,
-    and the losses the page shows."""
+    and the losses the page shows. With `run` (the page's run of this job) that stopped short —
+    its time budget ran out —, the epochs it did, so the code prints the same losses (a run of
+    other settings changes nothing)."""
     from lib import overfitting
 
+    epochs = job.fit.epochs
+    if run is not None and run.result is not None and run.epochs_done() < epochs and run.job.key == job.key:
+        note = translate("code.curve.stopped", lang, asked=epochs)
+        epochs = Code(f"{run.epochs_done()}  # {note}")
     return render("curve", lang, seed=job.seed, points=len(job.data.x_train), noise=float(noise),
                   validation_points=len(job.data.x_val), learning_rate=job.compile.learning_rate,
-                  epochs=job.fit.epochs, validation_freq=job.fit.validation_freq, curve_range=overfitting.CURVE_RANGE,
+                  epochs=epochs, validation_freq=job.fit.validation_freq, curve_range=overfitting.CURVE_RANGE,
                   functions=source_of(overfitting.true_curve, overfitting.noisy_points),
                   model=sequential_code(overfitting.curve_layers(**job.model.kwargs), (1,)))
+
+
+def dropout_snippet(rate, lang):
+    """Overfitting's training and inference mode: the real Dropout layer of the page's demo
+    (lib.overfitting.dropout_demo) on a vector of ones, both ways."""
+    from lib import overfitting
+
+    return render("modes", lang, rate=float(rate), seed=0, size=overfitting.DEMO_SIZE)
 
 
 # --- Activations --------------------------------------------------------------------------------
@@ -244,12 +274,15 @@ def trajectory_snippet(surface, racers, learning_rate, steps, start, lang):
                   formula=Code(surface.formula), racers=Code("\n".join(lines)))
 
 
-def optimizer_race_snippet(job, lang):
+def optimizer_race_snippet(job, lang, labels=None):
     """Optimizers on real data: the race Job as code — one model per optimizer from the same
-    initial weights, on the same batches, each stopped alone if it diverges."""
+    initial weights, on the same batches, each stopped alone if it diverges; the best chosen on
+    validation accuracy, and only it scored on the test data, once. `labels` name the racers as
+    the page does (default: the Keras class names)."""
     from lib.training.worker import DIVERGED_FACTOR
 
-    lines = [f"{optimizer_code(spec)}," for spec in job.racers]
+    labels = labels or [spec.optimizer + "".join(f" {k}={v}" for k, v in spec.options.items()) for spec in job.racers]
+    lines = [f"{literal(label)}: {optimizer_code(spec)}," for label, spec in zip(labels, job.racers)]
     return render("race", lang, seed=job.seed, test_size=job.data.test_size, learning_rate=job.compile.learning_rate,
                   epochs=job.fit.epochs, batch_size=job.fit.batch_size, validation_split=job.fit.validation_split,
                   diverged_factor=DIVERGED_FACTOR, digits_split=_digits_split(),
@@ -294,63 +327,6 @@ def seed_compile_snippet(lang, seed=0):
                   model=sequential_code(models.PRESETS["seed"][1], (64,), seed=seed))
 
 
-# --- Evaluate & predict -------------------------------------------------------------------------
-
-def _test_data(dataset, lang, test_size=0.2):
-    """The lines that make x_train, y_train, x_test, y_test for a data set by name."""
-    if dataset == "digits":
-        return Code(f"TEST_SIZE = {test_size!r}\n\n\n" + piece("digits_data", lang, digits_split=_digits_split()))
-    return piece("online_data", lang, name=Code(dataset))
-
-
-def _class_model_code(shared, lang, doc, named=False):
-    """The class model (lib.class_model), trained in code exactly as the server trained it."""
-    from lib.class_model import CLASS_BATCH_SIZE, CLASS_SEED
-
-    return render("class_model", lang, doc=Code(translate(doc, lang)), seed=CLASS_SEED, learning_rate=shared.learning_rate,
-                  epochs=shared.epochs, batch_size=CLASS_BATCH_SIZE, input_shape=shared.input_shape,
-                  data=_test_data(shared.dataset, lang),
-                  slice=Code(f"[:{shared.train_samples}]" if shared.dataset != "digits" else ""),
-                  model=sequential_code(shared.layers, seed=0, name=f"{shared.dataset}_cnn" if named else None))
-
-
-def evaluate_snippet(lang, *, index, source, job=None, shared=None, file="my_model.keras", maxout=False):
-    """Evaluate & predict: the model the page evaluates, made as it was (the class model's
-    training, your run's training, or your file loaded), then `model.evaluate` with the seed's
-    MAE and MSE on one-hot answers, and `model.predict` on one test image."""
-    tail = piece("evaluate", lang, index=int(index))
-    if source == "yours":
-        return render("training", lang, **_training_values(job, lang)).rstrip("\n") + "\n" + tail + "\n"
-    if source == "class":
-        head = _class_model_code(shared, lang, "code.evaluate.class_doc")
-    else:
-        from lib import activations
-
-        custom = source_of(activations.Maxout) if maxout else Code("")  # the app's own layer, registered
-        head = render("loaded_model", lang, data=_test_data(shared, lang), file=file, custom=custom)
-    return head.rstrip("\n") + "\n" + tail + "\n"
-
-
-# --- Save & load --------------------------------------------------------------------------------
-
-def save_load_snippet(lang, *, source, job=None, shared=None, layers=None, input_shape=None):
-    """Save & load: the page's model made as it was, saved three ways, looked inside with zipfile
-    and json, loaded back and compared with the original on the same inputs."""
-    import numpy as np
-
-    if source == "yours":
-        head = render("training", lang, **_training_values(job, lang))
-        shape = job.model.input_shape
-    elif source == "class":
-        head = _class_model_code(shared, lang, "code.save_load.class_doc", named=True)
-        shape = shared.input_shape
-    else:
-        head = render("built_model", lang, input_shape=tuple(input_shape),
-                      model=sequential_code(layers, seed=0, name="sequential"))
-        shape = input_shape
-    if int(np.prod(shape)) == 64:  # as saving.probe_inputs: the first 100 digits of the set
-        probe = Code("from sklearn.datasets import load_digits\n\n"
-                     'x = (load_digits().images[:100] / 16.0).astype("float32").reshape((-1, *INPUT_SHAPE))')
-    else:
-        probe = Code('x = np.random.default_rng(0).uniform(0, 1, (100, *INPUT_SHAPE)).astype("float32")')
-    return head.rstrip("\n") + "\n" + piece("save_load", lang, probe=probe) + "\n"
+# The pages that grew a module of their own (imported last: they use the pieces above).
+from lib.snippets.evaluate import evaluate_snippet  # noqa: E402
+from lib.snippets.save_load import save_load_snippet  # noqa: E402

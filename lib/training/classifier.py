@@ -2,6 +2,8 @@
 import dataclasses
 import math
 
+from lib import i18n
+from lib.training.choice import best_on_validation
 from lib.training.job import Compile, EarlyStop, Fit, Images, Job, Stack, TrainingError
 
 ONLINE_TRAIN_SAMPLES = 6_000  # MNIST-sized sets: a slice, so a run takes seconds on a shared server
@@ -62,10 +64,65 @@ def steps_per_epoch(examples, batch_size):
     return -(-examples // batch_size)
 
 
+def chance_levels(classes=10):
+    """(loss floor, accuracy ceiling) of a classifier stuck at chance: a loss still at least 90 %
+    of ln(classes) — the loss of answering 1/classes for everything — and an accuracy below
+    twice the 1/classes of guessing."""
+    return 0.9 * math.log(classes), 2 / classes
+
+
 def stuck_at_chance(history, classes=10):
-    """A classifier that ended no better than guessing: its loss is still about ln(classes), the
-    loss of answering 1/classes for everything, and its accuracy near 1/classes. With a large
-    learning rate this usually means the first steps wrecked the weights."""
+    """A classifier that ended no better than guessing: its training loss still at the floor and
+    its validation accuracy (its training accuracy without validation) under the ceiling of
+    `chance_levels`. With a large learning rate this usually means the first steps wrecked the
+    weights."""
     loss = history.get("loss", [None])[-1]
     accuracy = history.get("val_accuracy", history.get("accuracy", [None]))[-1]
-    return loss is not None and accuracy is not None and loss >= 0.9 * math.log(classes) and accuracy < 2 / classes
+    floor, ceiling = chance_levels(classes)
+    return loss is not None and accuracy is not None and loss >= floor and accuracy < ceiling
+
+
+def chance_numbers(history, classes=10):
+    """The numbers the page says beside `stuck_at_chance`, rounded for reading: the last training
+    loss and validation accuracy, the rule's floor and ceiling, and the loss and accuracy of guessing."""
+    floor, ceiling = chance_levels(classes)
+    return {"loss": f"{history['loss'][-1]:.3f}", "accuracy": f"{history['val_accuracy'][-1]:.3f}",
+            "floor": f"{floor:.3f}", "ceiling": f"{ceiling:g}", "guess_loss": f"{math.log(classes):.2f}",
+            "guess": f"{1 / classes:g}"}
+
+
+def run_label(job, lang):
+    """A Training run in a few words, in `lang`: optimizer, learning rate, batch size, epochs."""
+    return i18n.translate("training.run_label", lang, optimizer=job.compile.optimizer, batch=job.fit.batch_size,
+                          rate=f"{job.compile.learning_rate:g}", epochs=job.fit.epochs)
+
+
+def last_validation(runs):
+    """Each run's last validation accuracy (None before its first validation)."""
+    return [(run.history().get("val_accuracy") or [None])[-1] for run in runs]
+
+
+def runs_table(runs, labels, lang):
+    """The Training page's runs side by side, numbers rounded for reading: what they are compared
+    on (validation accuracy) and what they cost; no test column (the test waits for the one kept)."""
+    def rounded(value, digits=3):
+        return None if value is None else round(value, digits)
+
+    return {"settings": list(labels), "status": [i18n.translate(f"training.state.{r.status}", lang) for r in runs],
+            "epochs": [r.epochs_done() for r in runs],
+            "train": [rounded((r.history().get("accuracy") or [None])[-1]) for r in runs],
+            "validation": [rounded(v) for v in last_validation(runs)],
+            "seconds": [round(sum(r.epoch_seconds()) / max(r.epochs_done(), 1), 2) for r in runs]}
+
+
+def kept_text(labels, runs, kept, lang):
+    """The run kept (an index of `runs`), in `lang`: its validation accuracy and its test accuracy,
+    said once; and, when it is not the best on validation, which one is."""
+    scores = last_validation(runs)
+    best = best_on_validation(scores)
+    said = i18n.translate("training.chosen", lang, label=labels[kept], validation=f"{scores[kept]:.3f}",
+                          accuracy=f"{runs[kept].test_scores()['accuracy']:.3f}")
+    if best is not None and kept != best:
+        said += " " + i18n.translate("training.not_best", lang, best=labels[best],
+                                     best_validation=f"{scores[best]:.3f}")
+    return said

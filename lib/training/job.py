@@ -138,13 +138,16 @@ class EarlyStop:
 
 @dataclasses.dataclass(frozen=True)
 class Fit:
-    """model.fit: epochs, batch size, how to validate, and EarlyStopping (or None)."""
+    """model.fit: epochs, batch size, how to validate, EarlyStopping (or None), and whether a
+    keras.callbacks.ModelCheckpoint(save_best_only=True) keeps the epoch of lowest val_loss: the
+    test then scores that epoch's weights, loaded back after fit (the run's weights stay fit's)."""
     epochs: int = 10
     batch_size: int = 32
     validation_split: float = 0.0  # the last fraction of the train arrays, as Keras takes it
     validation_freq: int = 1
     early_stopping: EarlyStop = None
     shuffle: bool = True
+    checkpoint: bool = False
 
 
 # --- The job -------------------------------------------------------------------------------------
@@ -158,7 +161,10 @@ def inference_batch(layers):
 class Job:
     """What to train (see the module's docstring). `probes` are inputs predicted after every
     `probe_every` epochs (a decision boundary, a fitted curve); `batch_losses` reports the loss
-    of every batch, not only of every epoch."""
+    of every batch, not only of every epoch. What training mode hides, on request: `data_loss`
+    adds to every epoch's logs the regularizers' penalty (Keras adds it to `loss` and `val_loss`)
+    and the losses without it (`data_loss`, `val_data_loss`); `final_scores` evaluates the final
+    model in inference mode (Dropout off) on the data it trained on and on its validation data."""
     model: object  # Stack or Builder
     data: object  # Images or Arrays
     compile: Compile = Compile()
@@ -171,6 +177,8 @@ class Job:
     probe_every: int = 1
     batch_losses: bool = False
     start: tuple = None  # weights to start from (a loaded model trained further); None: a fresh start
+    data_loss: bool = False
+    final_scores: bool = False
 
     @property
     def compiles(self):

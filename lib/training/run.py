@@ -1,8 +1,8 @@
 """A training run as a page sees it, and the reports a worker sends while it trains.
 
 A `Run` fills in epoch by epoch (`Epoch` reports) until its `Result` (or a `Failure`) arrives.
-Pages read it only through its accessors — `history`, `test_scores`, `batch_losses`,
-`outcome`, `latest_probes`, `model` — never through the raw reports.
+Pages read it only through its accessors — `history`, `test_scores`, `final_scores`,
+`batch_losses`, `outcome`, `latest_probes`, `model` — never through the raw reports.
 """
 import dataclasses
 import threading
@@ -28,11 +28,15 @@ class Epoch:
 @dataclasses.dataclass(frozen=True)
 class Result:
     """The end of a run: the final weights and test scores of each racer, how each ended
-    ("done" or "diverged"), and what stopped the run early ("stopped", "budget") if anything."""
+    ("done" or "diverged"), and what stopped the run early ("stopped", "budget") if anything.
+    The test scores the final weights, or with `Fit.checkpoint` the best epoch's, loaded back.
+    `final` (jobs with `final_scores`): each racer's final model in inference mode —
+    {"train": {metric: value}, "validation": {...}, "penalty": the regularizers' sum}."""
     weights: tuple
     test: tuple
     outcomes: tuple
     stopped: str = None
+    final: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +150,10 @@ class Run:
         """{metric: value} from model.evaluate on the test arrays at the end; {} before that, or for
         a racer the student's Stop came before."""
         return dict(self.result.test[racer]) if self.result and racer < len(self.result.test) else {}
+
+    def final_scores(self, racer=0):
+        """The final model's scores in inference mode (see Result.final); {} before the end."""
+        return dict(self.result.final[racer]) if self.result and racer < len(self.result.final) else {}
 
     def model(self, racer=0):
         """The trained Keras model, rebuilt in this process from the run's final weights."""

@@ -6,6 +6,7 @@ randomness (this process trains nobody else's job at the same time).
 """
 import math
 import os
+import tempfile
 import time
 from multiprocessing.connection import Client
 
@@ -130,6 +131,9 @@ def train(connection, job):
         fit_args["validation_data"] = (x_val, y_val)
     elif job.fit.validation_split:
         fit_args["validation_split"] = job.fit.validation_split
+    seen = _split(x_train, y_train, x_val, y_val, job.fit.validation_split)  # (trained on, validated on)
+    folder = tempfile.TemporaryDirectory(prefix="checkpoint-") if job.fit.checkpoint else None
+    best = os.path.join(folder.name, "best.weights.h5") if folder else None
 
     data_bytes = sum(a.nbytes for a in (x_train, y_train, x_val, y_val, x_test, y_test) if a is not None)
 
@@ -151,12 +155,16 @@ def train(connection, job):
 
     def callbacks(watch):
         early = job.fit.early_stopping
-        if early is None or len(job.compiles) > 1:
+        if len(job.compiles) > 1:
             return [watch]
-        return [watch, keras.callbacks.EarlyStopping(monitor="val_loss", patience=early.patience,
-                                                     restore_best_weights=early.restore_best_weights)]
+        more = [] if early is None else [keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=early.patience, restore_best_weights=early.restore_best_weights)]
+        if best:  # the page's code does the same, into a .keras file
+            more.append(keras.callbacks.ModelCheckpoint(best, monitor="val_loss", save_best_only=True,
+                                                        save_weights_only=True))
+        return [watch, *more]
 
-    watches = [_watch(connection, job, control, k) for k in range(len(job.compiles))]
+    watches = [_watch(connection, job, control, k, len(seen[0][0])) for k in range(len(job.compiles))]
     epochs, models = job.fit.epochs, []
     if len(watches) == 1 or not job.lockstep:  # one fit per racer, one after the other
         for k, (watch, spec) in enumerate(zip(watches, job.compiles)):
@@ -175,26 +183,69 @@ def train(connection, job):
                 model.fit(x_train, y_train, epochs=epoch + 1, initial_epoch=epoch, callbacks=[watch], **fit_args)
             if control.stopped or all(w.diverged for w in watches):
                 break
-    test = []
+    weights, final, test = [], [], []
     for model in models:
+        weights.append(model.get_weights())  # what fit left, before a checkpoint is loaded back
+        if job.final_scores:
+            final.append(_final_scores(model, seen, fit_args["validation_batch_size"]))
+        if best and os.path.exists(best):
+            model.load_weights(best)  # the epoch of lowest val_loss: the test scores it, once
         scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True) if x_test is not None and len(x_test) else {}
         test.append({k: float(v) for k, v in scores.items()})
+    if folder:
+        folder.cleanup()
     outcomes = tuple("diverged" if w.diverged else "done" for w in watches[:len(models)])
     stopped = "stopped" if control.stopped == "stopped" else "budget" if control.over_budget else None
-    connection.send(("done", Result(tuple(m.get_weights() for m in models), tuple(test), outcomes, stopped)))
+    connection.send(("done", Result(tuple(weights), tuple(test), outcomes, stopped, tuple(final))))
 
 
-def _watch(connection, job, control, racer):
+def _split(x_train, y_train, x_val, y_val, validation_split):
+    """((x, y) fit trains on, (x, y) it validates on or None), the split as Keras makes it."""
+    if x_val is not None:
+        return (x_train, y_train), (x_val, y_val)
+    if not validation_split:
+        return (x_train, y_train), None
+    cut = math.floor(len(x_train) * (1.0 - validation_split))  # Keras's own split
+    return (x_train[:cut], y_train[:cut]), (x_train[cut:], y_train[cut:])
+
+
+def penalty(model):
+    """The regularizers' term Keras adds to the loss: the sum of `model.losses` (λ·Σw² per L2
+    kernel), computed from the weights as they are now; 0 without regularizers."""
+    return float(sum(float(loss) for loss in model.losses))
+
+
+def _final_scores(model, seen, batch_size):
+    """The final model in inference mode (evaluate: Dropout off, the weights fixed) on the data
+    it trained on and on its validation data, and its penalty."""
+    (x, y), check = seen
+    scores = {"train": model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)}
+    if check is not None:
+        scores["validation"] = model.evaluate(*check, batch_size=batch_size, verbose=0, return_dict=True)
+    return {**{part: {k: float(v) for k, v in values.items()} for part, values in scores.items()},
+            "penalty": penalty(model)}
+
+
+def _watch(connection, job, control, racer, examples):
     """A Keras callback for one racer: reports each epoch, collects batch losses, predicts the
-    probes, notices its own divergence, and stops the fit when the run is stopped or out of time."""
+    probes, notices its own divergence, and stops the fit when the run is stopped or out of time.
+    With `job.data_loss` it also takes the penalty before every step (what that step's loss
+    included), so the epoch's loss without it is exact: Keras's loss is the mean over the epoch's
+    examples of cross-entropy + penalty, so the data loss is that minus the examples' mean penalty."""
+    batch_size = job.fit.batch_size
 
     class Watch(StopWhenDiverged):
         def __init__(self):
             super().__init__()
             self.batch_loss, self.epoch_start = [], time.time()
+            self.penalties = []  # (examples in the step, penalty before it), this epoch
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.epoch_start, self.batch_loss = time.time(), []
+            self.epoch_start, self.batch_loss, self.penalties = time.time(), [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if job.data_loss:
+                self.penalties.append((min(batch_size, examples - batch * batch_size), penalty(self.model)))
 
         def on_train_batch_end(self, batch, logs=None):
             super().on_train_batch_end(batch, logs)
@@ -206,6 +257,8 @@ def _watch(connection, job, control, racer):
         def on_epoch_end(self, epoch, logs=None):
             super().on_epoch_end(epoch, logs)
             logs = {k: float(v) for k, v in (logs or {}).items()}
+            if job.data_loss:
+                logs.update(_without_penalty(logs, self.penalties, penalty(self.model)))
             probes = None
             if job.probes and ((epoch + 1) % job.probe_every == 0 or self.diverged or control.stopped):
                 probes = {name: np.asarray(self.model(np.asarray(x), training=False)).astype("float32")
@@ -216,3 +269,16 @@ def _watch(connection, job, control, racer):
                 self.model.stop_training = True
 
     return Watch()
+
+
+def _without_penalty(logs, penalties, now):
+    """The epoch's losses without the regularizers' penalty: the training loss less the mean
+    penalty its steps included (weighted by their examples, as Keras weights its mean), the
+    validation loss less the penalty of the weights it was measured with (the epoch's last)."""
+    examples = sum(n for n, _ in penalties)
+    out = {"penalty": now}
+    if examples and "loss" in logs:
+        out["data_loss"] = logs["loss"] - sum(n * p for n, p in penalties) / examples
+    if "val_loss" in logs:
+        out["val_data_loss"] = logs["val_loss"] - now
+    return out
