@@ -8,7 +8,7 @@ def test_navigation_lists_the_pages_in_the_seed_order():
     pages = ui.available_pages()
     assert pages[0].id == "overview" and pages[0].url_path == ""
     assert [p.id for p in pages] == ["overview", "model", "filters", "pooling", "activations", "losses", "optimizers",
-                                     "training", "overfitting", "evaluate", "save_load", "glossary"]
+                                     "training", "overfitting", "evaluate", "regression", "save_load", "glossary"]
     assert all(ui.SECTIONS.index(a.section) <= ui.SECTIONS.index(b.section) for a, b in zip(pages, pages[1:]))
 
 
@@ -33,7 +33,7 @@ def test_url_paths_are_the_documented_ones():
     assert {p.id: p.url_path for p in ui.PAGES} == {
         "overview": "", "model": "model", "filters": "filters", "pooling": "pooling",
         "activations": "activations", "losses": "losses", "optimizers": "optimizers",
-        "training": "training", "overfitting": "overfitting", "evaluate": "evaluate",
+        "training": "training", "overfitting": "overfitting", "evaluate": "evaluate", "regression": "regression",
         "save_load": "save-load", "glossary": "glossary"}
 
 

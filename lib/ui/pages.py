@@ -34,6 +34,7 @@ PAGES = (
     PageInfo("training", "lessons/training.py", "training", ":material/model_training:", "train"),
     PageInfo("overfitting", "lessons/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
     PageInfo("evaluate", "lessons/evaluate.py", "evaluate", ":material/fact_check:", "use", needs="class_model"),
+    PageInfo("regression", "lessons/regression.py", "regression", ":material/scatter_plot:", "use"),
     PageInfo("save_load", "lessons/save-load.py", "save-load", ":material/save:", "use", needs="class_model"),
     PageInfo("glossary", "lessons/glossary.py", "glossary", ":material/menu_book:", "reference", needs=""),
 )
