@@ -101,7 +101,7 @@ class Uploader(threading.Thread):
         then move the test image three times (a pass each)."""
         wait = 120_000
         tab.goto(f"{self.base}/save-load?lang=en", timeout=wait)
-        tab.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(self.path)
+        tab.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(self.path, timeout=wait)
         tab.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=wait)
         tab.get_by_text("Grade the loaded model on the Evaluate & predict page").first.click(timeout=wait)
         tab.get_by_text("A loaded model (Save & load)").first.click(timeout=wait)
@@ -119,6 +119,56 @@ class Uploader(threading.Thread):
     def settled(tab):
         time.sleep(0.3)  # the script run the action started has begun
         tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=120_000)
+
+
+class CpuByGroup(threading.Thread):
+    """CPU seconds over a run, by who spent them: the server itself, its children (the uploaded
+    model's host process, training workers), the uploading student's Chromium, and the machine.
+    Sampled every second, each process's last reading kept (a closed tab's renderer exits)."""
+
+    def __init__(self, server_pid):
+        super().__init__(daemon=True)
+        self.server_pid, self.stop, self.last = server_pid, threading.Event(), {}
+        self.machine = [self._machine(), None]
+
+    @staticmethod
+    def _machine():
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        return sum(fields) - fields[3] - fields[4], time.time()  # busy (not idle, not iowait) ticks, when
+
+    def _group(self, pid, theirs):
+        """Which group `pid` counts in (the server is this bench's child too: its own first)."""
+        if pid == self.server_pid:
+            return "server"
+        if pid in theirs:
+            return "server's children (model host, trainers)"
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                return "uploader's Chromium" if "chrom" in f.read() else None
+        except OSError:
+            return None
+
+    def run(self):
+        first = {}
+        while not self.stop.wait(1.0):
+            theirs = set(procmon.descendants(self.server_pid))
+            for pid in {self.server_pid, *theirs, *procmon.descendants(os.getpid())}:
+                group = self._group(pid, theirs)
+                if group:
+                    first.setdefault(pid, procmon.cpu_seconds(pid))
+                    self.last[pid] = (group, procmon.cpu_seconds(pid) - first[pid])
+        self.machine[1] = self._machine()
+
+    def cores(self):
+        """{group: cores on average} and the whole machine's."""
+        (busy0, t0), (busy1, t1) = self.machine
+        seconds = max(t1 - t0, 1e-9)
+        out = {}
+        for group, spent in self.last.values():
+            out[group] = out.get(group, 0.0) + spent / seconds
+        out["the whole machine"] = (busy1 - busy0) / procmon.TICK / seconds
+        return out
 
 
 def sliders(base, pid, args, out):
@@ -167,7 +217,12 @@ def main():
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         time.sleep(5)  # the uploader's first round is under way when the class starts
+        cpu = CpuByGroup(server.pid)
+        cpu.start()
         with_upload = sliders(server.base, server.pid, args, os.path.join(work, "with_upload.json"))
+        cpu.stop.set()
+        cpu.join(10)
+        summary["cores_with_upload"] = cpu.cores()
         stop.set()
         uploader.join(300)
         summary["memory_peak_rss"] = peak[0]
@@ -190,6 +245,8 @@ def main():
     print(f"server RSS/PSS/anonymous MiB: before {before[0]:.0f}/{before[1]:.0f}/{before[2]:.0f}, peak RSS "
           f"{peak[0]:.0f}, after {args.cooldown:.0f} s {after[0]:.0f}/{after[1]:.0f}/{after[2]:.0f} "
           f"(anonymous {grown:+.0f}, RSS {after[0] - before[0]:+.0f})")
+    print("cores during the run with the upload:",
+          ", ".join(f"{group} {cores:.2f}" for group, cores in summary["cores_with_upload"].items()))
     print("server anonymous MiB while cooling (s after the class left, MiB):",
           ", ".join(f"{s}: {m}" for s, m in summary["memory_cooling"]))
     print(f"tracebacks in the server log: {len(summary['server_log_tracebacks'])}")
