@@ -137,7 +137,7 @@ with data_picture:
 if race_job is not None:
     with st.expander(t("optimizers.race_code")):
         race_code = snippets.optimizer_race_snippet(race_job, ui.lang(), race_labels)
-        st.code(race_code, language="python")
+        ui.code_panel(race_code, part="race", heading=False)
 
 ui.notice("optimizers")
 if results and not problem:

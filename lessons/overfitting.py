@@ -84,7 +84,7 @@ def modes(entries, rate):
     st.markdown(overfitting.l2_text(labels, [e.run for e in entries], ui.lang()))
     st.markdown(t("overfitting.running"))
     with st.expander(t("overfitting.modes_code")):
-        st.code(snippets.dropout_snippet(rate, ui.lang()), language="python")
+        ui.code_panel(snippets.dropout_snippet(rate, ui.lang()), part="dropout", heading=False)
 
 
 ui.header("overfitting")
@@ -137,7 +137,8 @@ with curve_picture:
     curve_live.show(lambda entry: draw_curve(entry, curve_job))
 with st.expander(t("overfitting.curve_code")):  # with the epochs the run did, if its time ran out
     shown = curve_live.current.run if curve_live.current else None
-    st.code(snippets.curve_snippet(curve_job, noise, ui.lang(), shown), language="python")
+    curve_code = snippets.curve_snippet(curve_job, noise, ui.lang(), shown)
+    ui.code_panel(curve_code, part="curve", heading=False)
 
 ui.notice("overfitting")
 if job is not None:
