@@ -6,8 +6,7 @@ from lib import regression, training, ui
 from lib.plots import regression as figures
 from lib.snippets.regression import regression_snippet
 
-t = ui.t
-key = ui.keys("regression")
+t, key = ui.t, ui.keys("regression")
 SEED_LINES = ("# {heading}\n"
               "loss, mae, mse = model.evaluate(normed_test_data, test_labels, verbose=2)\n"
               'print("{printed}: {{:5.2f}} MPG".format(mae))\n\n'
@@ -36,7 +35,8 @@ def hidden_text(job):
 
 def settings_text(entry):
     job = entry.job
-    return f"{inputs_text(entry.meta['inputs'])} · {hidden_text(job)} · {job.fit.epochs} epochs"
+    epochs = f"{job.fit.epochs} {t('regression.col.epochs')}"  # "100 epochs", "100 에포크"
+    return f"{inputs_text(entry.meta['inputs'])} · {hidden_text(job)} · {epochs}"
 
 
 def normalizer_table(data):
