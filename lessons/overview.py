@@ -10,7 +10,7 @@ STEPS = (
     ("layers", ("model", "filters", "pooling", "activations")),
     ("compile", ("losses", "optimizers")),
     ("fit", ("training", "overfitting")),
-    ("evaluate", ("evaluate",)),
+    ("evaluate", ("evaluate", "regression")),
     ("save", ("save_load",)),
 )
 REFERENCES = (("common.ref_keras", "https://keras.io/"),

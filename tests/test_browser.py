@@ -136,6 +136,10 @@ def test_a_class_link_on_a_fresh_server_goes_through_the_app(browser):
         assert tab.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
         assert tab.locator('[data-testid="stSidebar"]').inner_text().count("English") == 1
         assert tab.locator('[data-testid="stSidebarNav"] a', has_text="합성곱 필터").count() == 1
+        # Every page in sight: past twelve, Streamlit folds the menu to ten behind "View N more"
+        links = tab.locator('[data-testid="stSidebarNav"] a')
+        assert links.count() == len(ui.available_pages()), links.all_inner_texts()
+        assert "용어" in links.all_inner_texts()[-1], links.all_inner_texts()
         assert "lang=ko" in tab.evaluate("location.href")
         tab.close()
 

@@ -95,7 +95,9 @@ def navigation():
         page = st.Page(info.file, title=t(f"nav.{info.id}"), icon=info.icon,
                        url_path=info.url_path or None, default=info.id == "overview")
         groups.setdefault(t(f"nav.section.{info.section}"), []).append(page)
-    page = st.navigation(groups)
+    # Every lesson in view: past twelve pages Streamlit folds the menu to ten and a "View more"
+    # (the Regression page made thirteen: Save & load and the Glossary went out of sight).
+    page = st.navigation(groups, expanded=True)
     st.query_params["lang"] = lang()  # after st.navigation, which starts a new page's URL afresh
     share_button()
     return page
