@@ -103,8 +103,23 @@ class WeightsFile:
 
 def weights_file(model):
     """WeightsFile of the `.keras` file the server writes for `model` (its own file: see the
-    module's docstring). The HDF5 is walked first as the loader walks an upload's (no link, no
-    external data, no odd type), then counted with `weights_parts`."""
+    module's docstring), measured once per file (~10 ms: not on every rerun of the page)."""
+    from lib.saving import file_digest, model_files
+
+    digest = file_digest(model_files(model)[0])
+    if digest not in _MEASURED:
+        if len(_MEASURED) >= 32:  # the class model, students' runs and stacks: a few files
+            _MEASURED.pop(next(iter(_MEASURED)))
+        _MEASURED[digest] = _measure(model)
+    return _MEASURED[digest]
+
+
+_MEASURED = {}  # a .keras file's sha256 -> its WeightsFile (a file's bytes decide every number)
+
+
+def _measure(model):
+    """The HDF5 is walked first as the loader walks an upload's (no link, no external data, no odd
+    type), then counted with `weights_parts`."""
     from lib.saving import model_files
     from lib.saving.archive import read_member
     from lib.saving.inside import _h5_datasets
