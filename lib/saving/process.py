@@ -121,7 +121,14 @@ class LockedProcess:
             raise UnsafeModel(failed, "the loader went away", seconds=f"{seconds:g}")
         messages = []
         while len(messages) < 2:
-            if self.connection.poll(0.05):
+            # The deadline before every wait: an answer that arrives late is late, however fast
+            # the poll that found it (with the check only after an empty poll, a pass answered
+            # within the first 50 ms was never over any limit).
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise UnsafeModel(too_slow, "the loader took too long", seconds=f"{seconds:g}")
+            if self.connection.poll(min(0.05, remaining)):
                 try:
                     messages.append(self.connection.recv_bytes(MAX_HEADER_BYTES if not messages else MAX_RESULT_BYTES))
                 except (EOFError, OSError):  # it died mid-answer, or sent more than an answer can be
@@ -132,9 +139,6 @@ class LockedProcess:
             if baseline is not None and memory is not None and memory - baseline > self.memory_bytes:
                 self.kill()
                 raise UnsafeModel(too_much, "the loader used too much memory", limit=size_text(self.memory_bytes))
-            if time.monotonic() > deadline:
-                self.kill()
-                raise UnsafeModel(too_slow, "the loader took too long", seconds=f"{seconds:g}")
             if not self.alive():
                 raise self._death(seconds, phase)
         return read_answer(messages[0], messages[1], self.memory_bytes, phase)
