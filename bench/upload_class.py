@@ -5,8 +5,10 @@ it again and again: does anyone else notice?
 
 Starts one server (`streamlit run`, as bench/class_load.py does), then runs bench/class_load.py
 sliders against it twice, the same students for the same time: first alone, then while a real
-Chromium tab uploads a model on Save & load and opens it on Evaluate (the mock exam and one image
-followed through every layer, run by the model's host process), over and over. Prints both runs'
+student uploads a model on Save & load and opens it on Evaluate (the mock exam and one image
+followed through every layer, run by the model's host process), over and over: by default a
+protocol client like the class's students (its browser is on the student's laptop, not on the
+server's cores), with --uploader chromium a real Chromium tab on this machine. Prints both runs'
 nudge p50/p95 and errors, their ratio, the uploader's rounds, and the server's own memory (RSS
 and PSS, the server process alone) before, at its peak and after. Goals (issue 18): nudge p95
 within 1.5x of the run without the upload, 0 errors, the server's own (anonymous) memory back within 64 MB.
@@ -121,6 +123,60 @@ class Uploader(threading.Thread):
         tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=120_000)
 
 
+class ProtocolUploader(Uploader):
+    """The same student as `Uploader`, speaking Streamlit's websocket protocol as the class's
+    simulated students do (bench/classload/protocol.py): the upload PUT as the browser's, the
+    same reruns, no browser drawing the figures on the server's cores. Between two actions it
+    thinks `think` seconds (A-B, at random), as the class's students do between nudges."""
+
+    def __init__(self, base, path, stop, think=(2.0, 5.0)):
+        super().__init__(base, path, stop)
+        self.think = think
+
+    def pause(self):
+        import random
+
+        self.stop.wait(random.uniform(*self.think))
+
+    def run(self):
+        from bench.classload.protocol import Session
+
+        with open(self.path, "rb") as f:
+            data = f.read()
+        name = os.path.basename(self.path)
+        while not self.stop.is_set():
+            started = time.time()
+            session = Session(self.base, query="lang=en", timeout=120.0)
+            try:
+                problems = self.one_round(session, name, data)
+                self.errors.extend(problems)
+                self.rounds.append(time.time() - started)
+            except Exception as e:  # noqa: BLE001  (a bench reports, it does not stop)
+                self.errors.append(f"{type(e).__name__}: {str(e)[:200]}")
+            finally:
+                session.close()
+
+    def one_round(self, session, name, data):
+        """Upload on Save & load, choose it on Evaluate (its mock exam and one image followed,
+        in its host process), move the test image three times; the problems seen."""
+        session.open("save-load")
+        self.pause()
+        uploader = next(w for w in session.main_widgets({"file_uploader"}))
+        session.upload(uploader, name, data)
+        if not any(kind == "alert:success" for kind, _ in session.texts()):
+            return [f"no success notice after the upload: {session.texts()[:3]}"]
+        self.pause()
+        session.goto("evaluate")
+        session.set_values({"evaluate.source": "A loaded model (Save & load)"})
+        if not any(name in text.replace("\\", "") for _, text in session.texts()):  # Markdown escapes
+            return [f"Evaluate does not name {name}: {session.texts()[:3]}"]
+        image = session.main_widgets({"slider"})[-1]
+        for _ in range(3):
+            self.pause()
+            session.move(image)
+        return [e["message"] for e in session.errors]
+
+
 class CpuByGroup(threading.Thread):
     """CPU seconds over a run, by who spent them: the server itself, its children (the uploaded
     model's host process, training workers), the uploading student's Chromium, and the machine.
@@ -195,6 +251,11 @@ def main():
     p.add_argument("--cooldown", type=float, default=180,
                    help="seconds to wait before the last memory reading (the class-left clean-up runs within 120: "
                         "sessions are kept 60 s after their tab closed, and the server looks every 60 s)")
+    p.add_argument("--uploader", choices=("protocol", "chromium"), default="protocol",
+                   help="the uploading student: a protocol client like the class's students (default), or a "
+                        "real Chromium tab on this machine (its drawing then takes a core of the server's two)")
+    p.add_argument("--think", type=lambda text: tuple(float(v) for v in text.split("-")), default=(2.0, 5.0),
+                   help="the protocol uploader's seconds between two actions, A-B (default 2-5, as the class's)")
     p.add_argument("--out", default="")
     p.add_argument("--quiet", action="store_true", help="hide class_load.py's own report")
     args = p.parse_args()
@@ -206,7 +267,8 @@ def main():
         alone = sliders(server.base, server.pid, args, os.path.join(work, "alone.json"))
         summary["memory_before"] = server_memory(server.pid)
         stop, peak = threading.Event(), [0.0]
-        uploader = Uploader(server.base, model, stop, idle_chromium(work))
+        uploader = (ProtocolUploader(server.base, model, stop, think=args.think) if args.uploader == "protocol"
+                    else Uploader(server.base, model, stop, idle_chromium(work)))
         uploader.start()
 
         def watch():

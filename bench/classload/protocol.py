@@ -111,7 +111,7 @@ def widget_of(kind, el):
         return "select_slider" if el.type == Slider.SELECT_SLIDER or len(el.options) else "slider"
     return {"selectbox": "selectbox", "radio": "radio", "button_group": "segmented", "multiselect": "multiselect",
             "checkbox": "checkbox", "number_input": "number", "text_input": "text", "text_area": "text",
-            "button": "button"}.get(kind)
+            "button": "button", "file_uploader": "file_uploader"}.get(kind)
 
 
 def initial_value(w):
@@ -212,6 +212,7 @@ class Session:
     def __init__(self, base_url, *, query="lang=en", timeout=120.0, rng=None):
         parts = urlsplit(base_url)
         self.ws_url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
+        self.http_base = f"{parts.scheme}://{parts.netloc}"  # upload addresses are paths from the host
         self.query, self.timeout = query, timeout
         self.rng = rng or random.Random()
         self.ws = None
@@ -235,6 +236,7 @@ class Session:
         self._max_age = 2
         self._timers = {}  # fragment id -> [interval, next due]
         self._navigated = False
+        self._file_urls = {}  # request id -> FileURLsResponse (where to send a file)
         self._cond = threading.Condition()
         self._receiver = self._ticker = None
 
@@ -296,6 +298,30 @@ class Session:
                 changes.append(state)
         return (self.rerun("settings", changes) if changes else None), missing
 
+    def upload(self, widget, name, data):
+        """Give a file uploader a file, as the browser does: ask the session where to send it
+        (`file_urls_request`), PUT it there (multipart, with the XSRF cookie and header the
+        server checks), then rerun with the uploader's new state. Returns the rerun's Result."""
+        request_id = f"upload-{len(self.runs)}-{self.rng.random():.9f}"
+        message = BackMsg()
+        message.file_urls_request.request_id = request_id
+        message.file_urls_request.session_id = self.session_id
+        message.file_urls_request.file_names[:] = [name]
+        self.ws.send_binary(message.SerializeToString())
+        deadline = time.time() + self.timeout
+        with self._cond:
+            while request_id not in self._file_urls:
+                if self.closed or time.time() > deadline:
+                    raise ActionError("upload", f"no upload address within {self.timeout:.0f} s")
+                self._cond.wait(min(1.0, max(0.01, deadline - time.time())))
+            urls = self._file_urls.pop(request_id).file_urls[0]
+        put_file(self.http_base + urls.upload_url, name, data, self.timeout)
+        state = WidgetState(id=widget.id)
+        info = state.file_uploader_state_value.uploaded_file_info.add()
+        info.file_id, info.name, info.size = urls.file_id, name, len(data)
+        info.file_urls.CopyFrom(urls)
+        return self.rerun("upload", [state], fragment_id=widget.fragment_id)
+
     def close(self):
         self.closed = True
         with self._cond:
@@ -313,6 +339,18 @@ class Session:
         with self._cond:
             widgets = list(self.widgets.values())
         return sorted((w for w in widgets if w.in_main and (kinds is None or w.kind in kinds)), key=lambda w: w.path)
+
+    def texts(self, kinds=("markdown", "alert")):
+        """[(element type, its text)] of the text elements drawn now, in page order (an alert's
+        type with its format: "alert:success")."""
+        with self._cond:
+            drawn = sorted(self.elements.items())
+        out = []
+        for _, (kind, el, _, _) in drawn:
+            if kind in kinds:
+                label = f"alert:{type(el).Format.Name(el.format).lower()}" if kind == "alert" else kind
+                out.append((label, el.body))
+        return out
 
     def movable_widgets(self, kinds=MOVABLE):
         return [w for w in self.main_widgets(set(kinds)) if w.movable()]
@@ -532,6 +570,9 @@ class Session:
                 self._timers.pop(fragment_id, None)
         elif kind == "page_not_found":
             self._error("page_not_found", msg.page_not_found.page_name)
+        elif kind == "file_urls_response":
+            self._file_urls[msg.file_urls_response.response_id] = msg.file_urls_response
+            self._cond.notify_all()
 
     def _new_session(self, msg, now):
         run = msg.metadata.run
@@ -652,6 +693,30 @@ class Session:
             values = [int(v) for v in values]
         params = [(k, v) for k, v in parse_qsl(self.query, keep_blank_values=True) if k != name]
         self.query = urlencode(params + [(name, _url_text(v)) for v in values])
+
+
+def put_file(url, name, data, timeout):
+    """PUT one file as the frontend's uploader does: multipart field "file", the XSRF token in a
+    cookie and in the X-Xsrftoken header (the server compares the two). The cookie comes from the
+    health check the frontend calls first (`/_stcore/health`)."""
+    import urllib.request
+
+    health = url.split("/_stcore/", 1)[0] + "/_stcore/health"  # a base path (behind nginx) kept
+    with urllib.request.urlopen(health, timeout=timeout) as page:
+        cookies = [c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie") or []]
+    token = next((c.split("=", 1)[1] for c in cookies if c.startswith("_streamlit_xsrf=")), "")
+    boundary = f"----keras-classroom-bench-{random.getrandbits(64):x}"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": "; ".join(cookies)}
+    if token:
+        headers["X-Xsrftoken"] = token
+    request = urllib.request.Request(url, data=body, method="PUT", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            answer.read()
+    except OSError as e:
+        raise ActionError("upload", f"the file was not taken: {e}")
 
 
 def _url_text(value):
