@@ -16,7 +16,9 @@ does not need Keras, and before it (with a message on the page) when it does. Th
 then trains the class model — the small CNN the filters, evaluate and save pages share (a few
 seconds, once per server). `imported` and `class_model_ready` say how far it has got.
 """
+import collections
 import gc
+import os
 import threading
 
 _warm_up = None
@@ -44,17 +46,19 @@ def _import_and_freeze():
     threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
 
 
-TRIM_EVERY_S = 60.0
+# How often the server collects, shuts down the sessions Streamlit dropped and trims (seconds);
+# the environment may shorten it (the tests do, to see a closed tab's session go within seconds).
+TRIM_EVERY_S = float(os.environ.get("KERAS_CLASSROOM_TRIM_EVERY_S", 60))
 MMAP_THRESHOLD = 1 << 20  # bytes: a block this large or larger is its own mapping, returned when freed
 
 
 def _large_blocks_go_back():
     """glibc serves a large block (above 128 kB) from a mapping of its own, returned at free, but
     after the first such free it raises that threshold up to 32 MB and serves them from its heaps,
-    which a server with a thread per student fragments and keeps. Measured with a student who
-    uploads a 7 MB model and grades it again and again (bench/upload_class.py): the server kept
-    ~5 MB a round. A fixed 1 MB threshold keeps big buffers (an upload, a layer's weights copied
-    for a page) mapped, so they go back when freed. (glibc only: elsewhere nothing happens.)"""
+    which a server with a thread per student fragments and keeps. A fixed 1 MB threshold keeps big
+    buffers (an upload, a layer's weights copied for a page) mapped, so they go back when freed.
+    (glibc only: elsewhere nothing happens.) The ~6 MB a round that bench/upload_class.py showed
+    the server keeping was not this but sessions never shut down: see `_close_dropped_sessions`."""
     import ctypes
     import ctypes.util
 
@@ -85,6 +89,54 @@ def _after_period(busy, sessions):
     return sessions != 0
 
 
+# Sessions Streamlit's session storage let go of, to be shut down (see _close_dropped_sessions).
+_dropped = collections.deque()
+
+
+def _watch_dropped_sessions():
+    """Note every session Streamlit's storage of closed tabs removes; (runtime, storage) or None.
+
+    Streamlit 1.67 keeps a closed tab's session for server.disconnectedSessionTTL in a TTL cache
+    that forgets it at the end without `AppSession.shutdown()` (streamlit/streamlit#12506): its
+    uploaded files stay in the uploaded-file manager and its state and script thread stay alive,
+    for good. Measured with bench/upload_class.py's student uploading a 7 MB model a round: +7.3 MB
+    of upload bytes and ~190 widgets' state kept per round, 59 MB after 8 rounds and a quiet
+    150 s. Streamlit has no public hook for this; if its internals move, nothing is watched."""
+    try:
+        from streamlit import runtime
+
+        rt = runtime.get_instance()
+        storage = rt._session_mgr._session_storage._cache
+        earlier = storage._on_remove
+    except Exception:  # noqa: BLE001  (another Streamlit: the leak may be fixed, or elsewhere)
+        return None
+
+    def noted(key, info):
+        _dropped.append(info)
+        if earlier is not None:
+            earlier(key, info)
+
+    storage._on_remove = noted
+    return rt, storage
+
+
+def _close_dropped_sessions(rt, storage):
+    """On Streamlit's event loop (where it handles sessions): let the storage drop the sessions
+    past their time, then shut down each dropped one that is not back (a reconnected tab takes its
+    session out of storage too) — what Streamlit does for a session it closes itself."""
+    storage.expire()
+    while _dropped:
+        session = _dropped.popleft().session
+        if rt._session_mgr.get_active_session_info(session.id) is None and session.id not in storage:
+            try:
+                session.shutdown()  # a no-op for one already shut down
+                # What the tab held (its widgets' values: an uploaded file among them) goes too:
+                # the session object itself outlives its shutdown, referred to from Streamlit.
+                session._session_state.clear()
+            except Exception:  # noqa: BLE001  (one session's clean-up must not stop the others')
+                pass
+
+
 def _give_memory_back():
     """Every minute, collect garbage and hand freed memory back to the system. When a class
     leaves, Streamlit drops their sessions (server.disconnectedSessionTTL) but the C allocator
@@ -99,13 +151,33 @@ def _give_memory_back():
         trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
         trim = None
+    watched = _watch_dropped_sessions()
     busy = False
     while True:
         time.sleep(TRIM_EVERY_S)
+        if watched is not None:
+            _on_event_loop(watched[0], _close_dropped_sessions, *watched)
         busy = _after_period(busy, _sessions())
         gc.collect()
         if trim is not None:
             trim(0)
+
+
+def _on_event_loop(rt, action, *args):
+    """Run action(*args) on Streamlit's event loop and wait for it (at most 10 s)."""
+    done = threading.Event()
+
+    def run():
+        try:
+            action(*args)
+        finally:
+            done.set()
+
+    try:
+        rt._get_async_objs().eventloop.call_soon_threadsafe(run)
+    except RuntimeError:  # the server is stopping
+        return
+    done.wait(10)
 
 
 def _sessions():

@@ -39,8 +39,9 @@ def _need_browser():
 
 
 @contextlib.contextmanager
-def streamlit_server():
-    """`streamlit run streamlit_app.py` on a free port; yields its base URL."""
+def streamlit_server(*options, env=()):
+    """`streamlit run streamlit_app.py` on a free port (with more command-line `options` and
+    environment `env`); yields its base URL. The process's id is `streamlit_server.pid`."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -48,8 +49,9 @@ def streamlit_server():
         else subprocess.DEVNULL
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+         "--server.port", str(port), "--server.address", "127.0.0.1", *options],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1", **dict(env)))
+    streamlit_server.pid = server.pid
     base = f"http://127.0.0.1:{port}"
 
     def healthy():
