@@ -73,6 +73,15 @@ def open_upload(upload, model):
         ui.say(e, icon=":material/gpp_bad:")
 
 
+def take_upload(model):
+    """The uploader, and the file given to it opened. Inside a function so that the page's
+    namespace never holds the file: a fragment's closure keeps a closed tab's last namespace."""
+    upload = st.file_uploader(t("save_load.upload"), type=["keras", "h5"], key=key("upload"),
+                              max_upload_size=-(-saving.MAX_UPLOAD_BYTES // 2 ** 20))
+    if upload is not None:
+        open_upload(upload, model)
+
+
 def draw_more(entry):
     """The run that trains the loaded model on: its curves, then its accuracy before and after."""
     if entry is None:
@@ -112,10 +121,7 @@ st.markdown(t(f"save_load.back_{'same' if difference == 0 else 'differs'}", n=le
 ui.page_link("evaluate", t("save_load.see_evaluate"))
 
 ui.section("save_load", "upload")
-upload = st.file_uploader(t("save_load.upload"), type=["keras", "h5"], key=key("upload"),
-                          max_upload_size=-(-saving.MAX_UPLOAD_BYTES // 2 ** 20))
-if upload is not None:
-    open_upload(upload, model)
+take_upload(model)
 
 ui.section("save_load", "more", idea=False)
 loaded = ui.state.loaded()
