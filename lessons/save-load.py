@@ -55,8 +55,12 @@ def show_weights(model, members):
     st.markdown(t(text, summary=f"{model.count_params():,}", **file.numbers()))
 
 
-def open_upload(upload, model):
+def take_upload(model):
     """A classmate's file (or weights for `model`) loaded to run only in a locked-down process."""
+    upload = st.file_uploader(t("save_load.upload"), type=["keras", "h5"], key=key("upload"),
+                              max_upload_size=-(-saving.MAX_UPLOAD_BYTES // 2 ** 20))
+    if upload is None:
+        return
     raw = upload.getvalue()
     try:
         with st.spinner(t("save_load.loading")):
@@ -71,15 +75,6 @@ def open_upload(upload, model):
         ui.page_link("evaluate", t("save_load.see_evaluate"))
     except saving.SavingError as e:
         ui.say(e, icon=":material/gpp_bad:")
-
-
-def take_upload(model):
-    """The uploader, and the file given to it opened. Inside a function so that the page's
-    namespace never holds the file: a fragment's closure keeps a closed tab's last namespace."""
-    upload = st.file_uploader(t("save_load.upload"), type=["keras", "h5"], key=key("upload"),
-                              max_upload_size=-(-saving.MAX_UPLOAD_BYTES // 2 ** 20))
-    if upload is not None:
-        open_upload(upload, model)
 
 
 def draw_more(entry):
@@ -121,7 +116,7 @@ st.markdown(t(f"save_load.back_{'same' if difference == 0 else 'differs'}", n=le
 ui.page_link("evaluate", t("save_load.see_evaluate"))
 
 ui.section("save_load", "upload")
-take_upload(model)
+take_upload(model)  # in a function: a closed tab's namespace, kept by a fragment, never holds it
 
 ui.section("save_load", "more", idea=False)
 loaded = ui.state.loaded()
