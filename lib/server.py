@@ -100,7 +100,8 @@ def _watch_dropped_sessions():
     that forgets it at the end without `AppSession.shutdown()` (streamlit/streamlit#12506): its
     uploaded files stay in the uploaded-file manager for good. Measured with bench/upload_class.py's
     student uploading a 7 MB model a round (a gc probe in the server): +7.3 MB of upload bytes and
-    ~190 widgets' state kept per round, 59 MB more after 8 rounds and a quiet 150 s. Streamlit has no public hook for this; if its internals move, nothing is watched."""
+    ~190 widgets' state kept per round, 59 MB more after 8 rounds and a quiet 150 s. Streamlit has
+    no public hook for this; if its internals move, nothing is watched."""
     try:
         from streamlit import runtime
 
