@@ -245,3 +245,19 @@ def test_a_second_code_block_gets_files_of_its_own_and_no_heading():
     assert [b.key for b in at.download_button] == ["keras-classroom-save-load-race-py",
                                                    "keras-classroom-save-load-race-ipynb",
                                                    "keras-classroom-py", "keras-classroom-ipynb"]
+
+
+def test_the_notebook_parses_the_code_one_thread_at_a_time_with_the_shown_codes_reader():
+    """CPython 3.11's `ast` is not safe from two threads at once (SystemError "AST constructor
+    recursion depth mismatch": 20 failed nudges with 30 students on the sliders). Every parse of
+    lib's takes one lock: while it is held, the notebook's cutting into steps waits for it."""
+    import threading
+
+    from lib.snippets.render import _PARSING
+
+    code, done = "import keras\n\nprint(1)\n", threading.Event()
+    worker = threading.Thread(target=lambda: (notebook.steps(code, "en"), done.set()), daemon=True)
+    with _PARSING:
+        worker.start()
+        assert not done.wait(0.5), "the notebook parsed the code while lib's parsing lock was held"
+    assert done.wait(10), "the notebook did not cut the code into steps once the lock was free"

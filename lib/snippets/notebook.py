@@ -19,6 +19,7 @@ import functools
 import nbformat
 
 from lib.i18n import translate
+from lib.snippets.render import parse
 
 MARKDOWN_SPECIALS = "\\`*_[]<>$"  # escaped in the code's own words: a cell shows them as written
 SHOWN_NAMES = 5  # "Defines `a`, `b`, …": names beyond these are cut
@@ -44,7 +45,7 @@ def steps(code, lang):
     Code that does not parse is one step."""
     lines = code.split("\n")
     try:
-        statements = _statements(ast.parse(code))
+        statements = _statements(parse(code))
     except SyntaxError:
         return [Step(translate("code.notebook.whole", lang), code)]
     inside = _continuation_lines(statements, len(lines))
@@ -213,7 +214,7 @@ def _listed(names):
 
 def _docstring_title(code):
     try:
-        docstring = ast.get_docstring(ast.parse(code))
+        docstring = ast.get_docstring(parse(code))
     except SyntaxError:
         return None
     return docstring.strip().split("\n")[0] if docstring else None
