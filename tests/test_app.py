@@ -100,9 +100,8 @@ def test_the_class_link_carries_the_pages_settings_and_language_as_text_and_as_a
     np.testing.assert_array_equal(picture[np.ix_(centres, centres)] < 128, modules)  # dark exactly where the code is
 
 
-# Evaluate grades three models (the class's, yours, a loaded file: each with its own message when it
-# cannot be graded) and feeds one input two ways (a test image, a drawing): it may take 180 lines.
-# Pages that truly need more: Evaluate (three kinds of model, one input fed two ways); Save & load
+# Pages that truly need more: Evaluate (three kinds of model, each with its own message when it
+# cannot be graded, and one input fed two ways: a test image, a drawing); Save & load
 # (six sections: save, inside the file, back, a classmate's upload, training on, optimizer restarts).
 LONGER_PAGES = {"lessons/evaluate.py": 180, "lessons/save-load.py": 160}
 

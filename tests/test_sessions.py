@@ -19,7 +19,7 @@ from tests.helpers import wait_until
 from tests.test_browser import browser, new_tab, settle, streamlit_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
-UPLOAD_BYTES = 24 * 2 ** 20 + 12_345  # an odd size no other block of the server has; under maxUploadSize (32 MB)
+UPLOAD_BYTES = 24 * 2 ** 20  # random bytes, found only where the upload is; under maxUploadSize (32 MB)
 
 
 def upload_copies(pid, data):
