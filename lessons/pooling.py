@@ -96,6 +96,7 @@ with controls:
 window = dict(pool_size=pool_size, strides=strides, padding=padding)
 
 layer = f"{'Max' if mode == 'max' else 'Average'}Pooling2D"
+facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/pooling.toml)
 try:
     pooled = pooling.pool(source.image, **window, mode=mode)
 except pooling.PoolError as e:
@@ -105,6 +106,8 @@ if pooled is not None:
     with picture:
         ui.plot(plots.pooled_pair_figure(source.image, pooled, ui.lang(), signed=source.signed))
         show_shapes(layer, source.image, pooled, window)
+        facts.update(in_shape=source.image.shape, out_shape=pooled.shape,
+                     width_factor=source.image.shape[1] / pooled.shape[1], kept=pooled.size / source.image.size)
 
 ui.section("pooling", "seed", idea=False)
 left, right = st.columns([2.4, 1], gap="large")
@@ -118,6 +121,7 @@ grid_digit = ui.bound(st.number_input, t("pooling.grid_digit", last=last_digit),
                       key=key("grid"))
 figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
 ui.plot(figure)
+facts["windows"] = windows
 st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))
 
 ui.section("pooling", "why", idea=False)
@@ -127,6 +131,7 @@ with why:
         change = pooling.shift_change(source.image, pool_size=pool_size, mode="max")
         ui.plot(plots.shift_figure(change, ui.lang()))
         raw, kept = f"{100 * change.raw:.1f}", f"{100 * change.pooled:.1f}"
+        facts["shift_ratio"] = change.pooled / change.raw if change.raw else None
         st.markdown(t("pooling.why_idea", raw=raw, pooled=kept, size=pool_size))
     except pooling.PoolError as e:
         ui.say(e, kind="info")
@@ -141,3 +146,4 @@ if pooled is not None:
     ui.code_panel(snippets.pooling_snippet(image_how=source.how, conv=source.conv, mode=mode,
                                            lang=ui.lang(), **window))
 ui.references(*REFERENCES)
+ui.tasks("pooling", facts)

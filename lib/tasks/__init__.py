@@ -1,0 +1,159 @@
+"""Tasks (과제): goals a student reaches by moving a page's own controls, checked from what the
+page computed. The tasks are data — `lib/tasks/catalogue/<page>.toml`, both languages, each task
+naming its check (`lib.tasks.checks`) and its parameters — so a teacher can read and extend them;
+this module loads them, runs their checks and says the verdicts in either language."""
+import dataclasses
+import functools
+import pathlib
+import re
+import tomllib
+
+from lib import i18n
+from lib.tasks.checks import CHECKS, DONE, SHORT, WAITING, Verdict  # noqa: F401
+
+CATALOGUE = pathlib.Path(__file__).resolve().parent / "catalogue"
+TEXTS = ("title", "goal", "hints", "done")  # what every task says, in every language
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One task of the catalogue: `id` ("pooling.quarter"), its page, its check and the check's
+    parameters, the settings that show a solution (URL keys → values, as a class link sets them),
+    for a prediction the options a student picks from, and its words per language."""
+    id: str
+    page: str
+    check: str
+    params: dict
+    show_me: dict
+    options: tuple
+    text: dict  # {lang: {"title", "goal", "hints": [two], "done", ("options": [labels])}}
+
+    @property
+    def predicts(self):
+        return self.check == "predict"
+
+    def words(self, lang):
+        return self.text[i18n.normalize(lang)]
+
+    def verdict(self, facts, memory=None):
+        """The check's Verdict for the page's `facts` and what it kept (`memory`)."""
+        return CHECKS[self.check](facts, memory, **self.params)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fact:
+    """How a page's fact is shown: its name per language and its number format."""
+    words: dict
+    format: str = ""
+
+
+@functools.cache
+def catalogue():
+    """(tasks by page in the catalogue's order, facts by name), from every catalogue file."""
+    tasks, facts = {}, {}
+    for path in sorted(CATALOGUE.glob("*.toml")):
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        page = data["page"]
+        for name, fact in data.get("facts", {}).items():
+            facts[name] = Fact({lang: fact[lang] for lang in i18n.LANGUAGES}, fact.get("format", ""))
+        tasks[page] = tuple(_task(page, entry) for entry in data.get("task", []))
+    return tasks, facts
+
+
+def _task(page, entry):
+    params = entry.get("params", {})
+    show_me = params["scenario"] if entry["check"] == "predict" else entry.get("show_me", {})
+    return Task(entry["id"], page, entry["check"], params, show_me, tuple(entry.get("options", ())),
+                {lang: entry[lang] for lang in i18n.LANGUAGES if lang in entry})
+
+
+def for_page(page):
+    """The tasks of one page, in their order (none: an empty tuple)."""
+    return catalogue()[0].get(page, ())
+
+
+def by_id(task_id):
+    """The task called `task_id`, or None."""
+    return next((task for page in catalogue()[0].values() for task in page if task.id == task_id), None)
+
+
+def all_tasks():
+    return [task for page in catalogue()[0].values() for task in page]
+
+
+def plain(value):
+    """A fact as plain Python (numpy scalars and shapes made int, float, list), for checks and
+    for progress to keep."""
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
+
+
+def show(name, value, lang):
+    """A fact's value as the page shows it: its format, "×" between the sides of a shape."""
+    fact = catalogue()[1].get(name)
+    if isinstance(value, (tuple, list)):
+        return "×".join(str(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or fact is None or not fact.format:
+        return str(value)
+    return format(value, fact.format)
+
+
+def fact_name(name, lang):
+    """What a fact is called for the student: the catalogue's name, or a setting's own name
+    ("pooling.pool_size" is pool_size, as in the Keras call)."""
+    fact = catalogue()[1].get(name)
+    return fact.words[i18n.normalize(lang)] if fact else name.split(".", 1)[-1]
+
+
+def option_label(task, value, lang):
+    """A prediction's option as the student reads it."""
+    labels = task.words(lang).get("options") or [str(v) for v in task.options]
+    return labels[list(task.options).index(value)] if value in task.options else str(value)
+
+
+def say(task, verdict, facts, lang):
+    """A verdict as one sentence in `lang`: for done, the task's own "done" line filled with the
+    facts; otherwise what is missing ("validation accuracy 0.930: 0.020 to go")."""
+    if verdict.state == DONE and not task.predicts:
+        return done_line(task, facts, lang)
+    code, *rest = verdict.say.split(".")
+    base = rest[0] if rest else code
+    details = _shown(task, verdict, lang)
+    text = i18n.translate(f"tasks.say.{base}", lang, **details)
+    if rest:  # break_first.<why>, fix.<why>: the step the student is on, then what is missing
+        text = i18n.translate(f"tasks.step.{code}", lang) + " " + text
+    return text
+
+
+def _shown(task, verdict, lang):
+    details = verdict.details
+    fact = details.get("fact", "")
+    shown = {k: show(fact, v, lang) for k, v in details.items() if k in ("value", "goal", "gap")}
+    if verdict.say.endswith("not_one_of"):
+        shown["goal"] = ", ".join(show(fact, g, lang) for g in details["goal"])
+    for key in ("guess", "truth"):
+        if key in details:
+            shown[key] = option_label(task, details[key], lang)
+    return {**details, **shown, "label": fact_name(fact, lang)}
+
+
+PLACEHOLDER = re.compile(r"\{([\w.]+)\}")  # {val_accuracy}, {pooling.pool_size}: a fact's name
+
+
+def done_line(task, facts, lang):
+    """The task's "done" line in `lang`, with the facts it names (`{name}`; a setting by its URL
+    key, `{pooling.pool_size}`) as the page shows them."""
+    return PLACEHOLDER.sub(lambda m: show(m[1], facts.get(m[1]), lang), task.words(lang)["done"])
+
+
+def named_facts(template):
+    return set(PLACEHOLDER.findall(template))
+
+
+def facts_to_keep(task, facts):
+    """The facts a task's "done" line needs (in any language): what progress keeps of a finished
+    task, so the line can be said again on another page or after a reload."""
+    names = set().union(*(named_facts(words["done"]) for words in task.text.values()))
+    return {name: facts.get(name) for name in sorted(names)}

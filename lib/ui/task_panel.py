@@ -1,0 +1,175 @@
+"""The tasks panel: a page's tasks in the sidebar, checked on every run from what the page reports,
+with two hints and then "show me"; and the checklist of every page's tasks below it. Progress is
+kept per browser (an id in a cookie, `student_id`), so it survives page switches and a reload."""
+import re
+import secrets
+
+import streamlit as st
+
+from lib import tasks as catalogue
+from lib.classroom.progress import DONE, Progress
+from lib.ui.pages import is_available
+from lib.ui.text import lang, t
+from lib.ui.url import BOUND
+
+COOKIE = "keras_classroom_student"
+STUDENT = "tasks.student"  # session key: this browser's id
+COOKIE_DAYS = 30
+ICONS = {DONE: ":material/check_circle:", "tried": ":material/clock_loader_40:",
+         None: ":material/radio_button_unchecked:"}
+MARKS = {DONE: ":green[:material/check_circle:]", "tried": ":orange[:material/clock_loader_40:]",
+         None: ":gray[:material/radio_button_unchecked:]"}  # the checklist's, one line per page
+
+
+@st.cache_resource(show_spinner=False)
+def progress():
+    """Every browser's progress on this server (bounded: see lib.classroom.progress)."""
+    return Progress(task.id for task in catalogue.all_tasks())
+
+
+def student_id():
+    """This browser's id: from its cookie when it has a well-formed one, else a new random id the
+    browser is asked to keep (a script sets the cookie; a reload then brings it back)."""
+    if STUDENT not in st.session_state:
+        sent = st.context.cookies.get(COOKIE, "") if st.context.cookies else ""
+        fresh = not re.fullmatch(r"[0-9a-f]{32}", sent)
+        st.session_state[STUDENT] = (secrets.token_hex(16) if fresh else sent, fresh)
+    return st.session_state[STUDENT][0]
+
+
+def _keep_cookie(place):
+    """Ask the browser to keep this session's new id (every run, until a session starts with it)."""
+    sid, fresh = st.session_state[STUDENT]
+    if fresh:
+        age = COOKIE_DAYS * 24 * 3600
+        place.html(f"<script>document.cookie='{COOKIE}={sid}; path=/; max-age={age}; samesite=lax'</script>",
+                   unsafe_allow_javascript=True)
+
+
+def page_settings(page_id):
+    """The page's settings that are bound to the URL, under their URL keys."""
+    prefix = page_id + "."
+    return {k: st.session_state[k] for k in st.session_state.get(BOUND, ())
+            if k.startswith(prefix) and k in st.session_state}
+
+
+def tasks(page_id, facts):
+    """Check the page's tasks against its settings and `facts` (what it computed), keep what
+    changed, and draw the panel and the checklist in the sidebar."""
+    page_tasks = catalogue.for_page(page_id)
+    student = student_id()
+    facts = {name: catalogue.plain(value) for name, value in {**page_settings(page_id), **facts}.items()}
+    kept = progress().of(student)
+    verdicts = {}
+    for task in page_tasks:
+        record = kept.get(task.id, {})
+        verdict = task.verdict(facts, record.get("memory"))
+        if verdict.memory is not None and verdict.memory != record.get("memory"):
+            progress().remember(student, task.id, verdict.memory)
+        if verdict.done and record.get("status") != DONE:
+            progress().done(student, task.id, catalogue.facts_to_keep(task, facts), verdict.details.get("right"))
+        verdicts[task.id] = verdict
+    kept = progress().of(student)
+    with st.sidebar:
+        if page_tasks:
+            _panel(page_id, page_tasks, verdicts, kept, facts)
+        _checklist(kept)
+        _keep_cookie(st)
+
+
+def _panel(page_id, page_tasks, verdicts, kept, facts):
+    done = sum(kept.get(task.id, {}).get("status") == DONE for task in page_tasks)
+    st.subheader(t("tasks.panel", done=done, n=len(page_tasks)), anchor=False)
+    chosen = st.session_state.get(f"tasks.chosen.{page_id}")
+    for task in page_tasks:  # buttons, not a radio: a label that shows progress changes as it goes
+        title = task.words(lang())["title"]
+        st.button(f"**{title}**" if task.id == chosen else title, key=f"tasks.open.{task.id}",
+                  icon=ICONS[kept.get(task.id, {}).get("status")], type="tertiary",
+                  on_click=_open, args=(page_id, task.id))
+    if chosen is None:
+        st.caption(t("tasks.pick_one"))
+        return
+    task, record = next(task for task in page_tasks if task.id == chosen), kept.get(chosen, {})
+    st.markdown(task.words(lang())["goal"])
+    if task.predicts:
+        _prediction(task, verdicts[chosen], record)
+    else:
+        _progress_line(task, verdicts[chosen], record, facts)
+    _hints(task)
+
+
+def _open(page_id, task_id):
+    st.session_state[f"tasks.chosen.{page_id}"] = task_id
+    progress().tried(student_id(), task_id)
+
+
+def _progress_line(task, verdict, record, facts):
+    if record.get("status") == DONE:
+        st.success(t("tasks.done", line=catalogue.done_line(task, record["facts"], lang())),
+                   icon=":material/check_circle:")
+    if not verdict.done:
+        say = st.info if verdict.state == catalogue.SHORT else st.caption
+        say(catalogue.say(task, verdict, facts, lang()))
+
+
+def _prediction(task, verdict, record):
+    guess = (record.get("memory") or {}).get("guess")
+    if guess is None:
+        st.caption(catalogue.say(task, verdict, {}, lang()))
+        st.radio(t("tasks.your_guess"), list(task.options), index=None, key=f"tasks.guess.{task.id}",
+                 format_func=lambda v: catalogue.option_label(task, v, lang()), horizontal=True)
+        picked = st.session_state.get(f"tasks.guess.{task.id}") is not None
+        st.button(t("tasks.lock_in"), key=f"tasks.lock.{task.id}", on_click=_lock_in, args=(task,),
+                  disabled=not picked, icon=":material/lock:", type="primary")
+        return
+    if verdict.done:
+        (st.success if verdict.details["right"] else st.warning)(
+            catalogue.say(task, verdict, {}, lang()))
+    else:
+        st.caption(catalogue.say(task, verdict, {}, lang()))
+        st.button(t("tasks.run_again"), key=f"tasks.rerun.{task.id}", on_click=_show_me, args=(task,))
+
+
+def _lock_in(task):
+    guess = st.session_state.get(f"tasks.guess.{task.id}")
+    if guess in task.options:
+        progress().remember(student_id(), task.id, {"guess": guess})
+        _show_me(task)
+
+
+def _hints(task):
+    """Two hints, one at a time, then "show me" (and, for a prediction, no "show me")."""
+    shown = st.session_state.get(f"tasks.hints.{task.id}", 0)
+    for n, hint in enumerate(task.words(lang())["hints"][:shown], start=1):
+        st.caption(t("tasks.hint_n", n=n, hint=hint))
+    if shown < 2:
+        st.button(t("tasks.hint" if shown == 0 else "tasks.another_hint"), key=f"tasks.hint.{task.id}",
+                  on_click=_more_hints, args=(task,), icon=":material/lightbulb:")
+    elif not task.predicts:
+        st.button(t("tasks.show_me"), key=f"tasks.show.{task.id}", on_click=_show_me, args=(task,),
+                  icon=":material/visibility:")
+
+
+def _more_hints(task):
+    key = f"tasks.hints.{task.id}"
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+    progress().tried(student_id(), task.id)
+
+
+def _show_me(task):
+    """Set the page's controls to the task's solution (or a prediction's question): the same
+    URL-bound settings a class link sets, so the address bar then holds the solution's link."""
+    for key, value in task.show_me.items():
+        st.session_state[key] = value
+
+
+def _checklist(kept):
+    """Every page's tasks (done, tried, not started: a mark each) and how many are done in all."""
+    pages = [(page, page_tasks) for page, page_tasks in catalogue.catalogue()[0].items()
+             if page_tasks and is_available(page)]
+    total = sum(len(page_tasks) for _, page_tasks in pages)
+    done = sum(record.get("status") == DONE for record in kept.values())
+    with st.expander(t("tasks.checklist", done=done, n=total), icon=":material/checklist:"):
+        st.markdown("  \n".join(
+            "".join(MARKS[kept.get(task.id, {}).get("status")] for task in page_tasks) + " " + t(f"nav.{page}")
+            for page, page_tasks in pages))
