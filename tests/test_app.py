@@ -100,15 +100,18 @@ def test_the_class_link_carries_the_pages_settings_and_language_as_text_and_as_a
     np.testing.assert_array_equal(picture[np.ix_(centres, centres)] < 128, modules)  # dark exactly where the code is
 
 
-# Pages that truly need more: Evaluate (three kinds of model, each with its own message when it
-# cannot be graded, and one input fed two ways: a test image, a drawing); Save & load
-# (six sections: save, inside the file, back, a classmate's upload, training on, optimizer restarts).
-LONGER_PAGES = {"lessons/evaluate.py": 180, "lessons/save-load.py": 160}
+# A lesson reads in 150 lines, and 8 more for what it reports to its tasks (lib/tasks/catalogue:
+# the facts its checks read). Pages that truly need more: Evaluate (three kinds of model, each with
+# its own message when it cannot be graded, and one input fed two ways: a test image, a drawing);
+# Save & load (six sections: save, inside the file, back, a classmate's upload, training on,
+# optimizer restarts).
+PAGE_LINES = 150 + 8
+LONGER_PAGES = {"lessons/evaluate.py": 180 + 8, "lessons/save-load.py": 160 + 8}
 
 
-def test_every_lesson_file_reads_like_the_lesson_within_150_lines():
+def test_every_lesson_file_reads_like_the_lesson_within_its_lines():
     lengths = {info.file: len((ui.ROOT / info.file).read_text().splitlines()) for info in ui.PAGES}
-    assert all(n <= LONGER_PAGES.get(page, 150) for page, n in lengths.items()), lengths
+    assert all(n <= LONGER_PAGES.get(page, PAGE_LINES) for page, n in lengths.items()), lengths
 
 
 def test_when_the_class_has_left_the_server_forgets_its_figures(monkeypatch):
