@@ -82,6 +82,7 @@ waiting = ui.get_ready(page)  # on a fresh server: what the page waits for, inst
 link_notice = st.empty()  # what a class link asked for and could not have, said once the page has run
 try:
     page.run()
+    ui.task_checklist()  # after the page: what its tasks' checks just found is counted
 finally:
     if waiting is not None:
         waiting.empty()

@@ -154,7 +154,7 @@ def record(at, task):
 
 @pytest.mark.parametrize("page", sorted(tasks.catalogue()[0]))
 def test_every_task_is_reached_through_its_page_and_a_near_miss_does_not_count(page):
-    cases = CASES[page]
+    cases = CASES[page.replace("-", "_")]
     assert set(cases.NEAR_MISSES) == {task.id for task in tasks.for_page(page)}, "a near miss for every task"
     at = open_page(PAGE_FILES[page])
     assert not any(record(at, task) for task in tasks.for_page(page)), "a task done at the defaults"

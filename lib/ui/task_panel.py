@@ -55,7 +55,7 @@ def page_settings(page_id):
 
 def tasks(page_id, facts):
     """Check the page's tasks against its settings and `facts` (what it computed), keep what
-    changed, and draw the panel and the checklist in the sidebar."""
+    changed, and draw the panel in the sidebar (the frame adds the checklist: `checklist`)."""
     page_tasks = catalogue.for_page(page_id)
     student = student_id()
     facts = {name: catalogue.plain(value) for name, value in {**page_settings(page_id), **facts}.items()}
@@ -69,12 +69,9 @@ def tasks(page_id, facts):
         if verdict.done and record.get("status") != DONE:
             progress().done(student, task.id, catalogue.facts_to_keep(task, facts), verdict.details.get("right"))
         verdicts[task.id] = verdict
-    kept = progress().of(student)
-    with st.sidebar:
-        if page_tasks:
-            _panel(page_id, page_tasks, verdicts, kept, facts)
-        _checklist(kept)
-        _keep_cookie(st)
+    if page_tasks:
+        with st.sidebar:
+            _panel(page_id, page_tasks, verdicts, progress().of(student), facts)
 
 
 def _panel(page_id, page_tasks, verdicts, kept, facts):
@@ -163,13 +160,16 @@ def _show_me(task):
         st.session_state[key] = value
 
 
-def _checklist(kept):
-    """Every page's tasks (done, tried, not started: a mark each) and how many are done in all."""
+def checklist():
+    """In the sidebar of every page, after the page has run: every page's tasks (done, tried, not
+    started: a mark each) and how many are done in all."""
+    kept = progress().of(student_id())
     pages = [(page, page_tasks) for page, page_tasks in catalogue.catalogue()[0].items()
              if page_tasks and is_available(page)]
-    total = sum(len(page_tasks) for _, page_tasks in pages)
-    done = sum(record.get("status") == DONE for record in kept.values())
-    with st.expander(t("tasks.checklist", done=done, n=total), icon=":material/checklist:"):
+    listed = [task.id for _, page_tasks in pages for task in page_tasks]
+    done = sum(kept.get(task_id, {}).get("status") == DONE for task_id in listed)
+    with st.sidebar.expander(t("tasks.checklist", done=done, n=len(listed)), icon=":material/checklist:"):
         st.markdown("  \n".join(
             "".join(MARKS[kept.get(task.id, {}).get("status")] for task in page_tasks) + " " + t(f"nav.{page}")
             for page, page_tasks in pages))
+    _keep_cookie(st.sidebar)
