@@ -182,6 +182,11 @@ def test_every_task_is_reached_through_its_page_and_a_near_miss_does_not_count(p
             assert cases.DONE_LINES[task.id] in [e.value for e in at.sidebar.success], \
                 [e.value for e in at.sidebar.success + at.sidebar.info + at.sidebar.caption]
         assert record(at, task)["status"] == "done"
+    at.sidebar.segmented_control(key="lang_switch").set_value("ko").run()  # the same panel in Korean
+    last = tasks.for_page(page)[-1]
+    assert at.sidebar.subheader[0].value.startswith("이 페이지의 과제 · "), at.sidebar.subheader[0].value
+    assert [b.label for b in at.sidebar.button if b.key == f"tasks.open.{last.id}"] == \
+        [f"**{last.words('ko')['title']}**"]
 
 
 def test_show_me_sets_the_page_to_a_solution_after_two_hints_and_the_link_carries_it():
