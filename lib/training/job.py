@@ -222,9 +222,10 @@ class Job:
     @property
     def key(self):
         """A name for what this job computes: equal jobs (same model, data, settings and seed)
-        have equal keys, so a run already made for one serves the other."""
+        have equal keys, so a run already made for one serves the other. The time budget is not
+        part of it: it limits a run, it does not change what the run computes."""
         digest = hashlib.sha256()
-        _feed(digest, self)
+        _feed(digest, dataclasses.replace(self, budget_s=0.0))
         return digest.hexdigest()
 
 
