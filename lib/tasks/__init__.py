@@ -49,14 +49,14 @@ class Fact:
 
 @functools.cache
 def catalogue():
-    """(tasks by page in the catalogue's order, facts by name), from every catalogue file."""
+    """(tasks by page in the catalogue's order, {page: facts by name}), from every catalogue file."""
     tasks, facts = {}, {}
     for path in sorted(CATALOGUE.glob("*.toml")):
         with open(path, "rb") as f:
             data = tomllib.load(f)
         page = data["page"]
-        for name, fact in data.get("facts", {}).items():
-            facts[name] = Fact({lang: fact[lang] for lang in i18n.LANGUAGES}, fact.get("format", ""))
+        facts[page] = {name: Fact({lang: fact[lang] for lang in i18n.LANGUAGES}, fact.get("format", ""))
+                       for name, fact in data.get("facts", {}).items()}  # a page's own names
         tasks[page] = tuple(_task(page, entry) for entry in data.get("task", []))
     return tasks, facts
 
@@ -90,20 +90,27 @@ def plain(value):
     return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
 
 
-def show(name, value, lang):
-    """A fact's value as the page shows it: its format, "×" between the sides of a shape."""
-    fact = catalogue()[1].get(name)
+def _fact(task, name):
+    return catalogue()[1].get(task.page, {}).get(name)
+
+
+def show(task, name, value, lang):
+    """A fact of `task`'s page as the page shows it: its format, yes or no, "×" between the sides
+    of a shape."""
+    fact = _fact(task, name)
+    if isinstance(value, bool):
+        return i18n.translate(f"tasks.{str(value).lower()}", lang)
     if isinstance(value, (tuple, list)):
         return "×".join(str(v) for v in value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or fact is None or not fact.format:
+    if not isinstance(value, (int, float)) or fact is None or not fact.format:
         return str(value)
     return format(value, fact.format)
 
 
-def fact_name(name, lang):
-    """What a fact is called for the student: the catalogue's name, or a setting's own name
-    ("pooling.pool_size" is pool_size, as in the Keras call)."""
-    fact = catalogue()[1].get(name)
+def fact_name(task, name, lang):
+    """What a fact of `task`'s page is called for the student: the catalogue's name, or a
+    setting's own name ("pooling.pool_size" is pool_size, as in the Keras call)."""
+    fact = _fact(task, name)
     return fact.words[i18n.normalize(lang)] if fact else name.split(".", 1)[-1]
 
 
@@ -130,13 +137,13 @@ def say(task, verdict, facts, lang):
 def _shown(task, verdict, lang):
     details = verdict.details
     fact = details.get("fact", "")
-    shown = {k: show(fact, v, lang) for k, v in details.items() if k in ("value", "goal", "gap")}
+    shown = {k: show(task, fact, v, lang) for k, v in details.items() if k in ("value", "goal", "gap")}
     if verdict.say.endswith("not_one_of"):
-        shown["goal"] = ", ".join(show(fact, g, lang) for g in details["goal"])
+        shown["goal"] = ", ".join(show(task, fact, g, lang) for g in details["goal"])
     for key in ("guess", "truth"):
         if key in details:
             shown[key] = option_label(task, details[key], lang)
-    return {**details, **shown, "label": fact_name(fact, lang)}
+    return {**details, **shown, "label": fact_name(task, fact, lang)}
 
 
 PLACEHOLDER = re.compile(r"\{([\w.]+)\}")  # {val_accuracy}, {pooling.pool_size}: a fact's name
@@ -145,7 +152,7 @@ PLACEHOLDER = re.compile(r"\{([\w.]+)\}")  # {val_accuracy}, {pooling.pool_size}
 def done_line(task, facts, lang):
     """The task's "done" line in `lang`, with the facts it names (`{name}`; a setting by its URL
     key, `{pooling.pool_size}`) as the page shows them."""
-    return PLACEHOLDER.sub(lambda m: show(m[1], facts.get(m[1]), lang), task.words(lang)["done"])
+    return PLACEHOLDER.sub(lambda m: show(task, m[1], facts.get(m[1]), lang), task.words(lang)["done"])
 
 
 def named_facts(template):

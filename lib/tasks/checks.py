@@ -45,7 +45,7 @@ def unmet(facts, condition):
                  below=value < goal)[comparison]
     if holds:
         return None
-    say = "to_go" if comparison in ("at_least", "above") else "too_much"
+    say = {"at_least": "to_go", "above": "not_above", "at_most": "too_much", "below": "not_below"}[comparison]
     return Verdict(SHORT, say, {**details, "gap": abs(goal - value)})
 
 

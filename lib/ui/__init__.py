@@ -27,7 +27,7 @@ from lib.ui.live_run import FOLLOW_COST, Entry, LiveRun, run_notice, session_id 
 from lib.ui.pages import (HIDDEN, PAGES, ROOT, SECTIONS, PageInfo, available_pages, is_available,  # noqa: F401
                           page_info)
 from lib.ui.shell import QR_BORDER, QR_SCALE, choose_language, get_ready, navigation, qr_png, share_button  # noqa: F401
-from lib.ui.task_panel import checklist as task_checklist, student_id, tasks  # noqa: F401
+from lib.ui.task_panel import checklist as task_checklist, student_id, task_open, tasks  # noqa: F401
 from lib.ui.state import LOADED_MODEL, MODEL_STACK, TRAINING_RUN  # noqa: F401
 from lib.ui.text import labels, lang, literal, refusal_text, say, spec_error_text, t  # noqa: F401
 from lib.ui.url import (BOUND, IGNORED, MAX_LINK_TEXT, bound, choice, class_link, ignored_in_link,  # noqa: F401

@@ -46,6 +46,12 @@ def _keep_cookie(place):
                    unsafe_allow_javascript=True)
 
 
+def task_open(page_id):
+    """Is one of the page's tasks open in the panel? (A page whose controls live in a fragment
+    reruns the whole page for it only then.)"""
+    return st.session_state.get(f"tasks.chosen.{page_id}") is not None
+
+
 def page_settings(page_id):
     """The page's settings that are bound to the URL, under their URL keys."""
     prefix = page_id + "."

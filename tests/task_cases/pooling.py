@@ -3,7 +3,8 @@
 NEAR_MISSES: task id → (moves, the message shown in English): moves are (URL key, value) pairs
 set on the page's controls, or ("click", button key); the near miss must not count as done.
 REACH: task id → moves that reach it (default: the task's "show me" settings, moved by hand).
-GUESSES: a prediction's id → (the guess locked in, the verdict shown in English).
+GUESSES: a prediction's id → (the guess locked in, the verdict shown in English[, moves after the
+         guess that reveal the answer, e.g. [("click", "training.train")]]).
 DONE_LINES: task id → the "done" line shown in English once it is reached.
 """
 NEAR_MISSES = {
@@ -17,7 +18,7 @@ NEAR_MISSES = {
                         "pool_size: 2, 1 to go (goal: at least 3)."),
 }
 REACH = {}
-GUESSES = {"pooling.count_windows": (9, "You said 9; Keras says 36. Not this time: look at the picture to see why.")}
+GUESSES = {"pooling.count_windows": (9, "You said 9; the page computed 36. Not this time: look at the picture to see why.")}
 DONE_LINES = {
     "pooling.quarter": "Done: 85×128 → 21×32: 4.00 times narrower.",
     "pooling.steady": "Done: A one-pixel shift changes the pooled picture 0.32 times as much as the raw one.",
