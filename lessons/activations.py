@@ -65,8 +65,10 @@ with picture:
     else:
         curves = {name: activations.curve(name, low, high) for name in shown}
         ui.plot(plots.functions_figure(curves, x0, ui.lang()))
+facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/activations.toml)
 if shown:  # each function's value and slope at x0, by Keras, rounded for reading
     at_x0 = [[round(float(v[0]), 4) for v in activations.evaluate(name, [x0])] for name in shown]
+    facts["tanh_slope"] = dict(zip(shown, at_x0)).get("tanh", (None, None))[1]
     ui.table({"function": list(shown), "f(x)": [y for y, _ in at_x0],
               "f'(x)": [d for _, d in at_x0]}, prefix="activations.col")
     st.caption(t("activations.readout", x=f"{x0:g}"))
@@ -95,6 +97,7 @@ try:
     ui.plot(plots.softmax_figure(logits, probabilities, true_class, ui.lang()))
     verdict = activations.verdict(probabilities, true_class)  # right or wrong
     loss = activations.cross_entropy(probabilities, true_class)
+    facts.update(p_true=float(probabilities[true_class]), softmax_loss=loss)
     st.markdown(t(f"activations.softmax_numbers.{verdict}", total=f"{probabilities.sum():.3f}",
                   best=int(np.argmax(probabilities)), true=true_class,
                   p=f"{probabilities[true_class]:.4f}", loss=f"{loss:.4f}"))
@@ -127,6 +130,7 @@ third = ui.choice(third_col.selectbox, t("activations.third"), activations.ACTIV
 compared = {name: activations.gradient_norms(name, depth) for name in ("sigmoid", "relu", third)}
 ui.plot(plots.gradients_figure(compared, ui.lang()))
 ratio = compared["sigmoid"][-1] / max(compared["sigmoid"][0], 1e-30)  # output end over input end
+facts["first_gradient"] = compared[third][0]
 st.markdown(t("activations.vanishing_numbers", depth=depth, ratio=f"{ratio:.0e}"))
 
 ui.section("activations", "learning")
@@ -147,4 +151,5 @@ code_temperature = temperature if temperature > 0 else 1.0  # the code never div
 code = snippets.activations_snippet(shown or ["relu"], x0, logits, code_temperature, true_class,
                                     ui.lang())
 ui.page_end("activations", code, *REFERENCES)
+ui.tasks("activations", facts)
 training.runner()  # start the workers once the page is drawn: Keras loads before the first click

@@ -67,9 +67,12 @@ conv = dict(stride=stride, padding=padding)
 # For the pooling page, which pools this feature map (widget state is gone once the student leaves).
 ui.state.keep_filters_settings(image=image, image_how=image_how, kernel=kernel, **conv)
 feature_map = None
+facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/filters.toml)
 if kernel is not None:
+    facts.update(zip(("vertical_edge", "horizontal_edge"), filters.edge_responses(kernel)))
     try:
         feature_map = filters.convolve(image, kernel, **conv)
+        facts["map_width"] = feature_map.shape[1]
     except filters.KernelError as e:
         ui.say(e, place=picture)
 
@@ -129,3 +132,4 @@ if feature_map is not None:
 ui.references(
     ("common.ref_conv2d", "https://keras.io/api/layers/convolution_layers/convolution2d/"),
     ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))
+ui.tasks("filters", facts)

@@ -66,6 +66,9 @@ def show_summary(summary, infos, total):
 ui.header("model")
 if STATE not in st.session_state:
     _from_link()
+if key("stack") in st.session_state:  # a task's "show me" sets the stack, as a class link does
+    shown_stack = models.decode_stack(st.session_state.pop(key("stack")))
+    _set_stack(st.session_state[key("input")], shown_stack)
 stack = st.session_state[STATE]
 
 picture = st.container()
@@ -84,6 +87,8 @@ stack_text = models.encode_stack(built.layers)
 st.query_params.update({key("input"): built.input, key("stack"): stack_text})
 
 infos, error = first_failure(built.layers, shape)
+# what the page's tasks are checked against (lib/tasks/catalogue/model.toml)
+facts = {key("input"): built.input, key("stack"): stack_text, "input_dims": shape}
 failed = (error.index, error.layer_type) if error and error.index else None
 with picture:
     ui.plot(plots.model_diagram(infos, shape, ui.lang(), failed=failed))
@@ -94,7 +99,8 @@ with picture:
 
 if error is None and built.layers:
     model, summary = keras_model(stack_text, built.input)
-    show_summary(summary, infos, model.count_params())
+    facts.update(total_params=model.count_params(), output_shape=model.output_shape[1:])
+    show_summary(summary, infos, facts["total_params"])
     x, source = models.example_input(shape)
     unit = ui.dense_unit_view(model, x, key, t(f"model.example.{source}"))
     ui.notice("model")
@@ -102,3 +108,4 @@ if error is None and built.layers:
     ui.code_panel(snippets.model_snippet(built.layers, shape, ui.lang(), unit=unit))
 ui.references(("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"),
               ("common.ref_keras_layers", "https://keras.io/api/layers/"))
+ui.tasks("model", facts)

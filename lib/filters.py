@@ -156,6 +156,16 @@ def is_all_zero(kernel):
     return not np.any(np.asarray(kernel))
 
 
+def edge_responses(kernel):
+    """(vertical, horizontal): how strongly a kernel answers an edge from 0 to 1 across its
+    window, left to right (a vertical edge) or top to bottom (a horizontal one): |Σ kernel ×
+    window|, the largest over where in the window the edge falls. 0 means blind to that edge."""
+    k = np.asarray(kernel, dtype="float64")
+    bright = [np.cumsum(sums[::-1])[:-1] for sums in (k.sum(axis=0), k.sum(axis=1))]
+    vertical, horizontal = (float(np.abs(b).max(initial=0.0)) for b in bright)
+    return vertical, horizontal
+
+
 # --- What a CNN learns by itself ---------------------------------------------------------
 
 def learned_kernels():

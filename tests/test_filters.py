@@ -94,6 +94,19 @@ def test_presets_are_the_textbook_kernels():
     assert all(kernel.shape == (3, 3) and kernel.dtype == np.float32 for kernel in k.values())
 
 
+def test_edge_responses_are_the_kernel_on_a_step_from_dark_to_bright():
+    responses = {name: filters.edge_responses(k) for name, k in filters.KERNELS.items()}
+    assert responses["sobel_x"] == (4.0, 0.0) and responses["sobel_y"] == (0.0, 4.0)
+    assert responses["laplacian"] == (1.0, 1.0) and responses["emboss"] == (4.0, 4.0)
+    kernel = np.random.default_rng(0).normal(size=(5, 5))
+    steps = [np.zeros((5, 5)) for _ in range(4)]  # 0 on the left, 1 from column `cut` on
+    for cut, step in enumerate(steps, start=1):
+        step[:, cut:] = 1
+    by_hand = [max(abs((k * step).sum()) for step in steps) for k in (kernel, kernel.T)]
+    assert filters.edge_responses(kernel) == pytest.approx(by_hand)
+    assert filters.edge_responses(np.ones((1, 1))) == (0.0, 0.0)
+
+
 def test_typed_cells_accept_numbers_and_fractions_and_name_a_bad_cell():
     kernel = filters.parse_kernel([["1/9", "-0.5", "2"], ["0", " 3 ", "−1"], ["1e-1", "4", "5"]])
     assert kernel[0, 0] == pytest.approx(1 / 9) and kernel[1, 2] == -1 and kernel[2, 0] == pytest.approx(0.1)
