@@ -67,6 +67,9 @@ with controls:
 x, y = losses.points(outlier)
 values = losses.line_losses(slope, intercept, x, y)
 shares = losses.per_point(y, slope * x + intercept)
+facts = dict(line_mse=values["mse"], line_mae=values["mae"])  # what the tasks are checked on
+if outlier:  # the loss the one outlier makes the largest share of
+    facts["heaviest_share"] = max(shares, key=lambda name: shares[name][-1] / shares[name].sum())
 with picture:
     ui.plot(plots.regression_figure(x, y, slope, intercept, shares, ui.lang()))
 for column, name in zip(st.columns(3), losses.REGRESSION_LOSSES):
@@ -80,6 +83,7 @@ else:
 ui.section("losses", "classification")
 p0 = ui.bound(st.slider, t("losses.p"), 0.01, 0.99, 0.9, 0.01, key=key("p"))
 at_p = {name: float(v[0]) for name, v in losses.confidence_curves(np.array([p0])).items()}
+facts.update(cross_entropy=at_p["binary_crossentropy"], squared_error=at_p["mse"])
 ui.plot(plots.confidence_figure(P_GRID, losses.confidence_curves(P_GRID), p0, at_p, ui.lang()))
 st.markdown(confidence_sentence(p0, at_p))
 
@@ -111,5 +115,6 @@ with versus_picture:
 
 code = snippets.losses_snippet(slope, intercept, outlier, experiment, job, ui.lang())
 ui.page_end("losses", code, *REFERENCES)
+ui.tasks("losses", facts)
 
 training.runner()  # start the workers once the page is drawn: Keras loads before the first click

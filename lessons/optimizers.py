@@ -88,6 +88,7 @@ try:
 except optimizers.OptimizerError as e:
     problem = ui.refusal_text(e)
 results = {label: optimizers.summary(path, name) for label, path in walks.items()}
+facts = optimizers.race_facts(results)  # what the page's tasks are checked against
 
 with picture:
     if problem:
@@ -146,5 +147,6 @@ if results and not problem:
     ui.code_panel(snippets.trajectory_snippet(surface, shown, lr, steps, start_point, ui.lang()))
 ui.references(("common.ref_optimizers", "https://keras.io/api/optimizers/"),
               ("common.ref_optimizers_overview", OVERVIEW_URL))
+ui.tasks("optimizers", facts)
 
 training.runner()  # start the workers once the page is drawn: Keras loads before any click

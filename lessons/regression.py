@@ -124,6 +124,11 @@ if chosen_inputs:
 ui.section("regression", "runs", idea=False)
 finished = [e for e in live.entries if e.run.result is not None]
 best = regression.chosen([e.run.history() for e in finished])
+last = finished[-1] if finished else None  # the tasks are checked on the last run and on the job
+facts = dict(weights=regression.parameter_count(job) if job else None)
+if last:
+    facts.update(last_val_mae=regression.final(last.run.history(), "val_mae"),
+                 last_epochs=last.run.epochs_done(), last_inputs=len(last.meta["inputs"]))
 if best is None:
     st.caption(t("regression.runs_empty"))
 else:
@@ -146,5 +151,6 @@ if code_job is not None:
 else:
     ui.notice("regression")
     ui.references(*REFERENCES)
+ui.tasks("regression", facts)
 
 training.runner()  # start the workers once the page is drawn: Keras loads before the first click
