@@ -155,6 +155,9 @@ def follow_section(chosen, d):
     if image is not None:
         show_how(chosen.passes, image, label, left, right)
     index = st.session_state.get(key("image"), 0)  # the test image the shown code looks at
+    told = st.session_state.get(key("told"))
+    if (st.session_state.get(key("input"), "test"), index) != told and ui.task_open("evaluate"):
+        st.rerun()  # a task is open in the sidebar: it reads the new image on the whole page's run
     ui.page_end("evaluate", evaluate_snippet(ui.lang(), index=index, **chosen.recipe), *REFERENCES)
 
 
@@ -173,8 +176,12 @@ st.markdown(t("evaluate.exam_idea", n=f"{len(d.x_test):,}", right=f"{chosen.repo
 st.markdown(t("evaluate.no_mae"))  # the study note's MAE and MSE belong to a regression
 ui.page_link("regression")
 
+told = (st.session_state.get(key("input"), "test"), st.session_state.get(key("image"), 0))
+st.session_state[key("told")] = told  # the image the tasks read (lib/tasks/catalogue/evaluate.toml)
 ui.section("evaluate", "wrong", idea=False)
 st.fragment(mistakes_section)(chosen.report, d)
 
 ui.section("evaluate", "follow")
 st.fragment(follow_section)(chosen, d)
+followed = told[1] if told[0] == "test" and told[1] < len(chosen.report.labels) else None
+ui.tasks("evaluate", evaluate.task_facts(chosen.report, followed))

@@ -109,6 +109,14 @@ with controls:
     live.buttons(t("training.train"), job, stop=True, settings=settings)
 with picture:
     live.show(lambda entry: draw_digits(entry, epochs))
+rate = settings.get("dropout", 0.5)  # the Dropout demo's; the tasks read the run shown
+facts = {"kept_value": round(float(overfitting.dropout_demo(rate)[0].max()), 4)}
+ended = live.current.run if live.current and not live.current.run.active else None
+history = ended.history() if job and ended and ended.job.key == job.key else {}
+if len(history.get("val_loss", ())) > 1:  # epochs past the lowest val_loss while loss kept falling
+    split = overfitting.after_best(history) == "split"
+    rising = len(history["val_loss"]) - overfitting.best_epoch(history) if split else 0
+    facts.update(rising=rising, kept_accuracy=overfitting.kept_accuracy(history))
 
 ui.section("overfitting", "runs", idea=False)
 done = [e for e in live.entries if e.run.epochs]
@@ -116,7 +124,7 @@ if done:
     compare_runs(done)
 else:
     st.caption(t("overfitting.runs_empty"))
-modes(done, settings.get("dropout", 0.5))
+modes(done, rate)
 
 ui.section("overfitting", "curve")
 curve_controls, curve_picture = ui.controls_and_picture()
@@ -146,4 +154,5 @@ if job is not None:
 ui.references(("common.ref_regularizers", "https://keras.io/api/layers/regularizers/"),
               ("common.ref_early_stopping", "https://keras.io/api/callbacks/early_stopping/"))
 
+ui.tasks("overfitting", facts)
 training.runner()  # start the workers once the page is drawn: Keras loads before any click

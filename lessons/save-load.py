@@ -53,6 +53,7 @@ def show_weights(model, members):
     ui.table(optimizer_state.part_rows(model, file, ui.lang()), prefix="save_load.part_col")
     text = "save_load.optimizer_part" if file.slots else "save_load.no_optimizer"
     st.markdown(t(text, summary=f"{model.count_params():,}", **file.numbers()))
+    return file
 
 
 def take_upload(model):
@@ -101,7 +102,9 @@ for column, (level, file_name, mime), content in zip(st.columns(3), DOWNLOADS, f
     column.caption(t(f"save_load.level.{level}", size=f"{len(content):,}"))
 
 ui.section("save_load", "inside")
-show_weights(model, show_archive(files[0]).members)
+file = show_weights(model, show_archive(files[0]).members)
+per_weight = round(file.optimizer_values / file.layer_values) if file.layer_values else 0
+facts = {"slots_per_weight": per_weight}  # what the tasks read (lib/tasks/catalogue/save-load.toml)
 
 ui.section("save_load", "back", idea=False)
 if not ui.state.loaded() or ui.state.loaded().digest != saving.file_digest(files[0]):
@@ -134,6 +137,11 @@ except evaluate.ModelUnfit as e:
 except errors.Refusal as e:  # too costly to run or train here, or its process hit a limit
     ui.say(e)
 live.show(draw_more)
+ended = live.current.run if live.current and not live.current.run.active else None
+if ended and ended.test_scores():  # trained on from the file: its test accuracy before and after
+    before, after = live.current.meta["before"], ended.test_scores()["accuracy"]
+    facts.update(accuracy_before=before, accuracy_after=after, accuracy_gain=after - before,
+                 more_epochs=ended.epochs_done())
 if recipe["source"] == "class":  # the one model here whose file holds an optimizer's state
     runs = optimizer_state.made_restarts(recipe["shared"].dataset)  # once per server, on a click
     if runs or st.button(t("save_load.restarts_button"), key=key("restarts")):
@@ -144,6 +152,8 @@ if recipe["source"] == "class":  # the one model here whose file holds an optimi
         st.markdown(t("save_load.restarts_note", **optimizer_state.restart_numbers(runs)))
 
 ui.page_end("save_load", save_load_snippet(ui.lang(), **recipe), *REFERENCES)
+
+ui.tasks("save_load", facts)
 
 # Once the page is drawn (on a fresh server they would slow its first chart): the training worker
 # and the loader process import TensorFlow now, not when a student presses a button or uploads.

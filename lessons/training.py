@@ -111,6 +111,15 @@ with controls:
     live.buttons(t("training.train"), job, stop=True)
 with picture:
     live.show(lambda entry: draw(entry, epochs))
+facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/training.toml)
+ended = live.current.run if live.current and not live.current.run.active else None
+history = ended.history() if job and ended and ended.job.key == job.key else {}
+if history.get("val_accuracy"):  # the run of the settings shown, once it has ended
+    last = history["val_accuracy"][-1]
+    level = "high" if last >= 0.9 else "chance" if training.stuck_at_chance(history) else "mid"
+    infos = models.describe(list(job.model.layers), job.model.input_shape)
+    facts.update(val_accuracy=last, epochs=len(history["loss"]), steps=steps_per_epoch(job),
+                 params=sum(info.params for info in infos), val_outcome=level)
 
 ui.section("training", "data", idea=False)
 st.markdown(t("training.data_idea", train=len(dataset.x_train), test=len(dataset.x_test),
@@ -144,4 +153,5 @@ if job is not None:
 ui.references(("common.ref_fit", "https://keras.io/api/models/model_training_apis/"),
               ("common.ref_optimizers_overview", OVERVIEW_URL))
 
+ui.tasks("training", facts)
 training.runner()  # start the workers once the page is drawn: Keras loads before any click

@@ -76,6 +76,26 @@ def confident_mistakes(probabilities, y_true, k):
     return wrong[order][:max(int(k), 0)]
 
 
+SUREST_BANDS = ((0.99, "over_99"), (0.9, "90_99"), (0.5, "50_90"), (0.0, "under_50"))
+
+
+def task_facts(report, index=None):
+    """What the Evaluate page's tasks read (lib/tasks/catalogue/evaluate.toml): how sure the model
+    is of its surest mistake on the exam, as a band of SUREST_BANDS (absent without a mistake);
+    and, with the `index` of the test image followed, its answer key, the model's answer, the
+    probability of that answer and the image's loss (cross-entropy), from the exam's answers."""
+    facts = {}
+    surest = confident_mistakes(report.probabilities, report.labels, 1)
+    if len(surest):
+        top = float(report.probabilities[surest[0]].max())
+        facts["surest_mistake"] = next(band for low, band in SUREST_BANDS if top >= low)
+    if index is not None:
+        p, label = report.probabilities[index], int(report.labels[index])
+        facts.update(image_label=label, image_answer=int(np.argmax(p)), image_confidence=float(p.max()),
+                     image_loss=cross_entropy(p, label))
+    return facts
+
+
 @dataclasses.dataclass(frozen=True)
 class Scores:
     """What `model.evaluate` reports: the loss and each metric, averaged over the examples."""

@@ -81,6 +81,20 @@ def digits_mlp():
     return model, x, digits.y_test, np.asarray(model(x, training=False))
 
 
+def test_the_tasks_read_the_surest_mistakes_band_and_the_followed_image():
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.02, 0.97, 0.01], [0.3, 0.3, 0.4], [0.001, 0.0, 0.999]])
+    labels = np.array([0, 0, 2, 0])
+    report = evaluate.Report(probabilities, labels, None, evaluate.confusion_matrix(labels, probabilities.argmax(1), 3))
+    facts = evaluate.task_facts(report, 3)
+    assert facts["surest_mistake"] == "over_99"  # image 3: 0.999 sure of 2, the answer key says 0
+    assert (facts["image_label"], facts["image_answer"], facts["image_confidence"]) == (0, 2, 0.999)
+    assert facts["image_loss"] == pytest.approx(-np.log(0.001), rel=1e-4)
+    assert evaluate.task_facts(report)["surest_mistake"] == "over_99" and "image_label" not in evaluate.task_facts(report)
+    report = evaluate.Report(probabilities[:3], labels[:3], None, report.matrix)
+    assert evaluate.task_facts(report)["surest_mistake"] == "90_99"  # image 1: 0.97
+    assert evaluate.task_facts(evaluate.Report(probabilities[2:3], labels[2:3], None, report.matrix)) == {}
+
+
 def test_scores_are_what_model_evaluate_reports_on_one_hot_answers(digits_mlp):
     model, x, y, p = digits_mlp
     got = evaluate.scores(p, y)
