@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from lib import i18n, ui
+from lib import i18n, tasks, ui
 from tests.helpers import ROOT, wait_until
 
 pytestmark = pytest.mark.browser
@@ -262,6 +262,33 @@ def test_the_language_switch_and_page_links_keep_the_language(server, page):
     settle(page)
     assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "모델과 레이어"
     assert "lang=ko" in page.evaluate("location.href")
+
+
+def _do_task(tab, title):
+    """Open the task called `title` in the sidebar, take both hints and press "show me"."""
+    side = tab.locator('[data-testid="stSidebar"]')
+    for button in (title, "A hint", "Another hint", "Show me"):
+        side.get_by_role("button", name=button).click()
+        settle(tab)
+    side.get_by_text("Done:").wait_for(timeout=60_000)
+
+
+def test_tasks_done_on_two_pages_are_still_done_after_a_reload(server, page):
+    """Progress is kept per browser (a cookie), not per session: a reload starts a new session."""
+    for path, task in (("pooling", tasks.by_id("pooling.quarter")), ("filters", tasks.for_page("filters")[0])):
+        page.goto(f"{server}/{path}?lang=en")
+        settle(page)
+        _do_task(page, task.words("en")["title"])
+    page.reload()
+    settle(page)
+    checklist = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').last
+    checklist.locator("summary").click()
+    n = len(tasks.all_tasks())
+    assert checklist.locator("summary").inner_text().strip().endswith(f"Your tasks · 2 of {n} done")
+    lines = checklist.locator('[data-testid="stExpanderDetails"] p').inner_text().splitlines()
+    done = {name: next(line.count("check_circle") for line in lines if line.endswith(name))
+            for name in ("Pooling", "Convolution filters")}
+    assert done == {"Pooling": 1, "Convolution filters": 1}, lines
 
 
 def test_the_menu_shows_the_apps_own_page_names_from_the_first_frame(browser):
