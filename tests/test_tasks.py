@@ -45,6 +45,11 @@ def test_a_task_names_a_real_check_and_says_everything_in_both_languages(task):
     assert task.show_me and all(key.startswith(task.page + ".") for key in task.show_me), task.id
 
 
+def test_every_concept_page_has_tasks():
+    concept_pages = {page.id for page in PAGES} - {"overview", "glossary"}
+    assert concept_pages <= set(tasks.catalogue()[0]), concept_pages - set(tasks.catalogue()[0])
+
+
 def test_every_page_with_tasks_has_two_to_four_and_a_prediction():
     ids = [task.id for task in tasks.all_tasks()]
     assert len(ids) == len(set(ids))
