@@ -6,6 +6,7 @@ they fail: CI must have run them.
 """
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import urllib.request
 import pytest
 
 from lib import i18n, tasks, ui
+from lib.ui import task_panel
 from tests.helpers import ROOT, wait_until
 
 pytestmark = pytest.mark.browser
@@ -289,6 +291,24 @@ def test_tasks_done_on_two_pages_are_still_done_after_a_reload(server, page):
     done = {name: next(line.count("check_circle") for line in lines if line.endswith(name))
             for name in ("Pooling", "Convolution filters")}
     assert done == {"Pooling": 1, "Convolution filters": 1}, lines
+
+
+def test_a_forged_student_cookie_is_replaced_by_a_fresh_id(server, browser):
+    """The id in the cookie is a stranger's text: anything but 32 hex digits is not used (a new
+    id is made, and the browser is asked to keep it instead)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_cookies([{"name": task_panel.COOKIE, "value": "<b>x</b>%00" + "a" * 3000, "url": server}])
+    tab = context.new_page()
+    tab.frames_at = [time.time()]
+    tab.goto(f"{server}/pooling?lang=en")
+    settle(tab)
+    assert tab.locator('[data-testid="stException"]').count() == 0
+
+    def fresh_id():
+        return [c["value"] for c in context.cookies() if c["name"] == task_panel.COOKIE]
+
+    wait_until(lambda: re.fullmatch(r"[0-9a-f]{32}", fresh_id()[0]), 30, lambda: f"cookie still {fresh_id()}")
+    context.close()
 
 
 def test_the_menu_shows_the_apps_own_page_names_from_the_first_frame(browser):
