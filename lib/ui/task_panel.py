@@ -8,7 +8,7 @@ import streamlit as st
 
 from lib import tasks as catalogue
 from lib.classroom.progress import DONE, Progress
-from lib.ui.pages import is_available
+from lib.ui.pages import PAGES, is_available
 from lib.ui.text import lang, t
 from lib.ui.url import BOUND
 
@@ -170,8 +170,8 @@ def checklist():
     """In the sidebar of every page, after the page has run: every page's tasks (done, tried, not
     started: a mark each) and how many are done in all."""
     kept = progress().of(student_id())
-    pages = [(page, page_tasks) for page, page_tasks in catalogue.catalogue()[0].items()
-             if page_tasks and is_available(page)]
+    pages = [(info.id, catalogue.for_page(info.id)) for info in PAGES  # in the menu's order
+             if catalogue.for_page(info.id) and is_available(info.id)]
     listed = [task.id for _, page_tasks in pages for task in page_tasks]
     done = sum(kept.get(task_id, {}).get("status") == DONE for task_id in listed)
     with st.sidebar.expander(t("tasks.checklist", done=done, n=len(listed)), icon=":material/checklist:"):
