@@ -77,7 +77,7 @@ def test_the_page_shows_every_term_and_the_analogy_figure():
 def test_search_on_the_page_finds_a_korean_name_and_says_when_nothing_matches():
     at = open_page("lessons/glossary.py", "ko")
     at.text_input(key="glossary.q").set_value("에포크").run()
-    shown = " ".join(m.value for m in at.markdown)
+    shown = " ".join(m.value for m in at.main.markdown)  # the page, not the sidebar's checklist
     assert "에포크 (epoch)" in shown and "풀링" not in shown
     at.text_input(key="glossary.q").set_value("[click](http://x)").run()
     assert "\\[click\\]\\(http://x\\)" in at.info[0].value  # shown as typed, not as a link
