@@ -38,12 +38,14 @@ def student_id():
 
 
 def _keep_cookie(place):
-    """Ask the browser to keep this session's new id (every run, until a session starts with it)."""
+    """Ask the browser to keep this session's new id, once per session: the script runs as soon as
+    the browser draws it (sending it on every run cost the class's server a message per nudge)."""
     sid, fresh = st.session_state[STUDENT]
     if fresh:
         age = COOKIE_DAYS * 24 * 3600
         place.html(f"<script>document.cookie='{COOKIE}={sid}; path=/; max-age={age}; samesite=lax'</script>",
                    unsafe_allow_javascript=True)
+        st.session_state[STUDENT] = (sid, False)
 
 
 def task_open(page_id):
