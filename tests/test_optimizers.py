@@ -229,3 +229,35 @@ def shown_trio(at):
 
     figure = json.loads(at.get("plotly_chart")[1].proto.spec)
     return [note.get("text", "") for note in figure["layout"]["annotations"]]
+
+
+def test_the_race_sends_the_same_figure_when_the_server_skips_plotlys_checks(monkeypatch):
+    """A running server builds the race's frames as plain dicts (lib/plots/base.py): what the
+    browser gets, as st.plotly_chart reads it, is the checked figure's, value for value."""
+    import json
+    import plotly.io
+    import plotly.tools
+
+    from lib import plots
+    from lib.plots import base
+
+    def decoded(value):  # Plotly sends a checked figure's arrays as base64: compare the numbers
+        if isinstance(value, dict) and "bdata" in value:
+            import base64
+            return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+        if isinstance(value, dict):
+            return {k: decoded(v) for k, v in value.items()}
+        return [decoded(v) for v in value] if isinstance(value, list) else value
+
+    name = "ravine"
+    paths = [(label, optimizers.trajectory(label, name, learning_rate=0.01, steps=60)) for label in ("SGD", "Adam")]
+    sent = {}
+    for checked in (True, False):
+        monkeypatch.setattr(base, "VALIDATE", checked)
+        figure = plots.race_figure(optimizers.SURFACES[name], optimizers.landscape(name), paths, "en")
+        spec = plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True)
+        sent[checked] = decoded(json.loads(plotly.io.to_json(spec, validate=False)))
+    assert len(sent[False]["frames"]) == len(sent[True]["frames"]) > 2
+    assert sent[False]["frames"] == sent[True]["frames"] and sent[False]["data"] == sent[True]["data"]
+    unchecked = {k: v for k, v in sent[False]["layout"].items() if v != []}  # a check drops empty lists
+    assert unchecked == sent[True]["layout"]
