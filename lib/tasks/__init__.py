@@ -9,7 +9,7 @@ import re
 import tomllib
 
 from lib import i18n
-from lib.tasks.checks import CHECKS, DONE, SHORT, WAITING, Verdict  # noqa: F401
+from lib.tasks.checks import CHECKS, DONE, SHORT, WAITING, Verdict, plain  # noqa: F401
 
 CATALOGUE = pathlib.Path(__file__).resolve().parent / "catalogue"
 TEXTS = ("title", "goal", "hints", "done")  # what every task says, in every language
@@ -38,6 +38,18 @@ class Task:
     def verdict(self, facts, memory=None):
         """The check's Verdict for the page's `facts` and what it kept (`memory`)."""
         return CHECKS[self.check](facts, memory, **self.params)
+
+    def solution(self, facts):
+        """The settings "show me" sets. A value written "{fact}" is that fact of the page's run (the
+        Evaluate page's costliest image depends on the model the server trained); a setting whose
+        fact the page did not report is left as it is."""
+        settings = {}
+        for key, value in self.show_me.items():
+            named = re.fullmatch(r"\{(\w+)\}", value) if isinstance(value, str) else None
+            if named and facts.get(named[1]) is None:
+                continue
+            settings[key] = plain(facts[named[1]]) if named else value
+        return settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,14 +92,6 @@ def by_id(task_id):
 
 def all_tasks():
     return [task for page in catalogue()[0].values() for task in page]
-
-
-def plain(value):
-    """A fact as plain Python (numpy scalars and shapes made int, float, list), for checks and
-    for progress to keep."""
-    if isinstance(value, (tuple, list)):
-        return [plain(v) for v in value]
-    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
 
 
 def _fact(task, name):

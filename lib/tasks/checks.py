@@ -33,7 +33,7 @@ def unmet(facts, condition):
     that says what is missing. A fact the page has not measured yet leaves the task waiting."""
     name = condition["fact"]
     (comparison, goal), = ((k, v) for k, v in condition.items() if k in COMPARISONS)
-    value, goal = _plain(facts.get(name)), _plain(goal)
+    value, goal = plain(facts.get(name)), plain(goal)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Verdict(WAITING, "unmeasured", dict(fact=name))
     details = dict(fact=name, value=value, goal=goal)
@@ -49,9 +49,12 @@ def unmet(facts, condition):
     return Verdict(SHORT, say, {**details, "gap": abs(goal - value)})
 
 
-def _plain(value):
-    """A shape the page reports as a tuple compares equal to the catalogue's list."""
-    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+def plain(value):
+    """A fact as plain Python (numpy scalars made int or float, shapes lists: a shape the page
+    reports as a tuple compares equal to the catalogue's list), for checks and for progress."""
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
 
 
 def _first_unmet(facts, conditions):
