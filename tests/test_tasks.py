@@ -101,6 +101,27 @@ def test_break_then_fix_needs_the_break_first_and_then_one_change():
     assert one.done and one.details["changed"] == "a"
 
 
+def test_near_misses_a_page_cannot_stage_alone_say_what_is_missing():
+    """Two near misses the page test cannot reach (it judges a near miss with progress forgotten):
+    broken, then fixed one notch too gently; and a model trained on that gained too little."""
+    too_fast = tasks.by_id("optimizers.too_fast")
+    race = {"optimizers.surface": "bowl", "optimizers.racers": ["SGD", "Adam"], "optimizers.steps": 100,
+            "optimizers.start_x": -1.5, "optimizers.start_y": 1.7}
+    broke = too_fast.verdict({**race, "optimizers.lr": 3.0, "off_map": 1, "sgd_distance": None}, None)
+    assert broke.say == "fix_now"
+    for lr, distance, message in (
+            (0.1, 0.0, "Now fix it. learning rate: 0.1, 0.2 to go (goal: at least 0.3)."),
+            (1.0, 2.27, "Now fix it. SGD's distance to the minimum: 2.270, 2.260 too much (goal: at most 0.010).")):
+        facts = {**race, "optimizers.lr": lr, "off_map": 0, "sgd_distance": distance}
+        verdict = too_fast.verdict(facts, broke.memory)
+        assert not verdict.done and tasks.say(too_fast, verdict, facts, "en") == message
+    assert too_fast.verdict({**race, "optimizers.lr": 0.3, "off_map": 0, "sgd_distance": 0.0}, broke.memory).done
+    train_on = tasks.by_id("save_load.train_on")
+    verdict = train_on.verdict({"accuracy_gain": 0.003}, None)
+    assert tasks.say(train_on, verdict, {"accuracy_gain": 0.003}, "ko") == \
+        "이어서 학습해 오른 테스트 정확도: 0.003, 0.002 남았습니다 (목표: 0.005 이상)."
+
+
 def test_predict_waits_for_a_guess_and_the_question_then_says_right_or_wrong():
     check = dict(answer="first", scenario={"p.lr": 0.1})
     assert checks.predict({"first": "adam", "p.lr": 0.1}, None, **check).say == "guess_first"
