@@ -83,8 +83,11 @@ def task_facts(report, index=None):
     """What the Evaluate page's tasks read (lib/tasks/catalogue/evaluate.toml): how sure the model
     is of its surest mistake on the exam, as a band of SUREST_BANDS (absent without a mistake);
     and, with the `index` of the test image followed, its answer key, the model's answer, the
-    probability of that answer and the image's loss (cross-entropy), from the exam's answers."""
-    facts = {}
+    probability of that answer and the image's loss (cross-entropy), from the exam's answers;
+    and the exam image that costs the model the most (the lowest probability of its right class:
+    the highest loss), which "show me" follows."""
+    right = report.probabilities[np.arange(len(report.labels)), np.asarray(report.labels, dtype=int)]
+    facts = {"costliest_image": int(np.argmin(right))} if len(right) else {}
     surest = confident_mistakes(report.probabilities, report.labels, 1)
     if len(surest):
         top = float(report.probabilities[surest[0]].max())

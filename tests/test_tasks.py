@@ -4,7 +4,9 @@ page by moving the page's controls, while a near miss does not count (AppTest, r
 import importlib
 import inspect
 import pathlib
+import re
 
+import numpy as np
 import pytest
 
 from lib import i18n, tasks
@@ -234,6 +236,25 @@ def test_show_me_sets_the_page_to_a_solution_after_two_hints_and_the_link_carrie
     at.run()
     assert "Done: 85×128 → 21×32: 4.00 times narrower." in [e.value for e in at.sidebar.success]
     assert at.query_params["pooling.strides"] == "4" and "pooling.pool_size" not in at.query_params  # 2: its default
+
+
+def test_show_me_follows_the_image_that_costs_the_graded_model_the_most():
+    """The Evaluate page's "show me" names a fact, not an image: the costliest image depends on
+    the model the server trained (and on the digits it had)."""
+    task = tasks.by_id("evaluate.costly_mistake")
+    assert task.solution({"costliest_image": np.int64(7)}) == {"evaluate.input": "test", "evaluate.image": 7}
+    assert task.solution({}) == {"evaluate.input": "test"}  # not reported: the slider stays
+    at = open_page(PAGE_FILES["evaluate"])
+    pick(at, task)
+    for _ in range(2):
+        at.sidebar.button(key=f"tasks.hint.{task.id}").click()
+        at.run()
+    at.sidebar.button(key=f"tasks.show.{task.id}").click()
+    at.run()
+    image = at.slider(key="evaluate.image").value  # 256 for the class model on the 5,000 digits here
+    done = [e.value for e in at.sidebar.success if e.value.startswith(f"Done: Test image {image}: ")]
+    assert done and float(re.search(r"loss is (\d+\.\d\d)\.$", done[0])[1]) >= 5, \
+        (image, [e.value for e in at.sidebar.success])
 
 
 def test_the_checklist_counts_every_page_and_speaks_korean():

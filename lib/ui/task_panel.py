@@ -100,7 +100,7 @@ def _panel(page_id, page_tasks, verdicts, kept, facts):
         _prediction(task, verdicts[chosen], record)
     else:
         _progress_line(task, verdicts[chosen], record, facts)
-    _hints(task)
+    _hints(task, facts)
 
 
 def _open(page_id, task_id):
@@ -142,7 +142,7 @@ def _lock_in(task):
         _show_me(task)
 
 
-def _hints(task):
+def _hints(task, facts):
     """Two hints, one at a time, then "show me" (and, for a prediction, no "show me")."""
     shown = st.session_state.get(f"tasks.hints.{task.id}", 0)
     for n, hint in enumerate(task.words(lang())["hints"][:shown], start=1):
@@ -151,7 +151,7 @@ def _hints(task):
         st.button(t("tasks.hint" if shown == 0 else "tasks.another_hint"), key=f"tasks.hint.{task.id}",
                   on_click=_more_hints, args=(task,), icon=":material/lightbulb:")
     elif not task.predicts:
-        st.button(t("tasks.show_me"), key=f"tasks.show.{task.id}", on_click=_show_me, args=(task,),
+        st.button(t("tasks.show_me"), key=f"tasks.show.{task.id}", on_click=_show_me, args=(task, facts),
                   icon=":material/visibility:")
 
 
@@ -161,10 +161,11 @@ def _more_hints(task):
     progress().tried(student_id(), task.id)
 
 
-def _show_me(task):
-    """Set the page's controls to the task's solution (or a prediction's question): the same
-    URL-bound settings a class link sets, so the address bar then holds the solution's link."""
-    for key, value in task.show_me.items():
+def _show_me(task, facts=None):
+    """Set the page's controls to the task's solution (or a prediction's question), from the facts
+    of the run the student saw: the same URL-bound settings a class link sets, so the address bar
+    then holds the solution's link."""
+    for key, value in task.solution(facts or {}).items():
         st.session_state[key] = value
 
 

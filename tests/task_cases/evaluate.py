@@ -9,7 +9,7 @@ NEAR_MISSES = {
                                 Like(r"loss of this image: [1-3]\.\d\d, [2-4]\.\d\d to go \(goal: at least 5\.00\)\.")),
     "evaluate.surest_mistake": ([("evaluate.image", 0)], "Guess first, then run it."),
 }
-REACH = {}
+REACH = {"evaluate.costly_mistake": [("evaluate.image", 540)]}  # by hand: "show me" reads the model
 GUESSES = {"evaluate.surest_mistake": ("50_90", "You said 50–90 %; the page computed 99 % or more. Not this time: look at "
                                                 "the picture to see why.")}
 DONE_LINES = {
