@@ -148,6 +148,8 @@ def test_progress_keeps_done_done_and_forgets_the_oldest_browsers_first():
     store.done("s1", "p.a", {"x": 2})
     store.tried("s1", "p.a")
     assert store.of("s1") == {"p.a": {"status": "done", "facts": {"x": 1}, "right": None}}
+    store.of("s1")["p.a"]["status"] = "tried"  # a reader's copy: the store keeps its own
+    assert store.of("s1")["p.a"]["status"] == "done"
     with pytest.raises(KeyError, match="no task 'p.zzz'"):
         store.tried("s1", "p.zzz")
     store.tried("s2", "p.b")

@@ -3,7 +3,6 @@ reloads (a reload is a new Streamlit session; the browser's id is not). Bounded:
 `max_students` browsers (the least recently seen are forgotten first, and any unseen for `ttl_s`),
 and per browser only the catalogue's task ids, each with a small record."""
 import collections
-import copy
 import threading
 import time
 
@@ -20,11 +19,13 @@ class Progress:
         self._lock = threading.Lock()
 
     def of(self, student):
-        """A copy of one browser's records ({} for a browser never seen or forgotten)."""
+        """One browser's records ({} for a browser never seen or forgotten): a copy of each record,
+        whose "memory" and "facts" are shared with the store, to read only (the store replaces
+        them, never changes them in place; a deep copy cost ~1.8 ms with 30 tasks, per call)."""
         with self._lock:
             self._forget_old()
             entry = self._students.get(student)
-            return copy.deepcopy(entry[1]) if entry else {}
+            return {task_id: dict(record) for task_id, record in entry[1].items()} if entry else {}
 
     def tried(self, student, task_id):
         """The student opened the task or made a move on it: "tried" unless it is done."""
