@@ -7,6 +7,9 @@ import pytest
 # Every figure a test builds is checked against Plotly's schema (a running server skips the check
 # for speed): a property Plotly does not know fails the test instead of vanishing in the browser.
 os.environ["KERAS_CLASSROOM_VALIDATE_FIGURES"] = "1"
+# The class's store of the app under test (its pages under AppTest, the servers the browser tests
+# start) lives in memory: a test run leaves no file behind. tests/test_store.py opens each home.
+os.environ["KERAS_CLASSROOM_STORE"] = "memory://"
 
 
 # A run's time budget is the shared server's policy (15-20 s on the pages), counted in wall-clock

@@ -1,31 +1,34 @@
 """Task progress per browser: what each student has tried and done, kept across page switches and
-reloads (a reload is a new Streamlit session; the browser's id is not). Bounded: at most
-`max_students` browsers (the least recently seen are forgotten first, and any unseen for `ttl_s`),
-and per browser only the catalogue's task ids, each with a small record."""
-import collections
-import threading
-import time
+reloads (a reload is a new Streamlit session; the browser's id is not), in the class's store
+(lib.classroom.store: bounded there). Only the catalogue's task ids are kept. When the store does
+not answer, the student goes on: this server keeps what they do until it answers again."""
+import logging
+
+from lib.classroom.store import MemoryStore, StoreDown
 
 TRIED, DONE = "tried", "done"
+log = logging.getLogger(__name__)
 
 
 class Progress:
     """{browser id: {task id: record}}; a record is {"status": "tried" | "done", "memory": what
-    the task's check keeps, "facts": the facts its "done" line names, "right": a prediction's}."""
+    the task's check keeps, "facts": the facts its "done" line names, "right": a prediction's}.
+    `store` defaults to one in this process (with `bounds`: max_students, ttl_s, clock)."""
 
-    def __init__(self, known_tasks, *, max_students=2000, ttl_s=12 * 3600, clock=time.monotonic):
-        self.known, self.max_students, self.ttl_s, self.clock = set(known_tasks), max_students, ttl_s, clock
-        self._students = collections.OrderedDict()  # id -> (last seen, records)
-        self._lock = threading.Lock()
+    def __init__(self, known_tasks, store=None, **bounds):
+        self.known = set(known_tasks)
+        self.store = store if store is not None else MemoryStore(**bounds)
+        self._here = MemoryStore(**bounds)  # what changed while the store was down
+        self.down = None  # the StoreDown of the last call that failed, None once the store answers
 
     def of(self, student):
-        """One browser's records ({} for a browser never seen or forgotten): a copy of each record,
-        whose "memory" and "facts" are shared with the store, to read only (the store replaces
-        them, never changes them in place; a deep copy cost ~1.8 ms with 30 tasks, per call)."""
-        with self._lock:
-            self._forget_old()
-            entry = self._students.get(student)
-            return {task_id: dict(record) for task_id, record in entry[1].items()} if entry else {}
+        """One browser's records ({} for a browser never seen or forgotten): a copy to read."""
+        here = self._here.records(student)
+        kept = self._ask(lambda: self.store.records(student), {})
+        for task_id, record in here.items():  # kept here while the store was down: done wins
+            if record.get("status") == DONE or task_id not in kept:
+                kept[task_id] = record
+        return kept
 
     def tried(self, student, task_id):
         """The student opened the task or made a move on it: "tried" unless it is done."""
@@ -33,8 +36,7 @@ class Progress:
 
     def remember(self, student, task_id, memory):
         """What the task's check keeps between runs (a guess, the settings of a broken state)."""
-        self._update(student, task_id, lambda r: (r.setdefault("status", TRIED),
-                                                   r.__setitem__("memory", dict(memory))))
+        self._update(student, task_id, lambda r: (r.setdefault("status", TRIED), r.__setitem__("memory", dict(memory))))
 
     def done(self, student, task_id, facts, right=None):
         """The task is done, with the facts its "done" line names; done stays done (the first
@@ -47,18 +49,22 @@ class Progress:
     def _update(self, student, task_id, change):
         if task_id not in self.known:
             raise KeyError(f"no task {task_id!r} in the catalogue")
-        with self._lock:
-            self._forget_old()
-            _, records = self._students.pop(student, (None, {}))
-            change(records.setdefault(task_id, {}))
-            self._students[student] = (self.clock(), records)
-            while len(self._students) > self.max_students:
-                self._students.popitem(last=False)
+        record = self.of(student).get(task_id, {})
+        before = dict(record)
+        change(record)
+        if record != before and self._ask(lambda: self.store.put(student, task_id, record), False) is False:
+            self._here.put(student, task_id, record)
 
-    def _forget_old(self):
-        oldest = self.clock() - self.ttl_s
-        while self._students and next(iter(self._students.values()))[0] < oldest:
-            self._students.popitem(last=False)
+    def _ask(self, call, otherwise):
+        try:
+            answer = call()
+        except StoreDown as e:
+            if self.down is None:
+                log.warning("the class's store is down, progress is kept on this server for now: %s", e)
+            self.down = e
+            return otherwise
+        self.down = None
+        return answer
 
     def __len__(self):
-        return len(self._students)
+        return len(self.store)

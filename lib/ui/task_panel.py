@@ -1,12 +1,14 @@
 """The tasks panel: a page's tasks in the sidebar, checked on every run from what the page reports,
 with two hints and then "show me"; and the checklist of every page's tasks below it. Progress is
 kept per browser (an id in a cookie, `student_id`), so it survives page switches and a reload."""
+import logging
 import re
 import secrets
 
 import streamlit as st
 
 from lib import tasks as catalogue
+from lib.classroom import store
 from lib.classroom.progress import DONE, Progress
 from lib.ui.pages import PAGES, is_available
 from lib.ui.text import lang, t
@@ -23,8 +25,14 @@ MARKS = {DONE: ":green[:material/check_circle:]", "tried": ":orange[:material/cl
 
 @st.cache_resource(show_spinner=False)
 def progress():
-    """Every browser's progress on this server (bounded: see lib.classroom.progress)."""
-    return Progress(task.id for task in catalogue.all_tasks())
+    """Every browser's progress, in the class's store (lib.classroom.store: KERAS_CLASSROOM_STORE,
+    by default an SQLite file); in this server's memory when that store cannot be opened."""
+    known = [task.id for task in catalogue.all_tasks()]
+    try:
+        return Progress(known, store.open_store())
+    except store.StoreDown as e:
+        logging.getLogger(__name__).warning("the class's store cannot be opened, progress stays on this server: %s", e)
+        return Progress(known)
 
 
 def student_id():
@@ -67,19 +75,21 @@ def tasks(page_id, facts):
     page_tasks = catalogue.for_page(page_id)
     student = student_id()
     facts = {name: catalogue.plain(value) for name, value in {**page_settings(page_id), **facts}.items()}
-    kept = progress().of(student)
+    kept, changed = progress().of(student), False
     verdicts = {}
     for task in page_tasks:
         record = kept.get(task.id, {})
         verdict = task.verdict(facts, record.get("memory"))
         if verdict.memory is not None and verdict.memory != record.get("memory"):
             progress().remember(student, task.id, verdict.memory)
+            changed = True
         if verdict.done and record.get("status") != DONE:
             progress().done(student, task.id, catalogue.facts_to_keep(task, facts), verdict.details.get("right"))
+            changed = True
         verdicts[task.id] = verdict
     if page_tasks:
         with st.sidebar:
-            _panel(page_id, page_tasks, verdicts, progress().of(student), facts)
+            _panel(page_id, page_tasks, verdicts, progress().of(student) if changed else kept, facts)
 
 
 def _panel(page_id, page_tasks, verdicts, kept, facts):
