@@ -149,6 +149,11 @@ def test_pushes_are_numbered_and_the_last_one_is_read(make):
     assert make().last_push() == (2, {"page": "pooling", "settings": {}, "present": True})
 
 
+def test_the_first_server_to_set_a_setting_wins(make):
+    assert make().setdefault("teacher_key", "first") == "first"
+    assert make().setdefault("teacher_key", "second") == "first"  # another replica, the same class
+
+
 def test_the_sqlite_file_survives_a_restart_and_an_unwritable_one_is_said(tmp_path):
     path = tmp_path / "class.db"
     class_store.open_store(f"sqlite:///{path}").put("s1", "t", {"status": "done"})

@@ -91,6 +91,11 @@ class Store:
         """(number, message) of the latest push, or (0, None)."""
         raise NotImplementedError
 
+    def setdefault(self, name, value):
+        """The class's setting `name`, set to `value` if no server has set it yet (the teacher's
+        generated key: the first replica to start makes it, the others read it)."""
+        raise NotImplementedError
+
     def __len__(self):
         """How many browsers the store keeps."""
         raise NotImplementedError
@@ -103,7 +108,7 @@ class MemoryStore(Store):
         super().__init__(**bounds)
         self._lock = threading.Lock()
         self._seen, self._records, self._pages, self._names = {}, {}, {}, {}
-        self._push = (0, None)
+        self._push, self._settings = (0, None), {}
 
     def _touch(self, student, page=None):
         self._seen.pop(student, None)
@@ -167,6 +172,10 @@ class MemoryStore(Store):
         with self._lock:
             number, text = self._push
             return number, (json.loads(text) if text else None)
+
+    def setdefault(self, name, value):
+        with self._lock:
+            return self._settings.setdefault(name, value)
 
     def __len__(self):
         with self._lock:

@@ -117,5 +117,11 @@ class RedisStore(Store):
             return (int(number), json.loads(body)) if number and body else (0, None)
         return self._do(work)
 
+    def setdefault(self, name, value):
+        def work(r):
+            r.set(self._key("setting", name), value, nx=True)
+            return r.get(self._key("setting", name))
+        return self._do(work)
+
     def __len__(self):
         return self._do(lambda r: r.zcount(self._key("seen"), self.clock() - self.ttl_s, "+inf"))

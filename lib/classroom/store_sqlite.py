@@ -17,6 +17,7 @@ class SQLiteStore(Store):
         CREATE TABLE IF NOT EXISTS record (student TEXT NOT NULL, task TEXT NOT NULL, body TEXT NOT NULL,
                                            PRIMARY KEY (student, task));
         CREATE TABLE IF NOT EXISTS push (id INTEGER PRIMARY KEY CHECK (id = 1), number INTEGER, body TEXT);
+        CREATE TABLE IF NOT EXISTS setting (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     """
 
     def __init__(self, path, **bounds):
@@ -122,6 +123,12 @@ class SQLiteStore(Store):
     def last_push(self):
         row = self._run(lambda db: db.execute("SELECT number, body FROM push WHERE id = 1").fetchone())
         return (row[0], json.loads(row[1])) if row else (0, None)
+
+    def setdefault(self, name, value):
+        def work(db):
+            db.execute("INSERT OR IGNORE INTO setting (name, value) VALUES (?, ?)", (name, value))
+            return db.execute("SELECT value FROM setting WHERE name = ?", (name,)).fetchone()[0]
+        return self._run(work, write=True)
 
     def __len__(self):
         return self._run(lambda db: db.execute(
