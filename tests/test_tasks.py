@@ -144,10 +144,12 @@ def test_progress_keeps_done_done_and_forgets_the_oldest_browsers_first():
     now = [0.0]
     store = Progress(["p.a", "p.b"], max_students=2, ttl_s=100, clock=lambda: now[0])
     store.tried("s1", "p.a")
+    now[0] = 5.0
     store.done("s1", "p.a", {"x": 1})
+    now[0] = 9.0
     store.done("s1", "p.a", {"x": 2})
     store.tried("s1", "p.a")
-    assert store.of("s1") == {"p.a": {"status": "done", "facts": {"x": 1}, "right": None}}
+    assert store.of("s1") == {"p.a": {"status": "done", "facts": {"x": 1}, "right": None, "at": 5.0}}
     store.of("s1")["p.a"]["status"] = "tried"  # a reader's copy: the store keeps its own
     assert store.of("s1")["p.a"]["status"] == "done"
     with pytest.raises(KeyError, match="no task 'p.zzz'"):
@@ -155,7 +157,7 @@ def test_progress_keeps_done_done_and_forgets_the_oldest_browsers_first():
     store.tried("s2", "p.b")
     store.tried("s3", "p.b")
     assert (len(store), store.of("s1")) == (2, {})
-    now[0] = 101.0
+    now[0] = 110.0  # s3 was last seen at 9.0: 101 s ago, past the 100 s
     assert store.of("s3") == {} and len(store) == 0
 
 

@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 
 class Progress:
     """{browser id: {task id: record}}; a record is {"status": "tried" | "done", "memory": what
-    the task's check keeps, "facts": the facts its "done" line names, "right": a prediction's}.
+    the task's check keeps, "facts": the facts its "done" line names, "right": a prediction's,
+    "at": when it last changed (the store's clock)}.
     `store` defaults to one in this process (with `bounds`: max_students, ttl_s, clock)."""
 
     def __init__(self, known_tasks, store=None, **bounds):
@@ -52,6 +53,8 @@ class Progress:
         record = self.of(student).get(task_id, {})
         before = dict(record)
         change(record)
+        if record != before:
+            record["at"] = round(self.store.clock(), 3)  # when it last moved: the class view's "stuck"
         if record != before and self._ask(lambda: self.store.put(student, task_id, record), False) is False:
             self._here.put(student, task_id, record)
 

@@ -1,0 +1,102 @@
+"""The teacher's room, its pure parts: the teacher's key (where it comes from, a wrong one refused
+and counted, a place that keeps guessing waits longer and longer), nicknames made harmless, and
+what the class view counts."""
+import pytest
+
+from lib.classroom import store as class_store
+from lib.classroom import teacher
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_hosts_key_wins_else_one_made_once_for_the_whole_class():
+    assert teacher.class_key(None, {"KERAS_CLASSROOM_TEACHER_KEY": "from-the-host"}) == ("from-the-host", False)
+    assert teacher.class_key(None, {}, from_secrets="from-secrets") == ("from-secrets", False)
+    shared = class_store.open_store("memory://")
+    first, made = teacher.class_key(shared, {})
+    assert made and len(first) == 12 and teacher.class_key(shared, {}) == (first, True)  # a second replica
+    assert teacher.class_key(None, {})[0] != teacher.class_key(None, {})[0]
+
+
+def test_the_right_key_passes_and_a_wrong_one_is_refused_and_counted():
+    key = teacher.TeacherKey("correct horse battery")
+    assert key.check("correct horse battery", "10.0.0.5")
+    for wrong in ("correct horse batter", "", None, "correct horse battery ", "CORRECT HORSE BATTERY"):
+        assert key.check(wrong, f"place {wrong!r}") is False
+    assert key.wrong == 5 and "battery" not in repr(key)
+
+
+def test_a_place_that_keeps_guessing_waits_longer_each_time_and_others_are_not_held_up():
+    clock = Clock()
+    key = teacher.TeacherKey("correct horse battery", clock=clock)
+    for _ in range(teacher.FREE_TRIES):
+        assert key.check("guess", "stranger") is False and key.wait_s("stranger") == 0
+    waits = []
+    for _ in range(8):
+        assert key.check("guess", "stranger") is False
+        waits.append(key.wait_s("stranger"))
+        with pytest.raises(teacher.TeacherRefusal, match=r"too many wrong keys: try again in \d+ s") as refused:
+            key.check("correct horse battery", "stranger")  # not even the right key, while it waits
+        assert refused.value.code == "wait"
+        clock.now += waits[-1]
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert key.check("correct horse battery", "the teacher's laptop")  # another place: no wait
+    assert key.check("correct horse battery", "stranger") and key.wait_s("stranger") == 0  # right: afresh
+
+
+def test_a_key_too_short_to_be_safe_is_refused_at_start():
+    with pytest.raises(teacher.TeacherRefusal, match="a teacher key needs at least 8 characters"):
+        teacher.TeacherKey("1234")
+
+
+# --- Nicknames -----------------------------------------------------------------------------------
+from lib.classroom import names  # noqa: E402
+
+
+@pytest.mark.parametrize("typed, kept", [
+    ("Minji", "Minji"),
+    ("  김 민지  ", "김 민지"),
+    ("<b>bold</b><script>alert(1)</script>", "<b>bold</b><script>a"),  # kept as text, cut at 20
+    ("**big** [link](http://x)", "**big** [link](http:"),
+    ("a\x00b\x1bc\u202ed\u200be\nf\tg", "a b c d e f g"),
+    ("x" * 10_000, "x" * 20),
+    ("\x00\x01\u200b  \n", None),
+    (None, None),
+    (12, None),
+])
+def test_a_nickname_keeps_printable_text_only_cut_to_twenty(typed, kept):
+    assert names.clean(typed) == kept
+
+
+def test_a_student_without_a_nickname_is_a_short_number():
+    assert names.shown("3f9a0c" + "0" * 26, {}) == "#3f9a"
+    assert names.shown("3f9a0c" + "0" * 26, {"3f9a0c" + "0" * 26: "Minji"}) == "Minji"
+
+
+# --- The class view ------------------------------------------------------------------------------
+from lib.classroom.view import class_view  # noqa: E402
+
+
+def test_the_class_view_counts_pages_tasks_results_and_who_is_quiet():
+    present = {"a" * 32: ("pooling", 2.0), "b" * 32: ("pooling", 9.0), "c" * 32: ("training", 1.0),
+               "d" * 32: ("optimizers", 4.0)}
+    everyone = {
+        "a" * 32: {"training.high": {"status": "done", "facts": {"val_accuracy": 0.962, "params": 4810}, "at": 990.0},
+                   "pooling.quarter": {"status": "tried", "at": 995.0}},
+        "b" * 32: {"training.high": {"status": "done", "facts": {"val_accuracy": 0.951, "params": 5000}, "at": 500.0}},
+        "c" * 32: {"training.high": {"status": "tried", "at": 100.0}, "unknown.task": {"status": "done"}},
+        "e" * 32: {"pooling.quarter": {"status": "done", "facts": {"width_factor": 4.0}, "at": 10.0}},  # gone
+    }
+    view = class_view(["training.high", "pooling.quarter", "losses.far"], present, everyone,
+                      {"c" * 32: "Minji"}, now=1000.0, quiet_s=300)
+    assert (view.here, view.pages) == (4, {"pooling": 2, "training": 1, "optimizers": 1})
+    assert view.tasks == {"training.high": (2, 1), "pooling.quarter": (1, 1), "losses.far": (0, 0)}
+    assert view.results == {"training.high": {"val_accuracy": [0.962, 0.951], "params": [4810, 5000]},
+                            "pooling.quarter": {"width_factor": [4.0]}}
+    assert view.quiet == ["#bbbb", "Minji"] and view.idle == ["#dddd"]
