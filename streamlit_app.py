@@ -83,6 +83,7 @@ link_notice = st.empty()  # what a class link asked for and could not have, said
 try:
     page.run()
     ui.task_checklist()  # after the page: what its tasks' checks just found is counted
+    ui.be_seen(page.url_path)  # the teacher's class view: who is on which page
 finally:
     if waiting is not None:
         waiting.empty()

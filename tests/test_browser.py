@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from lib import i18n, tasks, ui
-from lib.ui import task_panel
+from lib.ui import classroom
 from tests.helpers import ROOT, wait_until
 
 pytestmark = pytest.mark.browser
@@ -297,7 +297,7 @@ def test_a_forged_student_cookie_is_replaced_by_a_fresh_id(server, browser):
     """The id in the cookie is a stranger's text: anything but 32 hex digits is not used (a new
     id is made, and the browser is asked to keep it instead)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_cookies([{"name": task_panel.COOKIE, "value": "<b>x</b>%00" + "a" * 3000, "url": server}])
+    context.add_cookies([{"name": classroom.COOKIE, "value": "<b>x</b>%00" + "a" * 3000, "url": server}])
     tab = context.new_page()
     tab.frames_at = [time.time()]
     tab.goto(f"{server}/pooling?lang=en")
@@ -305,7 +305,7 @@ def test_a_forged_student_cookie_is_replaced_by_a_fresh_id(server, browser):
     assert tab.locator('[data-testid="stException"]').count() == 0
 
     def fresh_id():
-        return [c["value"] for c in context.cookies() if c["name"] == task_panel.COOKIE]
+        return [c["value"] for c in context.cookies() if c["name"] == classroom.COOKIE]
 
     wait_until(lambda: re.fullmatch(r"[0-9a-f]{32}", fresh_id()[0]), 30, lambda: f"cookie still {fresh_id()}")
     context.close()

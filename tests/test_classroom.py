@@ -100,3 +100,57 @@ def test_the_class_view_counts_pages_tasks_results_and_who_is_quiet():
     assert view.results == {"training.high": {"val_accuracy": [0.962, 0.951], "params": [4810, 5000]},
                             "pooling.quarter": {"width_factor": [4.0]}}
     assert view.quiet == ["#bbbb", "Minji"] and view.idle == ["#dddd"]
+
+
+# --- Through the pages (AppTest: every session of a test shares the server's store) ---------------
+from lib.ui import classroom, task_panel  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.helpers import ROOT, open_page  # noqa: E402
+
+KEY = "correct horse battery"
+
+
+@pytest.fixture
+def fresh_class(monkeypatch):
+    monkeypatch.setenv("KERAS_CLASSROOM_TEACHER_KEY", KEY)
+    kept = (classroom.the_store, classroom.teacher_key, task_panel.progress)  # each test: a class of its own
+    for cached in kept:
+        cached.clear()
+    yield
+    for cached in kept:
+        cached.clear()
+
+
+def _open_with_key(key):
+    """The teacher's page opened by its address, as a teacher does (not from another page first)."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.switch_page("lessons/teacher.py")
+    at.run()
+    at.text_input(key="teacher.key").input(key)
+    at.button(key="teacher.open").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_teacher_page_is_in_no_menu_and_a_wrong_key_is_refused(fresh_class):
+    at = _open_with_key("a guess")
+    assert [e.value for e in at.error] == ["That is not the teacher's key."]
+    assert not at.metric and classroom.teacher_key()[0].wrong == 1
+    assert "teacher" not in [link.proto.page for link in open_page().get("page_link")]
+
+
+def test_the_class_view_counts_the_students_their_pages_and_tasks_with_nicknames_as_text(fresh_class):
+    named = open_page("lessons/pooling.py")
+    named.sidebar.text_input(key="classroom.nickname").input("<b>Min</b>\x00ji **x**").run()
+    trying = open_page("lessons/losses.py")
+    trying.sidebar.button(key="tasks.open.losses.heaviest").click()
+    trying.run()
+    assert classroom.the_store().names() == {named.session_state[classroom.STUDENT][0]: "<b>Min</b> ji **x**"}
+    at = _open_with_key(KEY)
+    assert [(m.label, m.value) for m in at.metric] == [("Students here", "2"), ("Tasks done", "0"),
+                                                       ("Quiet for 5 min", "1")]
+    # the one who has not tried a task yet, by the nickname they typed: as text, never as markup
+    assert [text.value for text in at.text] == ["<b>Min</b> ji **x**"]
+    assert not [m for m in at.markdown if "Min" in m.value]

@@ -8,6 +8,7 @@
     live_run  a training run started, followed, explained       state     what one page leaves for another
     models    the models a page looks at, and their exams
     task_panel a page's tasks in the sidebar, checked from what it computed; the checklist
+    classroom the class's store, who this browser is and where; the teacher's key and class view
 
 `lib.ui` is the only part of `lib` that imports Streamlit. Pages read widgets, call the rest of
 `lib`, and show what comes back through these helpers, so every page looks and speaks alike.
@@ -27,7 +28,8 @@ from lib.ui.live_run import FOLLOW_COST, Entry, LiveRun, run_notice, session_id 
 from lib.ui.pages import (HIDDEN, PAGES, ROOT, SECTIONS, PageInfo, available_pages, is_available,  # noqa: F401
                           page_info)
 from lib.ui.shell import QR_BORDER, QR_SCALE, choose_language, get_ready, navigation, qr_png, share_button  # noqa: F401
-from lib.ui.task_panel import checklist as task_checklist, student_id, task_open, tasks  # noqa: F401
+from lib.ui.classroom import be_seen, class_view_live, student_id, teacher_unlocked  # noqa: F401
+from lib.ui.task_panel import checklist as task_checklist, task_open, tasks  # noqa: F401
 from lib.ui.state import LOADED_MODEL, MODEL_STACK, TRAINING_RUN  # noqa: F401
 from lib.ui.text import labels, lang, literal, refusal_text, say, spec_error_text, t  # noqa: F401
 from lib.ui.url import (BOUND, IGNORED, MAX_LINK_TEXT, bound, choice, class_link, ignored_in_link,  # noqa: F401

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from lib import i18n, server
-from lib.ui.pages import PAGES, available_pages
+from lib.ui.pages import PAGES, SECTIONS, available_pages
 from lib.ui.text import lang, t
 from lib.ui.url import class_link
 
@@ -95,6 +95,10 @@ def navigation():
         page = st.Page(info.file, title=t(f"nav.{info.id}"), icon=info.icon,
                        url_path=info.url_path or None, default=info.id == "overview")
         groups.setdefault(t(f"nav.section.{info.section}"), []).append(page)
+    # The teacher's room: in no menu (a student may still type its address: it asks for the key).
+    groups.setdefault(t(f"nav.section.{SECTIONS[-1]}"), []).append(
+        st.Page("lessons/teacher.py", title=t("teacher.title"), icon=":material/co_present:", url_path="teacher",
+                visibility="hidden"))
     # Every lesson in view: past twelve pages Streamlit folds the menu to ten and a "View more"
     # (the Regression page made thirteen: Save & load and the Glossary went out of sight).
     page = st.navigation(groups, expanded=True)

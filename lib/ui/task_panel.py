@@ -1,22 +1,15 @@
 """The tasks panel: a page's tasks in the sidebar, checked on every run from what the page reports,
 with two hints and then "show me"; and the checklist of every page's tasks below it. Progress is
 kept per browser (an id in a cookie, `student_id`), so it survives page switches and a reload."""
-import logging
-import re
-import secrets
-
 import streamlit as st
 
 from lib import tasks as catalogue
-from lib.classroom import store
 from lib.classroom.progress import DONE, Progress
+from lib.ui.classroom import keep_cookie, nickname_input, student_id, the_store
 from lib.ui.pages import PAGES, is_available
 from lib.ui.text import lang, t
 from lib.ui.url import BOUND
 
-COOKIE = "keras_classroom_student"
-STUDENT = "tasks.student"  # session key: this browser's id
-COOKIE_DAYS = 30
 ICONS = {DONE: ":material/check_circle:", "tried": ":material/clock_loader_40:",
          None: ":material/radio_button_unchecked:"}
 MARKS = {DONE: ":green[:material/check_circle:]", "tried": ":orange[:material/clock_loader_40:]",
@@ -25,35 +18,8 @@ MARKS = {DONE: ":green[:material/check_circle:]", "tried": ":orange[:material/cl
 
 @st.cache_resource(show_spinner=False)
 def progress():
-    """Every browser's progress, in the class's store (lib.classroom.store: KERAS_CLASSROOM_STORE,
-    by default an SQLite file); in this server's memory when that store cannot be opened."""
-    known = [task.id for task in catalogue.all_tasks()]
-    try:
-        return Progress(known, store.open_store())
-    except store.StoreDown as e:
-        logging.getLogger(__name__).warning("the class's store cannot be opened, progress stays on this server: %s", e)
-        return Progress(known)
-
-
-def student_id():
-    """This browser's id: from its cookie when it has a well-formed one, else a new random id the
-    browser is asked to keep (a script sets the cookie; a reload then brings it back)."""
-    if STUDENT not in st.session_state:
-        sent = st.context.cookies.get(COOKIE, "") if st.context.cookies else ""
-        fresh = not re.fullmatch(r"[0-9a-f]{32}", sent)
-        st.session_state[STUDENT] = (secrets.token_hex(16) if fresh else sent, fresh)
-    return st.session_state[STUDENT][0]
-
-
-def _keep_cookie(place):
-    """Ask the browser to keep this session's new id, once per session: the script runs as soon as
-    the browser draws it (sending it on every run cost the class's server a message per nudge)."""
-    sid, fresh = st.session_state[STUDENT]
-    if fresh:
-        age = COOKIE_DAYS * 24 * 3600
-        place.html(f"<script>document.cookie='{COOKIE}={sid}; path=/; max-age={age}; samesite=lax'</script>",
-                   unsafe_allow_javascript=True)
-        st.session_state[STUDENT] = (sid, False)
+    """Every browser's progress, in the class's store (lib.ui.classroom.the_store)."""
+    return Progress([task.id for task in catalogue.all_tasks()], the_store())
 
 
 def task_open(page_id):
@@ -191,4 +157,5 @@ def checklist():
         st.markdown("  \n".join(
             "".join(MARKS[kept.get(task.id, {}).get("status")] for task in page_tasks) + " " + t(f"nav.{page}")
             for page, page_tasks in pages))
-    _keep_cookie(st.sidebar)
+        nickname_input()
+    keep_cookie(st.sidebar)
