@@ -63,7 +63,8 @@ def be_seen(url_path):
     that is down is the teacher's news, not the student's."""
     page = next((p.id for p in PAGES if p.url_path == url_path), None)
     last = st.session_state.get("classroom.seen")
-    if page is None or st.session_state.get(UNLOCKED) or (last and last[0] == page and time.monotonic() - last[1] < SEEN_EVERY_S):
+    told = last is not None and last[0] == page and time.monotonic() - last[1] < SEEN_EVERY_S
+    if page is None or told or st.session_state.get(UNLOCKED):
         return
     st.session_state["classroom.seen"] = (page, time.monotonic())
     try:
