@@ -150,7 +150,7 @@ def test_the_class_view_counts_the_students_their_pages_and_tasks_with_nicknames
     assert classroom.the_store().names() == {named.session_state[classroom.STUDENT][0]: "<b>Min</b> ji **x**"}
     at = _open_with_key(KEY)
     assert [(m.label, m.value) for m in at.metric] == [("Students here", "2"), ("Tasks done", "0"),
-                                                       ("Quiet for 5 min", "1")]
+                                                       ("No task tried yet", "1"), ("Quiet for 5 min", "0")]
     # the one who has not tried a task yet, by the nickname they typed: as text, never as markup
     assert [text.value for text in at.text] == ["<b>Min</b> ji **x**"]
     assert not [m for m in at.markdown if "Min" in m.value]

@@ -165,13 +165,15 @@ def _class_view():
     except class_store.StoreDown as e:
         st.error(t("teacher.store_down", where=e.details.get("where", "")), icon=":material/cloud_off:")
         return
-    all_tasks = catalogue.all_tasks()
+    order = [info.id for info in PAGES]  # the tasks in the menu's order
+    all_tasks = sorted(catalogue.all_tasks(), key=lambda task: order.index(task.page) if task.page in order else 99)
     view = class_view([task.id for task in all_tasks], present, everyone, kept_names, now=store.clock(),
                       quiet_s=QUIET_S)
-    here, done, quiet = st.columns(3)
+    here, done, idle, quiet = st.columns(4)
     here.metric(t("teacher.here"), view.here)
     done.metric(t("teacher.done"), sum(d for d, _ in view.tasks.values()))
-    quiet.metric(t("teacher.quiet", minutes=QUIET_S // 60), len(view.quiet) + len(view.idle))
+    idle.metric(t("teacher.idle"), len(view.idle))
+    quiet.metric(t("teacher.quiet", minutes=QUIET_S // 60), len(view.quiet))
     if view.pages:
         st.subheader(t("teacher.where"), anchor=False)
         plot(plots.where_figure({t(f"nav.{page}"): n for page, n in view.pages.items()}, lang()))
@@ -182,6 +184,7 @@ def _class_view():
         for fact, values in view.results[task.id].items():
             label = f"{task.words(lang())['title']}: {catalogue.fact_name(task, fact, lang())}"
             plot(plots.results_figure(values, label, lang(), k))
-    if view.quiet or view.idle:
-        st.subheader(t("teacher.who_quiet", minutes=QUIET_S // 60), anchor=False)
-        st.text(", ".join(view.quiet + view.idle))  # plain text: a nickname is never markup
+    for who, heading in ((view.idle, "teacher.who_idle"), (view.quiet, "teacher.who_quiet")):
+        if who:
+            st.subheader(t(heading, minutes=QUIET_S // 60), anchor=False)
+            st.text(", ".join(who))  # plain text: a nickname is never markup
