@@ -81,9 +81,11 @@ _say_if_started_afresh(page)
 waiting = ui.get_ready(page)  # on a fresh server: what the page waits for, instead of an empty column
 link_notice = st.empty()  # what a class link asked for and could not have, said once the page has run
 try:
+    ui.follow_the_teacher(page.url_path)  # before the page: "your teacher is on …", or follow at once
     page.run()
     ui.task_checklist()  # after the page: what its tasks' checks just found is counted
     ui.be_seen(page.url_path)  # the teacher's class view: who is on which page
+    ui.teacher_controls(page.url_path)  # in the teacher's session: bring the class here
 finally:
     if waiting is not None:
         waiting.empty()

@@ -154,3 +154,36 @@ def test_the_class_view_counts_the_students_their_pages_and_tasks_with_nicknames
     # the one who has not tried a task yet, by the nickname they typed: as text, never as markup
     assert [text.value for text in at.text] == ["<b>Min</b> ji **x**"]
     assert not [m for m in at.markdown if "Min" in m.value]
+
+
+def _current_page(at):
+    return at.session_state["classroom.seen"][0] if "classroom.seen" in at.session_state else None
+
+
+def test_the_teacher_brings_the_class_to_a_page_with_its_settings_and_a_student_goes_back(fresh_class):
+    student = open_page("lessons/pooling.py")
+    student.slider(key="pooling.pool_size").set_value(3).run()
+    teacher = _open_with_key(KEY)
+    teacher.switch_page("lessons/optimizers.py")
+    teacher.run()
+    teacher.select_slider(key="optimizers.lr").set_value(0.3).run()
+    teacher.sidebar.button(key="follow.bring").click()
+    teacher.run()
+    assert classroom.the_store().last_push()[1]["page"] == "optimizers"
+    student.run()  # the student's next run (the page asks the store every 10 s by itself)
+    assert "**Your teacher is on Optimizers** and asks the class to follow." in [m.value for m in student.markdown]
+    student.button(key="follow.go.1").click()
+    student.run()
+    assert not student.exception, student.exception
+    assert _current_page(student) == "optimizers" and student.select_slider(key="optimizers.lr").value == 0.3
+    teacher.sidebar.toggle(key="follow.presenting").set_value(True).run()  # presenter mode ...
+    teacher.switch_page("lessons/losses.py")
+    teacher.run()
+    student.run()
+    assert _current_page(student) == "losses", "in presenter mode the class follows by itself"
+    teacher.sidebar.toggle(key="follow.presenting").set_value(False).run()  # ... until released
+    student.run()
+    assert "Your teacher has released the class. You were on **Pooling** before." in [m.value for m in student.markdown]
+    student.button(key=f"follow.back.{classroom.the_store().last_push()[0]}").click()
+    student.run()
+    assert _current_page(student) == "pooling" and student.slider(key="pooling.pool_size").value == 3

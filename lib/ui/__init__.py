@@ -9,6 +9,7 @@
     models    the models a page looks at, and their exams
     task_panel a page's tasks in the sidebar, checked from what it computed; the checklist
     classroom the class's store, who this browser is and where; the teacher's key and class view
+    follow    bring the class here: the teacher's push, and students following it
 
 `lib.ui` is the only part of `lib` that imports Streamlit. Pages read widgets, call the rest of
 `lib`, and show what comes back through these helpers, so every page looks and speaks alike.
@@ -18,6 +19,7 @@ import streamlit as st  # noqa: F401  (ui.st: what the helpers draw with)
 
 from lib.ui import models, state  # noqa: F401
 from lib.ui.dense import dense_unit_view  # noqa: F401
+from lib.ui.follow import follow_the_teacher, teacher_controls  # noqa: F401
 from lib.ui.figures import forget_figures, shared, shared_figure  # noqa: F401
 from lib.ui.inputs import image_input  # noqa: F401
 from lib.ui.kernel_editor import kernel_editor  # noqa: F401

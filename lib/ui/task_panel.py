@@ -8,7 +8,7 @@ from lib.classroom.progress import DONE, Progress
 from lib.ui.classroom import keep_cookie, nickname_input, student_id, the_store
 from lib.ui.pages import PAGES, is_available
 from lib.ui.text import lang, t
-from lib.ui.url import BOUND
+from lib.ui.url import page_settings
 
 ICONS = {DONE: ":material/check_circle:", "tried": ":material/clock_loader_40:",
          None: ":material/radio_button_unchecked:"}
@@ -26,13 +26,6 @@ def task_open(page_id):
     """Is one of the page's tasks open in the panel? (A page whose controls live in a fragment
     reruns the whole page for it only then.)"""
     return st.session_state.get(f"tasks.chosen.{page_id}") is not None
-
-
-def page_settings(page_id):
-    """The page's settings that are bound to the URL, under their URL keys."""
-    prefix = page_id + "."
-    return {k: st.session_state[k] for k in st.session_state.get(BOUND, ())
-            if k.startswith(prefix) and k in st.session_state}
 
 
 def tasks(page_id, facts):

@@ -131,6 +131,13 @@ def ignored_in_link(place):
         place.warning(t("common.link_ignored", settings=literal(shown)), icon=":material/link_off:")
 
 
+def page_settings(page_id):
+    """The page's settings that are bound to the URL, under their URL keys."""
+    prefix = page_id + "."
+    return {k: st.session_state[k] for k in st.session_state.get(BOUND, ())
+            if k.startswith(prefix) and k in st.session_state}
+
+
 def class_link():
     """This page's address with its settings and language: the link a teacher shares."""
     base = (st.context.url or "").split("?")[0]
