@@ -37,6 +37,8 @@ import urllib.request
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "nginx"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_MEMORY = "256mb"  # the class's store: what a lecture hall's progress and pushes need, many times over
 COOKIE = "classroom_replica"  # the sticky cookie nginx sets: the name of the replica that has the session
 FIRST_PORT = 8501
 HEALTH = "/_stcore/health"
@@ -103,6 +105,15 @@ def free_ports(count, host="127.0.0.1"):
             s.close()
 
 
+def _redis_answers(port):
+    """Does a redis-server on loopback `port` answer PING (in its own protocol, no client needed)?"""
+    with contextlib.suppress(OSError):
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    return False
+
+
 def healthy(url, timeout=2.0):
     with contextlib.suppress(OSError, ValueError):
         with urllib.request.urlopen(url + HEALTH, timeout=timeout) as response:
@@ -137,12 +148,18 @@ class Classroom:
     replicas: how many `streamlit run` processes; port/host: where nginx listens (the class's
     address); ports: the replicas' loopback ports (default 8501, 8502, ...); trainers: training
     workers per replica (KERAS_CLASSROOM_TRAINERS; default: one per two cores shared out, 1 to 4 each);
-    nginx: its binary, or None for the replicas alone.
+    nginx: its binary, or None for the replicas alone; store: the class's store every replica
+    shares — "redis" (a Debian redis-server started here, on loopback), a URL
+    (KERAS_CLASSROOM_STORE: redis://…), or None (each replica's default: one SQLite file).
+    The teacher's key is KERAS_CLASSROOM_TEACHER_KEY, or one made here for every replica.
     """
 
     def __init__(self, replicas=2, *, port=8080, host="0.0.0.0", ports=None, trainers=None, nginx=NGINX,
-                 log=sys.stderr, startup_timeout=180):
+                 store="redis", log=sys.stderr, startup_timeout=180):
         self.port, self.host, self.nginx_binary, self.log = port, host, nginx, log
+        self.store, self.store_url, self.redis = store, None if store in (None, "redis") else store, None
+        # one key for every replica (as lib.classroom.teacher.make_key makes them: this file runs alone)
+        self.teacher_key = os.environ.get("KERAS_CLASSROOM_TEACHER_KEY") or secrets.token_urlsafe(9)
         ports = list(ports or range(FIRST_PORT, FIRST_PORT + replicas))
         if len(ports) != replicas:
             raise ValueError(f"{replicas} replicas need {replicas} ports, not {len(ports)}")
@@ -171,6 +188,8 @@ class Classroom:
     def start(self):
         self.directory = pathlib.Path(tempfile.mkdtemp(prefix="keras-classroom-"))  # mode 0700
         try:
+            if self.store == "redis":
+                self._start_redis()
             for replica in self.replicas:
                 self._start_replica(replica)
             self._wait(lambda: all(healthy(r.url) for r in self.replicas), "the replicas")
@@ -182,11 +201,31 @@ class Classroom:
             raise
         self.say(f"{len(self.replicas)} replicas ready" + (f" behind nginx at {self.url}" if self.nginx else "")
                  + f" (logs in {self.directory})")
+        self.say(f"the class's store: {self.store_url or 'an SQLite file per machine'}; the teacher's key: "
+                 f"{self.teacher_key} (open {self.url}/teacher)")
         return self
+
+    def _start_redis(self):
+        """Debian's redis-server on a free loopback port, in memory only (the class's store lives as
+        long as the class), its memory capped: keys that expire go first when it is full."""
+        if not os.access(REDIS, os.X_OK):
+            raise RuntimeError(f"no redis-server at {REDIS} (Debian: apt-get install redis-server), "
+                               "or give the class's store: --store redis://host:6379/0")
+        port = free_ports(1)[0]
+        with open(self.directory / "redis.log", "ab") as out:
+            self.redis = subprocess.Popen(
+                [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", str(self.directory), "--maxmemory", REDIS_MEMORY, "--maxmemory-policy", "volatile-lru"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        self.store_url = f"redis://127.0.0.1:{port}/0"
+        self._wait(lambda: _redis_answers(port), "redis-server")
+        self.say(f"redis-server on 127.0.0.1:{port} (pid {self.redis.pid}), at most {REDIS_MEMORY}")
 
     def _start_replica(self, replica):
         env = dict(os.environ, PYTHONUNBUFFERED="1", KERAS_CLASSROOM_TRAINERS=str(self.trainers),
-                   STREAMLIT_SERVER_COOKIE_SECRET=self.cookie_secret)
+                   STREAMLIT_SERVER_COOKIE_SECRET=self.cookie_secret, KERAS_CLASSROOM_TEACHER_KEY=self.teacher_key)
+        if self.store_url:
+            env["KERAS_CLASSROOM_STORE"] = self.store_url
         log = open(self.directory / f"replica-{replica.name}.log", "ab")
         replica.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
@@ -220,6 +259,8 @@ class Classroom:
             dead = [r for r in self.replicas if not r.running and not r.stopped]
             if dead:
                 raise RuntimeError(f"replica {dead[0].name} stopped:\n{self._tail(f'replica-{dead[0].name}.log')}")
+            if self.redis is not None and self.redis.poll() is not None:
+                raise RuntimeError(f"redis-server stopped:\n{self._tail('redis.log')}")
             if time.time() > deadline:
                 raise RuntimeError(f"{what} did not answer {HEALTH} within {self.startup_timeout} s")
             time.sleep(0.2)
@@ -237,6 +278,9 @@ class Classroom:
         for replica in self.replicas:
             if replica.process is not None:
                 _stop(replica.process, signal.SIGTERM, group=True)
+        if self.redis is not None:  # after the replicas: nothing of the class is lost while they stop
+            _stop(self.redis, signal.SIGTERM, group=False)
+            self.redis = None
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
@@ -306,6 +350,9 @@ def main(argv=None):
                         help=f"the first replica's loopback port; the others follow (default {FIRST_PORT})")
     parser.add_argument("--trainers", type=int, default=None,
                         help="training workers per replica (KERAS_CLASSROOM_TRAINERS; default: cores / 2 / replicas, 1 to 4)")
+    parser.add_argument("--store", default="redis",
+                        help="the class's store every replica shares: redis (a redis-server started here, the "
+                             "default), a redis://host:port/db URL, or sqlite (each machine's own file)")
     parser.add_argument("--print-site", action="store_true",
                         help="print the nginx site configuration for these replicas (for /etc/nginx/conf.d/) and exit")
     parser.add_argument("--no-nginx", action="store_true",
@@ -316,7 +363,8 @@ def main(argv=None):
         print(site_config(ports, listen=str(args.port) if args.host == "0.0.0.0" else f"{args.host}:{args.port}"))
         return 0
     classroom = Classroom(args.replicas, port=args.port, host=args.host, ports=ports, trainers=args.trainers,
-                          nginx=None if args.no_nginx else NGINX)
+                          nginx=None if args.no_nginx else NGINX,
+                          store=None if args.store == "sqlite" else args.store)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leaves through the `finally` below
     try:
         classroom.start()

@@ -433,6 +433,58 @@ def test_an_image_upload_goes_through_the_proxy(browser, classroom):
     tab.context.close()
 
 
+def _sidebar_button(tab, text):
+    return tab.locator('[data-testid="stSidebar"] button', has_text=text).first
+
+
+def _student_id(tab):
+    return next(c["value"] for c in tab.context.cookies() if c["name"] == ui.classroom.COOKIE)
+
+
+def _checklist(tab):
+    return tab.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').last.inner_text()
+
+
+@pytest.mark.browser
+def test_the_students_of_both_replicas_are_one_class_for_the_teacher(browser, classroom, students):
+    """One class in Redis: the teacher's view (on one replica) counts the students of both, a task
+    done on one is kept by the class, and "bring the class here" reaches both replicas."""
+    from lib.classroom import store as class_store
+
+    a, b = students
+    for tab, lang in ((a, "en"), (b, "ko")):
+        if "/filters" not in tab.url:
+            _go(tab, "filters", lang)
+    _sidebar_button(a, "Horizontal edges only").click()  # a does a task: two hints, then "show me"
+    settle(a)
+    for text in ("A hint", "Another hint", "Show me"):
+        _sidebar_button(a, text).click()
+        settle(a)
+    wait_until(lambda: "1 of " in _checklist(a), 60, lambda: f"the task was not done: {_checklist(a)!r}",
+               interval=0.1, pause=lambda s: a.wait_for_timeout(s * 1000))
+    kept = class_store.open_store(classroom.store_url)
+    assert kept.records(_student_id(a))["filters.horizontal"]["status"] == "done"
+    here = kept.present(ui.classroom.PRESENT_S)
+    assert {_student_id(a), _student_id(b)} <= set(here)
+
+    teacher = _student(browser, f"{classroom.url}/teacher?lang=en")
+    teacher.locator('input[type="password"]').fill(classroom.teacher_key)
+    teacher.locator('input[type="password"]').press("Enter")
+    metric = teacher.locator('[data-testid="stMetricValue"]').first
+    wait_until(lambda: metric.count() and metric.inner_text() == str(len(kept.present(ui.classroom.PRESENT_S))),
+               60, "the class view did not count the class", interval=0.2,
+               pause=lambda s: teacher.wait_for_timeout(s * 1000))
+    _go(teacher, "optimizers", "en")
+    _sidebar_button(teacher, "Bring the class here").click()
+    settle(teacher)
+    for tab, lang in ((a, "en"), (b, "ko")):  # each page asks the store every 10 s by itself
+        said = i18n.translate("follow.teacher_is_on", lang, page=i18n.translate("nav.optimizers", lang))
+        _wait_for_text(tab, said.replace("**", ""), timeout=60)  # (bold in Markdown: plain in the page's text)
+    assert replica_of(a) != replica_of(b)
+    a.checklist_after_task = _checklist(a)
+    teacher.context.close()
+
+
 @pytest.mark.browser
 def test_when_a_replica_stops_its_students_move_to_another_and_are_told(browser, classroom, students):
     a, b = students
@@ -446,6 +498,8 @@ def test_when_a_replica_stops_its_students_move_to_another_and_are_told(browser,
     classroom.stop_replica(classroom.replica_named(moved).index)
     _wait_for_text(a, said_en)  # reconnected and rerun on the other replica, without a click
     settle(a)
+    if hasattr(a, "checklist_after_task"):  # the task a did on the stopped replica: kept by the class's store
+        assert _checklist(a) == a.checklist_after_task
     assert replica_of(a) == stays and len(a.sockets) == 2
     assert _settings(a) == a_settings and _stride(a, "en").input_value() == a_stride  # the address bar's settings
     before = a.evaluate(FIGURES_JS)  # and the page works: a control moved redraws the figure
