@@ -187,3 +187,12 @@ def test_the_teacher_brings_the_class_to_a_page_with_its_settings_and_a_student_
     student.button(key=f"follow.back.{classroom.the_store().last_push()[0]}").click()
     student.run()
     assert _current_page(student) == "pooling" and student.slider(key="pooling.pool_size").value == 3
+
+
+def test_a_hosts_key_too_short_is_said_on_the_teachers_page(fresh_class, monkeypatch):
+    monkeypatch.setenv("KERAS_CLASSROOM_TEACHER_KEY", "1234")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.switch_page("lessons/teacher.py")
+    at.run()
+    assert not at.exception and [e.value for e in at.error] == [
+        "A teacher's key needs at least 8 characters: set a longer KERAS_CLASSROOM_TEACHER_KEY."]

@@ -12,17 +12,8 @@ goes on without it, the teacher's view says so."""
 import json
 import os
 import threading
-import time
 
-from lib.errors import Refusal
-
-MAX_RECORD_BYTES = 4096  # a task's record: its status, a guess, the facts its "done" line names
-MAX_NAME = 20  # a nickname's characters (lib.classroom.names cleans it before it gets here)
-
-
-class StoreDown(Refusal):
-    """The class's store did not answer (Redis stopped, the SQLite file unwritable)."""
-    catalog = "classroom.error"
+from lib.classroom.contract import MAX_NAME, MAX_RECORD_BYTES, Store, StoreDown, encoded  # noqa: F401
 
 
 def open_store(url=None, **bounds):
@@ -39,66 +30,6 @@ def open_store(url=None, **bounds):
         from lib.classroom.store_redis import RedisStore
         return RedisStore(url, **bounds)
     raise ValueError(f"KERAS_CLASSROOM_STORE: no store for {url!r} (memory://, sqlite:///path, redis://host:port/db)")
-
-
-def encoded(record):
-    text = json.dumps(record, separators=(",", ":"), sort_keys=True)
-    if len(text.encode()) > MAX_RECORD_BYTES:
-        raise ValueError(f"a record of {len(text.encode())} bytes (at most {MAX_RECORD_BYTES})")
-    return text
-
-
-class Store:
-    """What every home keeps. `student` is a browser's id, `task` a catalogue id; a record is a
-    small JSON-able dict. Seeing a student (`put`, `seen`) makes them the most recent."""
-
-    def __init__(self, *, max_students=2000, ttl_s=12 * 3600, clock=time.time):
-        self.max_students, self.ttl_s, self.clock = max_students, ttl_s, clock
-
-    def records(self, student):
-        """{task: record} of one browser ({} for one never seen or forgotten)."""
-        raise NotImplementedError
-
-    def put(self, student, task, record):
-        """Keep one task's record for a browser (replacing the one it had)."""
-        raise NotImplementedError
-
-    def seen(self, student, page):
-        """The browser is here, on `page`."""
-        raise NotImplementedError
-
-    def present(self, within_s):
-        """{student: (page, seconds since seen)} of the browsers seen within `within_s`."""
-        raise NotImplementedError
-
-    def everyone(self):
-        """{student: {task: record}} of every browser the store keeps (the teacher's view)."""
-        raise NotImplementedError
-
-    def set_name(self, student, name):
-        raise NotImplementedError
-
-    def names(self):
-        """{student: nickname} of the browsers that chose one."""
-        raise NotImplementedError
-
-    def push(self, message):
-        """The teacher's latest push (a dict: where to follow, with what settings); returns its
-        number, which grows with every push."""
-        raise NotImplementedError
-
-    def last_push(self):
-        """(number, message) of the latest push, or (0, None)."""
-        raise NotImplementedError
-
-    def setdefault(self, name, value):
-        """The class's setting `name`, set to `value` if no server has set it yet (the teacher's
-        generated key: the first replica to start makes it, the others read it)."""
-        raise NotImplementedError
-
-    def __len__(self):
-        """How many browsers the store keeps."""
-        raise NotImplementedError
 
 
 class MemoryStore(Store):

@@ -1,7 +1,7 @@
-"""The class's store in Redis, for replicas (see lib.classroom.store)."""
+"""The class's store in Redis, for replicas (see lib.classroom.contract)."""
 import json
 
-from lib.classroom.store import MAX_NAME, Store, StoreDown, encoded
+from lib.classroom.contract import MAX_NAME, Store, StoreDown, encoded
 
 
 class RedisStore(Store):

@@ -1,10 +1,10 @@
-"""The class's store in one SQLite file: the default, nothing to install (see lib.classroom.store)."""
+"""The class's store in one SQLite file: the default, nothing to install (see lib.classroom.contract)."""
 import json
 import os
 import sqlite3
 import threading
 
-from lib.classroom.store import MAX_NAME, Store, StoreDown, encoded
+from lib.classroom.contract import MAX_NAME, Store, StoreDown, encoded
 
 
 class SQLiteStore(Store):

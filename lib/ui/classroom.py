@@ -134,7 +134,11 @@ def teacher_unlocked():
     the key a class made)."""
     if st.session_state.get(UNLOCKED):
         return True
-    checker, made = teacher_key()
+    try:
+        checker, made = teacher_key()
+    except teacher.TeacherRefusal as e:  # the host's key is too short to be safe: said, not used
+        st.error(t(f"teacher.error.{e.code}", **e.details), icon=":material/key_off:")
+        return False
     if made and _on_this_machine():
         st.info(t("teacher.key_here", key=made), icon=":material/key:")
     with st.form("teacher.key_form", border=False):
