@@ -211,14 +211,19 @@ class Classroom:
         if not os.access(REDIS, os.X_OK):
             raise RuntimeError(f"no redis-server at {REDIS} (Debian: apt-get install redis-server), "
                                "or give the class's store: --store redis://host:6379/0")
-        port = free_ports(1)[0]
+        taken = {self.port, *(r.port for r in self.replicas)}  # free now, but theirs in a moment
+        port = next(p for p in iter(lambda: free_ports(1)[0], None) if p not in taken)
         with open(self.directory / "redis.log", "ab") as out:
             self.redis = subprocess.Popen(
                 [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                  "--dir", str(self.directory), "--maxmemory", REDIS_MEMORY, "--maxmemory-policy", "volatile-lru"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         self.store_url = f"redis://127.0.0.1:{port}/0"
-        self._wait(lambda: _redis_answers(port), "redis-server")
+        deadline = time.time() + self.startup_timeout
+        while not _redis_answers(port):  # (before the replicas: `_wait` would count them as stopped)
+            if self.redis.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"redis-server did not start:\n{self._tail('redis.log')}")
+            time.sleep(0.1)
         self.say(f"redis-server on 127.0.0.1:{port} (pid {self.redis.pid}), at most {REDIS_MEMORY}")
 
     def _start_replica(self, replica):

@@ -287,7 +287,7 @@ def test_tasks_done_on_two_pages_are_still_done_after_a_reload(server, page):
     checklist.locator("summary").click()
     n = len(tasks.all_tasks())
     assert checklist.locator("summary").inner_text().strip().endswith(f"Your tasks · 2 of {n} done")
-    lines = checklist.locator('[data-testid="stExpanderDetails"] p').inner_text().splitlines()
+    lines = checklist.locator('[data-testid="stExpanderDetails"] [data-testid="stMarkdownContainer"] p').first.inner_text().splitlines()
     done = {name: next(line.count("check_circle") for line in lines if line.endswith(name))
             for name in ("Pooling", "Convolution filters")}
     assert done == {"Pooling": 1, "Convolution filters": 1}, lines

@@ -480,6 +480,9 @@ def test_the_students_of_both_replicas_are_one_class_for_the_teacher(browser, cl
     for tab, lang in ((a, "en"), (b, "ko")):  # each page asks the store every 10 s by itself
         said = i18n.translate("follow.teacher_is_on", lang, page=i18n.translate("nav.optimizers", lang))
         _wait_for_text(tab, said.replace("**", ""), timeout=60)  # (bold in Markdown: plain in the page's text)
+        tab.locator('[data-testid="stMain"] button', has_text=i18n.translate("follow.stay", lang)).first.click()
+        settle(tab)  # "not now": the student stays, and the banner goes
+        assert said.replace("**", "") not in tab.inner_text('[data-testid="stMain"]')
     assert replica_of(a) != replica_of(b)
     a.checklist_after_task = _checklist(a)
     teacher.context.close()
