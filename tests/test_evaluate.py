@@ -90,9 +90,11 @@ def test_the_tasks_read_the_surest_mistakes_band_and_the_followed_image():
     assert (facts["image_label"], facts["image_answer"], facts["image_confidence"]) == (0, 2, 0.999)
     assert facts["image_loss"] == pytest.approx(-np.log(0.001), rel=1e-4)
     assert evaluate.task_facts(report)["surest_mistake"] == "over_99" and "image_label" not in evaluate.task_facts(report)
+    assert facts["costliest_image"] == 3  # the right class's probabilities: 0.9, 0.02, 0.4, 0.001
     report = evaluate.Report(probabilities[:3], labels[:3], None, report.matrix)
     assert evaluate.task_facts(report)["surest_mistake"] == "90_99"  # image 1: 0.97
-    assert evaluate.task_facts(evaluate.Report(probabilities[2:3], labels[2:3], None, report.matrix)) == {}
+    right_only = evaluate.Report(probabilities[2:3], labels[2:3], None, report.matrix)
+    assert evaluate.task_facts(right_only) == {"costliest_image": 0}  # no mistake: no band, its one image
 
 
 def test_scores_are_what_model_evaluate_reports_on_one_hot_answers(digits_mlp):
