@@ -94,14 +94,17 @@ def test_the_rendered_nginx_configuration_is_valid(tmp_path):
 
 
 def _manifests():
+    """Every document of deploy/k8s, by (kind, name)."""
     documents = [d for path in sorted(K8S.glob("*.yaml")) for d in yaml.safe_load_all(path.read_text()) if d]
-    return {d["kind"]: d for d in documents}
+    return {(d["kind"], d["metadata"]["name"]): d for d in documents}
 
 
 def test_the_kubernetes_manifests_probe_health_and_take_the_apps_uploads():
     manifests = _manifests()
-    assert set(manifests) == {"Deployment", "Service", "Ingress"}
-    deployment, service, ingress = manifests["Deployment"], manifests["Service"], manifests["Ingress"]
+    assert set(manifests) == {("Deployment", "keras-classroom"), ("Service", "keras-classroom"),
+                              ("Ingress", "keras-classroom"), ("Deployment", "keras-classroom-redis"),
+                              ("Service", "keras-classroom-redis")}
+    deployment, service, ingress = (manifests[kind, "keras-classroom"] for kind in ("Deployment", "Service", "Ingress"))
     pod = deployment["spec"]["template"]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     (container,) = pod["spec"]["containers"]
@@ -131,6 +134,30 @@ def test_the_kubernetes_manifests_probe_health_and_take_the_apps_uploads():
     assert notes[prefix + "proxy-body-size"] == f"{UPLOAD_MB}m"
     (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
     assert path["backend"]["service"] == {"name": service["metadata"]["name"], "port": {"name": "http"}}
+
+
+def test_the_kubernetes_replicas_share_one_bounded_redis_as_the_class_store():
+    manifests = _manifests()
+    (app,) = manifests["Deployment", "keras-classroom"]["spec"]["template"]["spec"]["containers"]
+    redis, service = manifests["Deployment", "keras-classroom-redis"], manifests["Service", "keras-classroom-redis"]
+    (server,) = redis["spec"]["template"]["spec"]["containers"]
+    assert redis["spec"]["replicas"] == 1  # one class, one store
+    assert service["spec"]["selector"].items() <= redis["spec"]["template"]["metadata"]["labels"].items()
+    port = {p["name"]: p["containerPort"] for p in server["ports"]}["redis"]
+    assert service["spec"]["ports"][0]["targetPort"] == "redis"
+    env = {e["name"]: e for e in app["env"]}
+    url = urllib.parse.urlsplit(env["KERAS_CLASSROOM_STORE"]["value"])
+    assert (url.scheme, url.hostname) == ("redis", service["metadata"]["name"])
+    assert url.port == service["spec"]["ports"][0]["port"] == port
+    assert env["KERAS_CLASSROOM_TEACHER_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "keras-classroom", "key": "teacher-key", "optional": True}
+    # The same bounds as the launcher's redis-server: in memory, at most REDIS_MEMORY, keys with a TTL go first.
+    args = dict(zip(server["args"][::2], server["args"][1::2]))
+    assert args == {"--save": "", "--appendonly": "no", "--maxmemory": launch.REDIS_MEMORY,
+                    "--maxmemory-policy": "volatile-lru"}
+    assert launch.REDIS_MEMORY.endswith("mb") and server["resources"]["limits"]["memory"].endswith("Mi")
+    # (Redis's "mb" is 2**20 bytes, as Kubernetes's Mi): the pod may hold the data and Redis itself.
+    assert int(server["resources"]["limits"]["memory"][:-2]) > int(launch.REDIS_MEMORY[:-2])
 
 
 # --- The notice, under AppTest: what the handshake says decides -------------------------------------
