@@ -186,3 +186,14 @@ def finish(run, timeout=180):
     """Wait for a training run to end; the test fails if it is still going after `timeout` s."""
     wait_until(lambda: not run.active, timeout, lambda: f"run still {run.status} after {timeout} s", interval=0.02)
     return run
+
+
+class Clock:
+    """A clock a test moves by hand (`clock.now += 60`): what expires, waits or counts as quiet is
+    asserted without waiting for it."""
+
+    def __init__(self, now=1_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now

@@ -5,14 +5,7 @@ import pytest
 
 from lib.classroom import store as class_store
 from lib.classroom import teacher
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
+from tests.helpers import Clock
 
 
 def test_the_hosts_key_wins_else_one_made_once_for_the_whole_class():
@@ -196,3 +189,34 @@ def test_a_hosts_key_too_short_is_said_on_the_teachers_page(fresh_class, monkeyp
     at.run()
     assert not at.exception and [e.value for e in at.error] == [
         "A teacher's key needs at least 8 characters: set a longer KERAS_CLASSROOM_TEACHER_KEY."]
+
+
+def test_a_student_never_sees_the_teachers_controls_nor_opens_the_class_view(fresh_class):
+    student = open_page("lessons/optimizers.py")
+    keys = {w.key for kind in ("button", "toggle") for w in getattr(student.sidebar, kind)}
+    assert {"follow.bring", "follow.presenting"}.isdisjoint(keys) and "tasks.open.optimizers.too_fast" in keys
+    student.switch_page("lessons/teacher.py")  # by its address, without the key
+    student.run()
+    assert not student.exception and not student.metric and not student.get("plotly_chart")
+    assert [b.label for b in student.main.button] == ["Open the class view"]
+    keys = {w.key for kind in ("button", "toggle") for w in getattr(student.sidebar, kind)}
+    assert {"follow.bring", "follow.presenting"}.isdisjoint(keys)
+    assert classroom.the_store().last_push() == (0, None)  # nothing pushed to the class
+
+
+def test_when_the_store_is_down_students_keep_working_and_the_class_view_says_so(fresh_class, monkeypatch):
+    from deploy.launch import free_ports
+
+    url = f"redis://127.0.0.1:{free_ports(1)[0]}/0"  # no Redis there: every call is refused
+    monkeypatch.setenv("KERAS_CLASSROOM_STORE", url)
+    student = open_page("lessons/losses.py")
+    student.sidebar.text_input(key="classroom.nickname").input("Minji").run()
+    student.sidebar.button(key="tasks.open.losses.heaviest").click()
+    student.run()
+    assert not student.exception and not student.error, [e.value for e in student.error]
+    assert classroom.the_store().url == url
+    at = _open_with_key(KEY)
+    assert [e.value for e in at.error] == [
+        f"The class's store does not answer ({url}): students keep working, but this view cannot see them "
+        "until it does."]
+    assert not at.metric

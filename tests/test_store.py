@@ -3,27 +3,17 @@ Debian `redis-server` on loopback (started and stopped here) — held to the sam
 keeps, what it forgets and when, its bounds, and a clear StoreDown when it cannot be reached."""
 import os
 import shutil
-import socket
 import subprocess
 
 import pytest
 
+from deploy.launch import free_ports
 from lib.classroom import store as class_store
-from tests.helpers import wait_until
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self):
-        return self.now
+from tests.helpers import Clock, wait_until
 
 
 def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 @pytest.fixture(scope="module")

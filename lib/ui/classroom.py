@@ -12,7 +12,7 @@ from lib import plots, tasks as catalogue
 from lib.classroom import names, store as class_store, teacher
 from lib.classroom.view import class_view
 from lib.ui.layout import plot
-from lib.ui.pages import PAGES
+from lib.ui.pages import PAGES, page_of
 from lib.ui.text import lang, t
 
 COOKIE = "keras_classroom_student"
@@ -61,7 +61,7 @@ def be_seen(url_path):
     """Tell the class's store this browser is on the page at `url_path` (on a new page at once, on
     the same one every SEEN_EVERY_S; not the teacher's session, nor the teacher's page). A store
     that is down is the teacher's news, not the student's."""
-    page = next((p.id for p in PAGES if p.url_path == url_path), None)
+    page = page_of(url_path)
     last = st.session_state.get("classroom.seen")
     told = last is not None and last[0] == page and time.monotonic() - last[1] < SEEN_EVERY_S
     if page is None or told or st.session_state.get(UNLOCKED):

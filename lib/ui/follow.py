@@ -8,7 +8,7 @@ import streamlit as st
 
 from lib.classroom import store as class_store
 from lib.ui.classroom import UNLOCKED, the_store
-from lib.ui.pages import PAGES, page_info
+from lib.ui.pages import PAGES, page_info, page_of
 from lib.ui.text import t
 from lib.ui.url import page_settings
 
@@ -19,14 +19,10 @@ CHECK_EVERY_S = 10  # how often a student's page asks the store whether the teac
 MAX_SETTINGS = 40
 
 
-def _page_of(url_path):
-    return next((p.id for p in PAGES if p.url_path == url_path), None)
-
-
 def teacher_controls(url_path):
     """In the teacher's session, on every page: "Bring the class here", and presenter mode, in
     which every move of the teacher's (page or settings) is pushed as it happens."""
-    page = _page_of(url_path)
+    page = page_of(url_path)
     if not st.session_state.get(UNLOCKED) or page is None:
         return
     with st.sidebar.container(border=True):
@@ -66,7 +62,7 @@ def follow_the_teacher(url_path):
         st.fragment(_check_for_push, run_every=CHECK_EVERY_S)(number)
     if not push or time.time() - push.get("at", 0) > FRESH_S:
         return
-    page = _page_of(url_path)
+    page = page_of(url_path)
     if push.get("release"):
         _offer_way_back(page, number)
         return

@@ -60,5 +60,10 @@ def page_info(page_id):
     return next(p for p in PAGES if p.id == page_id)
 
 
+def page_of(url_path):
+    """The id of the lesson page at `url_path` (its address, as st.navigation names it), else None."""
+    return next((p.id for p in PAGES if p.url_path == url_path), None)
+
+
 def is_available(page_id):
     return any(p.id == page_id for p in available_pages())
