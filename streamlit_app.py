@@ -73,6 +73,7 @@ st.set_page_config(page_title="Keras Classroom", page_icon=":material/school:", 
 server.when_class_leaves(ui.forget_figures)  # what the class cached goes with it
 server.when_class_leaves(saving.forget_files)
 ui.choose_language()
+ui.join_lesson()  # a lesson link: before the menu, which shows only the lesson's pages
 page = ui.navigation()
 st.sidebar.caption(ui.t("app.tagline"))
 with st.sidebar:
@@ -81,6 +82,7 @@ _say_if_started_afresh(page)
 waiting = ui.get_ready(page)  # on a fresh server: what the page waits for, instead of an empty column
 link_notice = st.empty()  # what a class link asked for and could not have, said once the page has run
 try:
+    ui.lesson_notice()
     ui.follow_the_teacher(page.url_path)  # before the page: "your teacher is on …", or follow at once
     page.run()
     ui.task_checklist()  # after the page: what its tasks' checks just found is counted

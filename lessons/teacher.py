@@ -10,3 +10,4 @@ st.title(t("teacher.title"))
 st.markdown(t("teacher.idea"))
 if ui.teacher_unlocked():
     ui.class_view_live()
+    ui.lesson_maker()

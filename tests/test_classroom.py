@@ -96,6 +96,8 @@ def test_the_class_view_counts_pages_tasks_results_and_who_is_quiet():
 
 
 # --- Through the pages (AppTest: every session of a test shares the server's store) ---------------
+from lib import ui  # noqa: E402
+from lib.classroom import lessons  # noqa: E402
 from lib.ui import classroom, task_panel  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -220,3 +222,88 @@ def test_when_the_store_is_down_students_keep_working_and_the_class_view_says_so
         f"The class's store does not answer ({url}): students keep working, but this view cannot see them "
         "until it does."]
     assert not at.metric
+
+
+def test_a_lesson_link_opens_only_its_pages_and_hides_the_chosen_controls_at_the_teachers_values(fresh_class):
+    teacher_at = _open_with_key(KEY)
+    teacher_at.switch_page("lessons/optimizers.py")
+    teacher_at.run()
+    teacher_at.select_slider(key="optimizers.lr").set_value(0.3).run()
+    teacher_at.sidebar.multiselect(key="lesson.hide.optimizers").select("optimizers.lr").run()
+    teacher_at.switch_page("lessons/teacher.py")
+    teacher_at.run()
+    teacher_at.multiselect(key="lesson.pages").set_value(["optimizers", "losses"]).run()
+    assert [x.value for x in teacher_at.text if "Optimizers" in x.value] == ["Optimizers · learning rate (lr) = 0.3"]
+    teacher_at.button(key="lesson.make").click()
+    teacher_at.run()
+    assert not teacher_at.exception, teacher_at.exception
+    (lesson,) = lessons.all_lessons(classroom.the_store(), known_pages=[p.id for p in ui.PAGES])
+    assert lesson.pages == ("losses", "optimizers") and lesson.hidden == {"optimizers.lr": 0.3}
+    # (AppTest has no address: a browser's page shows it before, tests/test_browser.py)
+    assert f"/?lesson={lesson.code}&lang=en" in [c.value for c in teacher_at.code]
+
+    student = open_page(query={"lesson": lesson.code})
+    assert not student.exception
+    assert [link.proto.page for link in student.get("page_link")] == []  # (the overview's links: not shown)
+    student.switch_page("lessons/optimizers.py")
+    student.run()
+    assert not student.exception, student.exception
+    assert "optimizers.lr" not in [w.key for w in student.select_slider]
+    assert any("LEARNING_RATE = 0.3\n" in c.value for c in student.code)  # what the page computes with
+    assert student.query_params["lesson"] == lesson.code
+    with pytest.raises(ValueError, match=r"Could not find a navigation page for .*pooling.py'. .*Known pages: "
+                                         r"\['[^']*/losses.py', '[^']*/optimizers.py', '[^']*/teacher.py'\]"):
+        student.switch_page("lessons/pooling.py")  # a page the lesson leaves out: not in this session's app
+
+
+@pytest.mark.parametrize("code, said", [
+    ("0123abcd", "This lesson link names no lesson of this class (it may have ended): every page is open."),
+    ("<script>", "This lesson link names no lesson of this class (it may have ended): every page is open."),
+])
+def test_a_lesson_link_naming_no_lesson_opens_every_page_and_says_so(fresh_class, code, said):
+    student = open_page(query={"lesson": code})
+    assert [w.value for w in student.warning] == [said]
+    assert "lesson" not in student.query_params
+    student.switch_page("lessons/pooling.py")
+    student.run()
+    assert not student.exception and not student.warning
+
+
+PAGE_IDS = ["overview", "pooling", "losses", "optimizers"]
+
+
+def test_lessons_are_kept_under_a_code_bounded_and_a_hostile_code_never_reaches_the_store():
+    store = class_store.open_store("memory://")
+    made = lessons.make_lesson(store, ["optimizers", "pooling", "nowhere"],
+                               {"optimizers.lr": 0.3, "losses.kind": "mse"}, known_pages=PAGE_IDS)
+    assert made.pages == ("pooling", "optimizers")  # the menu's order; a page the app lacks left out
+    assert made.hidden == {"optimizers.lr": 0.3}  # a control of a page the lesson leaves out: dropped
+    assert lessons.find_lesson(store, made.code, known_pages=PAGE_IDS) == made
+    assert lessons.find_lesson(store, made.code, known_pages=["overview", "optimizers"]).pages == ("optimizers",)
+    for hostile in ("", "../../etc", "0123ABCD", "0123abcd0", "lessons", None, ["0123abcd"]):
+        assert lessons.find_lesson(store, hostile, known_pages=PAGE_IDS) is None
+    store.put_setting("lesson:0123abcd", '{"pages": "pooling"')  # a kept lesson that is not what it should be
+    assert lessons.find_lesson(store, "0123abcd", known_pages=PAGE_IDS) is None
+    with pytest.raises(lessons.LessonRefusal, match="a lesson needs at least one page"):
+        lessons.make_lesson(store, ["nowhere"], {}, known_pages=PAGE_IDS)
+    with pytest.raises(lessons.LessonRefusal, match="a lesson hides at most 60 controls"):
+        lessons.make_lesson(store, ["pooling"], {f"pooling.c{k}": k for k in range(61)}, known_pages=PAGE_IDS)
+    with pytest.raises(lessons.LessonRefusal, match="a record of 4[0-9]{3} bytes") as refused:
+        lessons.make_lesson(store, ["pooling"], {"pooling.text": "x" * 4100}, known_pages=PAGE_IDS)
+    assert refused.value.code == "too_big"
+    codes = [lessons.make_lesson(store, ["pooling"], {}, known_pages=PAGE_IDS).code for _ in range(25)]
+    kept = lessons.all_lessons(store, known_pages=PAGE_IDS)
+    assert [lesson.code for lesson in kept] == codes[::-1][:lessons.MAX_LESSONS]  # newest first, the oldest gone
+    assert store.setting(f"lesson:{made.code}") is None and store.setting(f"lesson:{codes[0]}") is None
+    lessons.end_lesson(store, codes[-1])
+    assert lessons.find_lesson(store, codes[-1], known_pages=PAGE_IDS) is None
+    assert len(lessons.all_lessons(store, known_pages=PAGE_IDS)) == lessons.MAX_LESSONS - 1
+
+
+def test_a_lesson_value_a_control_cannot_take_leaves_the_control_shown(fresh_class):
+    store = classroom.the_store()
+    made = lessons.make_lesson(store, ["optimizers"], {"optimizers.lr": 0.25, "optimizers.steps": 40},
+                               known_pages=[p.id for p in ui.PAGES])  # 0.25 is not one of the rates
+    student = open_page("lessons/optimizers.py", query={"lesson": made.code})
+    assert student.select_slider(key="optimizers.lr").value == 0.1  # shown, at its own default
+    assert "optimizers.steps" not in [w.key for w in student.slider]

@@ -144,6 +144,20 @@ def test_the_first_server_to_set_a_setting_wins(make):
     assert make().setdefault("teacher_key", "second") == "first"  # another replica, the same class
 
 
+def test_a_setting_is_read_replaced_removed_and_bounded(make):
+    store, other = make(), make()  # two servers of one class (memory: the same one)
+    assert store.setting("lesson:ab12cd34") is None
+    store.put_setting("lesson:ab12cd34", '{"pages":["pooling"]}')
+    store.put_setting("lesson:ab12cd34", '{"pages":["losses"]}')
+    assert store.setting("lesson:ab12cd34") == '{"pages":["losses"]}'
+    assert other.setting("lesson:ab12cd34") == '{"pages":["losses"]}'
+    with pytest.raises(ValueError, match="a record of 4097 bytes"):
+        store.put_setting("lesson:ab12cd34", "x" * 4097)
+    store.put_setting("lesson:ab12cd34", None)
+    assert store.setting("lesson:ab12cd34") is None
+    store.put_setting("lesson:ab12cd34", None)  # removing what is not there: nothing happens
+
+
 def test_the_sqlite_file_survives_a_restart_and_an_unwritable_one_is_said(tmp_path):
     path = tmp_path / "class.db"
     class_store.open_store(f"sqlite:///{path}").put("s1", "t", {"status": "done"})

@@ -16,6 +16,11 @@ class StoreDown(Refusal):
 
 def encoded(record):
     text = json.dumps(record, separators=(",", ":"), sort_keys=True)
+    return bounded(text)
+
+
+def bounded(text):
+    """`text` if it is at most MAX_RECORD_BYTES, else a ValueError naming its size."""
     if len(text.encode()) > MAX_RECORD_BYTES:
         raise ValueError(f"a record of {len(text.encode())} bytes (at most {MAX_RECORD_BYTES})")
     return text
@@ -67,6 +72,15 @@ class Store:
     def setdefault(self, name, value):
         """The class's setting `name`, set to `value` if no server has set it yet (the teacher's
         generated key: the first replica to start makes it, the others read it)."""
+        raise NotImplementedError
+
+    def setting(self, name):
+        """The class's setting `name` (text), or None."""
+        raise NotImplementedError
+
+    def put_setting(self, name, value):
+        """Set the class's setting `name` to `value` (text of at most MAX_RECORD_BYTES), or remove
+        it (None): the teacher's lessons (lib.classroom.lessons)."""
         raise NotImplementedError
 
     def __len__(self):

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 
-from lib.classroom.contract import MAX_NAME, MAX_RECORD_BYTES, Store, StoreDown, encoded  # noqa: F401
+from lib.classroom.contract import MAX_NAME, MAX_RECORD_BYTES, Store, StoreDown, bounded, encoded  # noqa: F401
 
 
 def open_store(url=None, **bounds):
@@ -107,6 +107,18 @@ class MemoryStore(Store):
     def setdefault(self, name, value):
         with self._lock:
             return self._settings.setdefault(name, value)
+
+    def setting(self, name):
+        with self._lock:
+            return self._settings.get(name)
+
+    def put_setting(self, name, value):
+        value = None if value is None else bounded(value)
+        with self._lock:
+            if value is None:
+                self._settings.pop(name, None)
+            else:
+                self._settings[name] = value
 
     def __len__(self):
         with self._lock:

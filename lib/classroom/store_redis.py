@@ -1,7 +1,7 @@
 """The class's store in Redis, for replicas (see lib.classroom.contract)."""
 import json
 
-from lib.classroom.contract import MAX_NAME, Store, StoreDown, encoded
+from lib.classroom.contract import MAX_NAME, Store, StoreDown, bounded, encoded
 
 
 class RedisStore(Store):
@@ -122,6 +122,16 @@ class RedisStore(Store):
             r.set(self._key("setting", name), value, nx=True)
             return r.get(self._key("setting", name))
         return self._do(work)
+
+    def setting(self, name):
+        return self._do(lambda r: r.get(self._key("setting", name)))
+
+    def put_setting(self, name, value):
+        if value is None:
+            self._do(lambda r: r.delete(self._key("setting", name)))
+        else:
+            value = bounded(value)
+            self._do(lambda r: r.set(self._key("setting", name), value))
 
     def __len__(self):
         return self._do(lambda r: r.zcount(self._key("seen"), self.clock() - self.ttl_s, "+inf"))

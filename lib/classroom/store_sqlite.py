@@ -4,7 +4,7 @@ import os
 import sqlite3
 import threading
 
-from lib.classroom.contract import MAX_NAME, Store, StoreDown, encoded
+from lib.classroom.contract import MAX_NAME, Store, StoreDown, bounded, encoded
 
 
 class SQLiteStore(Store):
@@ -129,6 +129,18 @@ class SQLiteStore(Store):
             db.execute("INSERT OR IGNORE INTO setting (name, value) VALUES (?, ?)", (name, value))
             return db.execute("SELECT value FROM setting WHERE name = ?", (name,)).fetchone()[0]
         return self._run(work, write=True)
+
+    def setting(self, name):
+        row = self._run(lambda db: db.execute("SELECT value FROM setting WHERE name = ?", (name,)).fetchone())
+        return row[0] if row else None
+
+    def put_setting(self, name, value):
+        if value is None:
+            self._run(lambda db: db.execute("DELETE FROM setting WHERE name = ?", (name,)), write=True)
+        else:
+            value = bounded(value)
+            self._run(lambda db: db.execute("INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT (name) "
+                                            "DO UPDATE SET value = excluded.value", (name, value)), write=True)
 
     def __len__(self):
         return self._run(lambda db: db.execute(

@@ -10,6 +10,7 @@
     task_panel a page's tasks in the sidebar, checked from what it computed; the checklist
     classroom the class's store, who this browser is and where; the teacher's key and class view
     follow    bring the class here: the teacher's push, and students following it
+    lesson    lesson links: the pages and controls a lesson shows, and the teacher's maker
 
 `lib.ui` is the only part of `lib` that imports Streamlit. Pages read widgets, call the rest of
 `lib`, and show what comes back through these helpers, so every page looks and speaks alike.
@@ -22,6 +23,7 @@ from lib.ui.dense import dense_unit_view  # noqa: F401
 from lib.ui.follow import follow_the_teacher, teacher_controls  # noqa: F401
 from lib.ui.figures import forget_figures, shared, shared_figure  # noqa: F401
 from lib.ui.inputs import image_input  # noqa: F401
+from lib.ui.lesson import join_lesson, lesson_maker, lesson_notice  # noqa: F401
 from lib.ui.kernel_editor import kernel_editor  # noqa: F401
 from lib.ui.layer_editor import layer_editor, new_rows  # noqa: F401
 from lib.ui.layout import (PLOT_CONFIG, code_panel, controls_and_picture, header, notice, page_end,  # noqa: F401

@@ -8,7 +8,8 @@ import streamlit as st
 
 from lib.classroom import store as class_store
 from lib.ui.classroom import UNLOCKED, the_store
-from lib.ui.pages import PAGES, page_info, page_of
+from lib.ui.lesson import hide_picker
+from lib.ui.pages import is_available, page_info, page_of
 from lib.ui.text import t
 from lib.ui.url import page_settings
 
@@ -30,6 +31,7 @@ def teacher_controls(url_path):
         presenting = st.toggle(t("follow.present"), key="follow.presenting", help=t("follow.present_help"),
                                on_change=_presenting_changed)
         clicked = st.button(t("follow.bring"), icon=":material/campaign:", width="stretch", key="follow.bring")
+        hide_picker(page)
     message = {"page": page, "settings": page_settings(page), "follow": presenting}
     if clicked or (presenting and message != st.session_state.get("follow.pushed")):
         _push(message)
@@ -67,7 +69,7 @@ def follow_the_teacher(url_path):
         _offer_way_back(page, number)
         return
     target = push.get("page")
-    if target not in {p.id for p in PAGES}:
+    if not isinstance(target, str) or not is_available(target):  # (a page this student's lesson leaves out)
         return
     settings = {k: v for k, v in list((push.get("settings") or {}).items())[:MAX_SETTINGS]
                 if isinstance(k, str) and k.startswith(target + ".")}

@@ -5,6 +5,9 @@ import functools
 import os
 import pathlib
 
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -51,9 +54,20 @@ def _built(root):
     return frozenset(p.id for p in PAGES if (root / p.file).exists())
 
 
+LESSON = "lesson"  # session key: the lib.classroom.lessons.Lesson this session's link opened, if any
+
+
+def session_lesson():
+    """The lesson of this session's link (lib/ui/lesson.py), or None (none, or outside a page run)."""
+    return st.session_state.get(LESSON) if get_script_run_ctx() is not None else None
+
+
 def available_pages():
-    """The pages that exist and the host did not hide, in the seed's order (the overview stays)."""
-    return [p for p in PAGES if p.id in _built(ROOT) and (p.url_path not in HIDDEN or not p.url_path)]
+    """The pages that exist, the host did not hide (the overview stays) and this session's lesson
+    shows, in the seed's order."""
+    lesson = session_lesson()
+    return [p for p in PAGES if p.id in _built(ROOT) and (p.url_path not in HIDDEN or not p.url_path)
+            and (lesson is None or lesson.shows(p.id))]
 
 
 def page_info(page_id):

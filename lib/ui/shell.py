@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from lib import i18n, server
-from lib.ui.pages import PAGES, SECTIONS, available_pages
+from lib.ui.pages import PAGES, SECTIONS, available_pages, session_lesson
 from lib.ui.text import lang, t
 from lib.ui.url import class_link
 
@@ -90,10 +90,11 @@ def navigation():
     folder by its file names (and runs a deep-linked file on its own, without this entry point)
     until the first st.navigation call of a server process — the first student of a class saw the
     raw file names in the menu for a second or two."""
-    groups = {}
-    for info in available_pages():
+    groups, shown = {}, available_pages()
+    first = "overview" if any(info.id == "overview" for info in shown) else shown[0].id  # (a lesson may leave it out)
+    for info in shown:
         page = st.Page(info.file, title=t(f"nav.{info.id}"), icon=info.icon,
-                       url_path=info.url_path or None, default=info.id == "overview")
+                       url_path=info.url_path or None, default=info.id == first)
         groups.setdefault(t(f"nav.section.{info.section}"), []).append(page)
     # The teacher's room: in no menu (a student may still type its address: it asks for the key).
     groups.setdefault(t(f"nav.section.{SECTIONS[-1]}"), []).append(
@@ -103,5 +104,7 @@ def navigation():
     # (the Regression page made thirteen: Save & load and the Glossary went out of sight).
     page = st.navigation(groups, expanded=True)
     st.query_params["lang"] = lang()  # after st.navigation, which starts a new page's URL afresh
+    if session_lesson() is not None:  # the lesson too: a reload or a shared link stays in it
+        st.query_params["lesson"] = session_lesson().code
     share_button()
     return page

@@ -28,6 +28,13 @@ def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
     multi = widget is st.multiselect
     if default is None:
         default = [] if multi else options[0]
+
+    def fits(value):
+        return isinstance(value, list) and all(v in options for v in value) if multi else value in options
+
+    fixed = _fixed_by_lesson(key, label, fits)
+    if fixed is not _SHOWN:
+        return fixed
     if key not in st.session_state:  # the first run of this page in this session: the link decides
         st.session_state[key] = _from_url(key, options, default, multi)
     st.session_state.setdefault(BOUND, set()).add(key)
@@ -67,15 +74,45 @@ def bound(widget, label, *args, key, **kwargs):
     a value that is not one this widget can take (not a number, inf, nan, out of range, not an
     option, too long, repeated) is dropped from the URL, so the widget starts at its default,
     and noted for the page's one-line notice (`ignored_in_link`)."""
+    def spec():
+        return inspect.signature(widget).bind(label, *args, **kwargs).arguments
+
+    fixed = _fixed_by_lesson(key, label, lambda v: _takes(widget.__name__, spec(), _as_link(widget, spec(), v)))
+    if fixed is not _SHOWN:
+        return tuple(fixed) if isinstance(fixed, list) else fixed  # (JSON keeps a range as a list)
     seen = st.session_state.setdefault(BOUND, set())
     if key not in seen and key in st.query_params:  # Streamlit reads a link once, at a widget's first run
-        spec = inspect.signature(widget).bind(label, *args, **kwargs).arguments
         asked = st.query_params.get_all(key)
-        if not _takes(widget.__name__, spec, asked):
+        if not _takes(widget.__name__, spec(), asked):
             _drop_from_link(key)
             _ignore(key, asked)
     seen.add(key)
     return widget(label, *args, key=key, bind="query-params", **kwargs)
+
+
+LESSON_HIDES = "lesson.hides"  # session key: {control key: value} a lesson link fixes (lib/ui/lesson.py)
+LABELS = "ui.labels"  # session key: {control key: its label}, for the teacher's choice of what to hide
+_SHOWN = object()
+
+
+def _fixed_by_lesson(key, label, fits):
+    """The value the session's lesson fixes `key` at (the control is then not drawn), or _SHOWN:
+    no lesson hides it, or the value kept for it is not one the control can take (an older lesson
+    of a control that changed since: it is shown rather than trusted)."""
+    st.session_state.setdefault(LABELS, {})[key] = label
+    hides = st.session_state.get(LESSON_HIDES)
+    if not hides or key not in hides or not fits(hides[key]):
+        return _SHOWN
+    st.session_state[key] = value = hides[key]
+    return value
+
+
+def _as_link(widget, spec, value):
+    """`value` as a link would spell it for this widget (what `_takes` checks)."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if widget.__name__ in ("select_slider", "selectbox"):
+        return [str(spec.get("format_func", str)(v)) for v in values]
+    return [str(v) for v in values]
 
 
 def _takes(kind, spec, asked):
