@@ -197,11 +197,13 @@ def _oscillating(path, scale):
 def race_facts(results):
     """What the page's tasks are checked against, from its walks' summaries ({label: Summary}):
     how many left the map, the label of the first to leave (None: none did), the closest any
-    came to a minimum, and SGD's distance to it (None when it is not racing or has left)."""
+    came to a minimum, SGD's distance to it (None when it is not racing or has left), and every
+    racer's that stayed on the map ({label: distance}: where each race ended)."""
     left = {label: end.left_at for label, end in results.items() if end.left_at is not None}
     distances = {label: end.distance for label, end in results.items() if not math.isnan(end.distance)}
     return {"off_map": len(left), "first_off": min(left, key=left.get, default=None),
-            "closest": min(distances.values(), default=None), "sgd_distance": distances.get("SGD")}
+            "closest": min(distances.values(), default=None), "sgd_distance": distances.get("SGD"),
+            "ended": {label: round(d, 4) for label, d in distances.items()}}  # the class view's chart
 
 
 # The page's racers: (label, Keras optimizer class, which of the page's settings it takes). The

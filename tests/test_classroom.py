@@ -95,6 +95,37 @@ def test_the_class_view_counts_pages_tasks_results_and_who_is_quiet():
     assert view.quiet == ["#bbbb", "Minji"] and view.idle == ["#dddd"]
 
 
+def test_the_class_view_charts_every_students_results_not_only_the_done_ones():
+    present = {"a" * 32: ("training", 2.0), "b" * 32: ("optimizers", 9.0)}
+    everyone = {
+        "a" * 32: {"training.results": {"status": "result", "facts": {"val_accuracy": 0.91}, "at": 990.0}},
+        "b" * 32: {"training.results": {"status": "result", "facts": {"val_accuracy": 0.5}, "at": 990.0},
+                   "optimizers.results": {"status": "result", "at": 990.0,
+                                          "facts": {"ended": {"SGD": 0.2, "Adam": 0.01, "x": "far"}, "off_map": 1}}},
+    }
+    view = class_view(["training.high"], present, everyone, {}, now=1000.0,
+                      result_ids={"training.results", "optimizers.results"})
+    assert view.results == {"training.results": {"val_accuracy": [0.91, 0.5]},
+                            "optimizers.results": {"ended": {"SGD": [0.2], "Adam": [0.01]}, "off_map": [1]}}
+    assert view.tasks == {"training.high": (0, 0)}  # a result is not a task tried
+    assert view.idle == ["#aaaa", "#bbbb"]  # (nor a task: "no task tried yet") ...
+    assert view.quiet == []  # ... but a move: training again and again is not being stuck
+
+
+def test_a_students_result_keeps_the_best_or_the_last_and_says_when_it_changed():
+    from lib import tasks as catalogue
+
+    assert catalogue.kept_results("training", None, {"val_accuracy": 0.8, "epochs": 5}) == {"val_accuracy": 0.8}
+    assert catalogue.kept_results("training", {"val_accuracy": 0.8}, {"val_accuracy": 0.7}) is None  # the best kept
+    assert catalogue.kept_results("training", {"val_accuracy": 0.8}, {"val_accuracy": 0.93}) == {"val_accuracy": 0.93}
+    assert catalogue.kept_results("training", {"val_accuracy": 0.8}, {}) is None  # no run has ended
+    race = {"ended": {"SGD": 0.5, "Adam": 0.01}, "off_map": 2}
+    assert catalogue.kept_results("optimizers", None, race) == race
+    assert catalogue.kept_results("optimizers", race, {"ended": {"SGD": 0.4}, "off_map": 0}) == {
+        "ended": {"SGD": 0.4}, "off_map": 0}  # the last race, whatever it did
+    assert catalogue.kept_results("pooling", None, {"width_factor": 4.0}) is None  # a page with no results
+
+
 # --- Through the pages (AppTest: every session of a test shares the server's store) ---------------
 from lib import ui  # noqa: E402
 from lib.classroom import lessons  # noqa: E402
@@ -307,3 +338,18 @@ def test_a_lesson_value_a_control_cannot_take_leaves_the_control_shown(fresh_cla
     student = open_page("lessons/optimizers.py", query={"lesson": made.code})
     assert student.select_slider(key="optimizers.lr").value == 0.1  # shown, at its own default
     assert "optimizers.steps" not in [w.key for w in student.slider]
+
+
+def test_a_students_race_reaches_the_class_view_without_any_task(fresh_class):
+    import json
+
+    student = open_page("lessons/optimizers.py")
+    (record,) = classroom.the_store().records(student.session_state[classroom.STUDENT][0]).values()
+    assert record["status"] == "result" and set(record["facts"]) == {"ended", "off_map"}
+    at = _open_with_key(KEY)
+    assert "What they reached" in [h.value for h in at.subheader]
+    titles = [json.loads(chart.proto.spec)["layout"]["xaxis"]["title"]["text"] for chart in at.get("plotly_chart")]
+    assert "Optimizers: how many racers left the map in the students' last race" in titles
+    ended = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+             if json.loads(c.proto.spec)["layout"]["xaxis"]["title"]["text"].startswith("Optimizers: where each")]
+    assert sorted(trace["name"] for trace in ended[0]["data"]) == sorted(record["facts"]["ended"])

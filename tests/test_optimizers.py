@@ -108,12 +108,12 @@ def test_the_facts_for_the_tasks_say_who_left_first_and_how_close_any_came():
     results = {"SGD": Summary(math.nan, math.nan, 7), "Nesterov": Summary(math.nan, math.nan, 2),
                "Adam": Summary(0.5, 0.25, None), "Adagrad": Summary(0.1, 0.125, None)}
     assert optimizers.race_facts(results) == {"off_map": 2, "first_off": "Nesterov", "closest": 0.125,
-                                              "sgd_distance": None}
+                                              "sgd_distance": None, "ended": {"Adam": 0.25, "Adagrad": 0.125}}
     calm = {"SGD": Summary(0.0, 0.001, None), "Saddle": Summary(-3.0, math.nan, None)}
     assert optimizers.race_facts(calm) == {"off_map": 0, "first_off": None, "closest": 0.001,
-                                           "sgd_distance": 0.001}
+                                           "sgd_distance": 0.001, "ended": {"SGD": 0.001}}
     assert optimizers.race_facts({}) == {"off_map": 0, "first_off": None, "closest": None,
-                                         "sgd_distance": None}
+                                         "sgd_distance": None, "ended": {}}
 
 
 def test_every_surface_has_its_minima_where_the_function_is_lowest():

@@ -6,12 +6,12 @@ import logging
 
 from lib.classroom.store import MemoryStore, StoreDown
 
-TRIED, DONE = "tried", "done"
+TRIED, DONE, RESULT = "tried", "done", "result"
 log = logging.getLogger(__name__)
 
 
 class Progress:
-    """{browser id: {task id: record}}; a record is {"status": "tried" | "done", "memory": what
+    """{browser id: {task id: record}}; a record is {"status": "tried" | "done" | "result", "memory": what
     the task's check keeps, "facts": the facts its "done" line names, "right": a prediction's,
     "at": when it last changed (the store's clock)}.
     `store` defaults to one in this process (with `bounds`: max_students, ttl_s, clock)."""
@@ -46,6 +46,10 @@ class Progress:
             if record.get("status") != DONE:
                 record.update(status=DONE, facts=dict(facts), right=right)
         self._update(student, task_id, finish)
+
+    def result(self, student, results_id, facts):
+        """A page's numbers for the class view's charts (lib.tasks.Result): replaced, not a task."""
+        self._update(student, results_id, lambda r: r.update(status=RESULT, facts=dict(facts)))
 
     def _update(self, student, task_id, change):
         if task_id not in self.known:

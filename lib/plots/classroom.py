@@ -30,10 +30,13 @@ def tasks_figure(rows, lang):
 
 
 def results_figure(values, label, lang, k=0):
-    """Every done student's number for one fact of one task (a dot each), and their median."""
+    """Every student's number for one fact (a dot each) and their spread: `values` a list, or
+    {name: list} for one row per name (each racer of the Optimizers page)."""
     canvas = Canvas()
-    canvas.trace("box", x=list(values), boxpoints="all", jitter=0.4, pointpos=0, name=label,
-                 marker_color=category_color(k), hovertemplate="%{x}<extra></extra>")
+    rows = values if isinstance(values, dict) else {label: values}
+    for j, (name, numbers) in enumerate(rows.items()):
+        canvas.trace("box", x=list(numbers), boxpoints="all", jitter=0.4, pointpos=0, name=name,
+                     marker_color=category_color(k + j), hovertemplate=f"{name}: %{{x}}<extra></extra>")
     canvas.axis("x", title={"text": label})
-    canvas.axis("y", visible=False)
-    return canvas.figure(150, top=10)
+    canvas.axis("y", visible=isinstance(values, dict), autorange="reversed")
+    return canvas.figure(150 if not isinstance(values, dict) else 60 + 44 * len(rows), top=10, showlegend=False)

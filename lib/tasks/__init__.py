@@ -73,6 +73,55 @@ def catalogue():
     return tasks, facts
 
 
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """A number of a page's runs the teacher's class view charts for every student, not only for
+    the ones who did a task: `fact` of the page's facts (a number, or {name: number}: one row of
+    the chart each), kept per student as their `keep` — "best" (the highest yet) or "last"."""
+    page: str
+    fact: str
+    keep: str
+    words: dict  # {lang: what the chart is called}
+
+    @property
+    def id(self):
+        return f"{self.page}.results"  # the record every result of the page is kept in
+
+
+@functools.cache
+def results():
+    """{page: (Result, ...)} from the catalogue files' `[results.<fact>]` tables."""
+    found = {}
+    for path in sorted(CATALOGUE.glob("*.toml")):
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        found[data["page"]] = tuple(Result(data["page"], fact, entry["keep"], {lang: entry[lang] for lang in i18n.LANGUAGES})
+                                    for fact, entry in data.get("results", {}).items())
+    return found
+
+
+def result_ids():
+    return [f"{page}.results" for page, kept in results().items() if kept]
+
+
+def kept_results(page, kept, facts):
+    """What a student's results of `page` become after a run that reported `facts` (`kept`: what
+    they were): the new {fact: value}, or None when nothing changed."""
+    kept, now = dict(kept or {}), {}
+    for result in results().get(page, ()):
+        value = plain(facts.get(result.fact))
+        if isinstance(value, dict):
+            value = {k: plain(v) for k, v in value.items() if isinstance(plain(v), (int, float))}
+        if value is None or value == {} or isinstance(value, bool) or not isinstance(value, (int, float, dict)):
+            continue
+        before = kept.get(result.fact)
+        if result.keep == "best" and isinstance(before, (int, float)) and not isinstance(value, dict):
+            value = max(before, value)
+        now[result.fact] = value
+    merged = {**kept, **now}
+    return merged if merged != kept else None
+
+
 def _task(page, entry):
     params = entry.get("params", {})
     show_me = params["scenario"] if entry["check"] == "predict" else entry.get("show_me", {})

@@ -171,8 +171,9 @@ def _class_view():
         return
     order = [info.id for info in PAGES]  # the tasks in the menu's order
     all_tasks = sorted(catalogue.all_tasks(), key=lambda task: order.index(task.page) if task.page in order else 99)
+    results = [result for page in order for result in catalogue.results().get(page, ())]
     view = class_view([task.id for task in all_tasks], present, everyone, kept_names, now=store.clock(),
-                      quiet_s=QUIET_S)
+                      quiet_s=QUIET_S, result_ids={result.id for result in results})
     here, done, idle, quiet = st.columns(4)
     here.metric(t("teacher.here"), view.here)
     done.metric(t("teacher.done"), sum(d for d, _ in view.tasks.values()))
@@ -184,6 +185,10 @@ def _class_view():
     st.subheader(t("teacher.tasks"), anchor=False)
     rows = [(f"{t(f'nav.{task.page}')} · {task.words(lang())['title']}", *view.tasks[task.id]) for task in all_tasks]
     plot(plots.tasks_figure(rows, lang()))
+    if view.results:
+        st.subheader(t("teacher.results"), anchor=False)
+    for k, result in enumerate(r for r in results if view.results.get(r.id, {}).get(r.fact)):
+        plot(plots.results_figure(view.results[result.id][result.fact], result.words[lang()], lang(), k))
     for k, task in enumerate(task for task in all_tasks if task.id in view.results):
         for fact, values in view.results[task.id].items():
             label = f"{task.words(lang())['title']}: {catalogue.fact_name(task, fact, lang())}"

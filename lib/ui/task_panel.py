@@ -19,7 +19,7 @@ MARKS = {DONE: ":green[:material/check_circle:]", "tried": ":orange[:material/cl
 @st.cache_resource(show_spinner=False)
 def progress():
     """Every browser's progress, in the class's store (lib.ui.classroom.the_store)."""
-    return Progress([task.id for task in catalogue.all_tasks()], the_store())
+    return Progress([task.id for task in catalogue.all_tasks()] + catalogue.result_ids(), the_store())
 
 
 def task_open(page_id):
@@ -46,6 +46,11 @@ def tasks(page_id, facts):
             progress().done(student, task.id, catalogue.facts_to_keep(task, facts), verdict.details.get("right"))
             changed = True
         verdicts[task.id] = verdict
+    results = catalogue.results().get(page_id)
+    if results:  # the numbers the teacher's class view charts for everyone
+        now = catalogue.kept_results(page_id, kept.get(results[0].id, {}).get("facts"), facts)
+        if now is not None:
+            progress().result(student, results[0].id, now)
     if page_tasks:
         with st.sidebar:
             _panel(page_id, page_tasks, verdicts, progress().of(student) if changed else kept, facts)
