@@ -95,8 +95,9 @@ def results():
     for path in sorted(CATALOGUE.glob("*.toml")):
         with open(path, "rb") as f:
             data = tomllib.load(f)
-        found[data["page"]] = tuple(Result(data["page"], fact, entry["keep"], {lang: entry[lang] for lang in i18n.LANGUAGES})
-                                    for fact, entry in data.get("results", {}).items())
+        found[data["page"]] = tuple(
+            Result(data["page"], fact, entry["keep"], {lang: entry[lang] for lang in i18n.LANGUAGES})
+            for fact, entry in data.get("results", {}).items())
     return found
 
 
