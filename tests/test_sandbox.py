@@ -123,6 +123,7 @@ class Peak:
         self.grown = self.peak - self.before
 
 
+@pytest.mark.timeout(600)  # its run: the 60 s budget, then scoring a 1.7 M-parameter model (tests/conftest.py)
 def test_the_heaviest_model_the_budgets_allow_grows_the_server_by_less_than_50_mb(loader, digits, runner):
     loaded = saving.open_upload(heaviest_file(), "heaviest.keras", loader=loader)
     job = saving.continue_job(loaded.model, "digits")
