@@ -20,7 +20,9 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import pathlib  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import gevent  # noqa: E402
@@ -33,7 +35,7 @@ from locust.stats import StatsCSVFileWriter, print_percentile_stats, print_stats
 from bench.classload import procmon, report  # noqa: E402
 from bench.classload.protocol import ActionError, Session  # noqa: E402
 from bench.classload.server import ROOT, Server, check_loopback, pid_listening_on, tracebacks  # noqa: E402
-from bench.classload.students import Plan, SliderStudent, TrainStudent  # noqa: E402
+from bench.classload.students import Plan, SliderStudent, Teacher, TrainStudent  # noqa: E402
 
 SCENARIOS = ("sliders", "train-same", "train-different")
 DEFAULT_VARY = ("lr=0.001,0.003,0.01,0.03,0.1", "epochs=5,10,15,20", "batch=16,32,64,128,256")
@@ -82,6 +84,8 @@ def parse_args(argv=None):
     p.add_argument("--script", default="streamlit_app.py", help="the app's entry point, relative to --app-dir")
     p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="environment for the server")
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG", help="extra `streamlit run` argument")
+    p.add_argument("--teacher", default="", metavar="KEY", help="sliders: the teacher's class view open beside the "
+                   "students (one more user; the app's server gets this key and a class store of its own)")
     p.add_argument("--timeout", type=float, default=120, help="seconds before one action counts as timed out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="", help="write every sample, memory series and result to this JSON file")
@@ -155,9 +159,11 @@ class Phase:
 
     def run(self, plan, user_class, duration=None):
         args = self.args
-        env = Environment(user_classes=[user_class], events=None)
+        user_classes = [user_class] + ([Teacher] if plan.teacher_key else [])
+        env = Environment(user_classes=user_classes, events=None)
         env.events.request.add_listener(plan.on_request)
-        user_class.plan = plan
+        for each in user_classes:
+            each.plan = plan
         runner = env.create_local_runner()
         csv_writer = None
         if args.csv:
@@ -167,7 +173,7 @@ class Phase:
             procmon.machine_cpu()
         self.sampler.mark("students")
         started = time.time()
-        runner.start(plan.users, spawn_rate=args.spawn_rate)
+        runner.start(plan.users + (1 if plan.teacher_key else 0), spawn_rate=args.spawn_rate)
         if duration is not None:
             gevent.sleep(duration)
         else:
@@ -397,7 +403,17 @@ def main(argv=None):
         results["floor"] = run_phase(args, floor_kwargs, "floor (bench/floor_app.py, Streamlit's defaults)", FLOOR_APP,
                                      duration=floor_duration, cooldown=0, own_server=True,
                                      server_args=("--runner.postScriptGC", "true"))
+    if args.teacher:  # the app only (the floor has no teacher's page), with a class store of its own
+        kwargs["teacher_key"] = args.teacher
+        store = tempfile.mkdtemp(prefix="classload-store-")
+        args.server_env = [*args.server_env, f"KERAS_CLASSROOM_TEACHER_KEY={args.teacher}",
+                           f"KERAS_CLASSROOM_DATA={store}"]
     results["app"] = run_phase(args, kwargs, "app", args.script, duration=args.duration)
+    if args.teacher:
+        kept = {path.name: path.stat().st_size for path in pathlib.Path(store).glob("class.db*")}
+        results["app"]["store_bytes"] = kept
+        sizes = ", ".join(f"{name} {size / 1024:.0f} kB" for name, size in kept.items())
+        print(f"-- the class's store (SQLite, {store}): {sizes}")
     ok = goals(args, results)
     if args.out:
         with open(args.out, "w") as f:

@@ -235,6 +235,7 @@ class Session:
         self._run_count = 0
         self._max_age = 2
         self._timers = {}  # fragment id -> [interval, next due]
+        self.driven = set()  # timed fragments the caller reruns itself (`drive`), measured
         self._navigated = False
         self._file_urls = {}  # request id -> FileURLsResponse (where to send a file)
         self._cond = threading.Condition()
@@ -283,6 +284,21 @@ class Session:
                               extra=[trigger])[0]
         return self._act("click", self.page, dict(page_script_hash=self.page_hash), fragment_id=widget.fragment_id,
                          extra=[trigger])
+
+    def drive(self):
+        """Take over the page's timed fragments (`st.fragment(run_every=...)`): the frontend's timer
+        no longer reruns them, the caller does, with `refresh`, and so measures each rerun. Returns
+        {fragment id: interval}."""
+        with self._cond:
+            taken = {fragment_id: timer[0] for fragment_id, timer in self._timers.items()}
+            self.driven.update(taken)
+            for fragment_id in taken:
+                self._timers.pop(fragment_id)
+        return taken
+
+    def refresh(self, fragment_id, kind="refresh"):
+        """Rerun one timed fragment now, as its timer does, and wait for its run."""
+        return self._act(kind, self.page, dict(page_script_hash=self.page_hash), fragment_id=fragment_id, auto=True)
 
     def set_values(self, wanted):
         """Set widgets by name ({name: value}; see Widget.matches) in one rerun, as a student moving
@@ -470,9 +486,9 @@ class Session:
     def _states(self):
         return [s for i, s in self.values.items() if i in self.widgets]
 
-    def _act(self, kind, page, where, *, fragment_id="", states=None, extra=()):
+    def _act(self, kind, page, where, *, fragment_id="", states=None, extra=(), auto=False):
         bytes0, messages0, errors0 = self.bytes_received, self.messages_received, len(self.errors)
-        sent, seq = self._send(where, fragment_id=fragment_id, states=states, extra=extra)
+        sent, seq = self._send(where, fragment_id=fragment_id, states=states, extra=extra, auto=auto)
         run = self._wait_run(seq, fragment_id, sent)
         result = Result(kind, self.page if page is None else page, sent, run.finished, self._first_after(sent),
                         self.bytes_received - bytes0, self.messages_received - messages0, self.errors[errors0:])
@@ -557,7 +573,7 @@ class Session:
         elif kind == "page_info_changed":
             self.query = msg.page_info_changed.query_string
         elif kind == "auto_rerun":
-            if msg.auto_rerun.fragment_id:
+            if msg.auto_rerun.fragment_id and msg.auto_rerun.fragment_id not in self.driven:
                 interval = msg.auto_rerun.interval
                 timer = self._timers.get(msg.auto_rerun.fragment_id)
                 if timer is None or timer[0] != interval:

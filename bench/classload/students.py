@@ -44,6 +44,8 @@ class Plan:
     spread: float = 1.0
     train_timeout: float = 240.0
     train_button: str = ""
+    # the teacher (sliders): their key, or "" for a class without the teacher's view open
+    teacher_key: str = ""
     stop_icon: str = ":material/stop:"
     # shared state
     sessions: list = field(default_factory=list)
@@ -246,3 +248,45 @@ class TrainStudent(Student):
             self.report("train:finished", plan.page, (time.time() - clicked) * 1000, 0,
                         ActionError("timeout", record["error"]))
         session.watch = None
+
+
+class Teacher(Student):
+    """The teacher with the class view open (lessons/teacher.py): gives the key once, then stays
+    while the view refreshes itself (its fragment, every few seconds, as the browser's timer
+    reruns it). Each refresh is reported as "teacher:refresh" on /teacher, beside the students'."""
+    fixed_count = 1
+
+    def wait_time(self):
+        return self.every
+
+    def on_start(self):
+        super().on_start()
+        self.every, self.view = 3.0, None
+        self.open_view()
+
+    def open_view(self):
+        plan = self.plan
+        if self.connect("teacher", plan.query) is None:
+            return
+        session = self.session
+        box = next((w for w in session.main_widgets({"text"}) if w.key == "teacher.key"), None)
+        submit = next((w for w in session.buttons() if w.key == "teacher.open"), None)
+        if box is None or submit is None:
+            plan.warnings.add("the teacher's page has no key form (teacher.key, teacher.open)")
+            return
+        session.values[box.id] = session.state_for(box, plan.teacher_key)
+        if self.act(lambda: session.click(submit), "teacher:key", "teacher") is None:
+            return
+        views = session.drive()
+        if not views:
+            plan.warnings.add("the teacher's key did not open the class view (no timed fragment on /teacher)")
+            return
+        # the class view's fragment is the page's quickest timer (the app's hourly one is the other)
+        self.view, self.every = min(views.items(), key=lambda view: view[1])
+
+    @task
+    def refresh(self):
+        if self.session is None or self.session.closed or self.view is None:
+            self.open_view()
+            return
+        self.act(lambda: self.session.refresh(self.view, "teacher:refresh"), "teacher:refresh", "teacher")
