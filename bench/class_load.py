@@ -155,7 +155,8 @@ class Phase:
             session.open("")
         finally:
             session.close()
-        return [p for p in session.pages if p] or [""]  # a one-page app: its only page
+        # the pages a student finds in the menu (not the teacher's, which is in none); a one-page app: its only page
+        return [p for p in session.pages if p and p not in session.hidden_pages] or [""]
 
     def run(self, plan, user_class, duration=None):
         args = self.args

@@ -236,6 +236,7 @@ class Session:
         self._max_age = 2
         self._timers = {}  # fragment id -> [interval, next due]
         self.driven = set()  # timed fragments the caller reruns itself (`drive`), measured
+        self.hidden_pages = set()
         self._navigated = False
         self._file_urls = {}  # request id -> FileURLsResponse (where to send a file)
         self._cond = threading.Condition()
@@ -611,6 +612,7 @@ class Session:
     def _pages(self, app_pages):
         if len(app_pages):
             self.pages = {p.url_pathname: p.page_script_hash for p in app_pages}
+            self.hidden_pages = {p.url_pathname for p in app_pages if p.is_hidden}  # in no menu (the teacher's)
 
     def _set_page(self, page_hash):
         self.page_hash = page_hash
