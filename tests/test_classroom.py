@@ -353,3 +353,15 @@ def test_a_students_race_reaches_the_class_view_without_any_task(fresh_class):
     ended = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
              if json.loads(c.proto.spec)["layout"]["xaxis"]["title"]["text"].startswith("Optimizers: where each")]
     assert sorted(trace["name"] for trace in ended[0]["data"]) == sorted(record["facts"]["ended"])
+
+
+def test_the_teachers_own_browser_is_not_counted_when_it_was_a_page_of_the_class_first(fresh_class):
+    open_page("lessons/pooling.py")  # one student
+    teacher_at = open_page("lessons/losses.py")  # the teacher's browser, on a page before the key
+    assert len(classroom.the_store().present(classroom.PRESENT_S)) == 2
+    teacher_at.switch_page("lessons/teacher.py")
+    teacher_at.run()
+    teacher_at.text_input(key="teacher.key").input(KEY)
+    teacher_at.button(key="teacher.open").click()
+    teacher_at.run()
+    assert [(m.label, m.value) for m in teacher_at.metric][0] == ("Students here", "1")

@@ -169,6 +169,9 @@ def _class_view():
     except class_store.StoreDown as e:
         st.error(t("teacher.store_down", where=e.details.get("where", "")), icon=":material/cloud_off:")
         return
+    teacher_browser = student_id()  # seen as a student before the key was given: not one of the class
+    present.pop(teacher_browser, None)
+    everyone.pop(teacher_browser, None)
     order = [info.id for info in PAGES]  # the tasks in the menu's order
     all_tasks = sorted(catalogue.all_tasks(), key=lambda task: order.index(task.page) if task.page in order else 99)
     results = [result for page in order for result in catalogue.results().get(page, ())]
