@@ -313,8 +313,9 @@ def test_lessons_are_kept_under_a_code_bounded_and_a_hostile_code_never_reaches_
     assert lessons.find_lesson(store, made.code, known_pages=["overview", "optimizers"]).pages == ("optimizers",)
     for hostile in ("", "../../etc", "0123ABCD", "0123abcd0", "lessons", None, ["0123abcd"]):
         assert lessons.find_lesson(store, hostile, known_pages=PAGE_IDS) is None
-    store.put_setting("lesson:0123abcd", '{"pages": "pooling"')  # a kept lesson that is not what it should be
-    assert lessons.find_lesson(store, "0123abcd", known_pages=PAGE_IDS) is None
+    for kept in ('{"pages": "pooling"', "[" * 2000 + "]" * 2000):  # kept lessons that are not what they should be
+        store.put_setting("lesson:0123abcd", kept)
+        assert lessons.find_lesson(store, "0123abcd", known_pages=PAGE_IDS) is None
     with pytest.raises(lessons.LessonRefusal, match="a lesson needs at least one page"):
         lessons.make_lesson(store, ["nowhere"], {}, known_pages=PAGE_IDS)
     with pytest.raises(lessons.LessonRefusal, match="a lesson hides at most 60 controls"):
@@ -338,6 +339,26 @@ def test_a_lesson_value_a_control_cannot_take_leaves_the_control_shown(fresh_cla
     student = open_page("lessons/optimizers.py", query={"lesson": made.code})
     assert student.select_slider(key="optimizers.lr").value == 0.1  # shown, at its own default
     assert "optimizers.steps" not in [w.key for w in student.slider]
+    # A kept value of the wrong kind (a store written by hand): the text "40", a number for a choice
+    made = lessons.make_lesson(store, ["optimizers"], {"optimizers.steps": "40", "optimizers.surface": 1,
+                                                       "optimizers.racers": ["sgd", 3]},
+                               known_pages=[p.id for p in ui.PAGES])
+    student = open_page("lessons/optimizers.py", query={"lesson": made.code})
+    assert not student.exception
+    assert student.slider(key="optimizers.steps").value == 200
+    assert student.selectbox(key="optimizers.surface").value is not None
+    assert "optimizers.racers" in [w.key for w in student.multiselect]
+
+
+def test_a_lesson_of_pages_this_server_hides_opens_every_page_it_shows(fresh_class, monkeypatch):
+    from lib.ui import pages
+
+    made = lessons.make_lesson(classroom.the_store(), ["save_load"], {}, known_pages=[p.id for p in ui.PAGES])
+    monkeypatch.setattr(pages, "HIDDEN", {"save-load"})  # the host hid it after the lesson was made
+    student = open_page(query={"lesson": made.code})
+    assert [w.value for w in student.warning] == [
+        "This lesson link names no lesson of this class (it may have ended): every page is open."]
+    assert "lessons/save-load.py" not in [p.file for p in ui.available_pages()]
 
 
 def test_a_students_race_reaches_the_class_view_without_any_task(fresh_class):

@@ -66,7 +66,7 @@ def find_lesson(store, code, *, known_pages):
         pages = tuple(p for p in known_pages if p in set(kept["pages"]))
         hidden = {k: v for k, v in dict(kept["hidden"]).items()
                   if isinstance(k, str) and k.split(".", 1)[0] in pages}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # (a kept text that is not a lesson)
         return None
     return Lesson(code, pages, hidden) if pages else None
 
@@ -86,6 +86,6 @@ def end_lesson(store, code):
 def _codes(store):
     try:
         codes = json.loads(store.setting(INDEX) or "[]")
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     return [c for c in codes if isinstance(c, str) and CODE.fullmatch(c)] if isinstance(codes, list) else []

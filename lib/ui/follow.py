@@ -11,7 +11,7 @@ from lib.ui.classroom import UNLOCKED, the_store
 from lib.ui.lesson import hide_picker
 from lib.ui.pages import is_available, page_info, page_of
 from lib.ui.text import t
-from lib.ui.url import page_settings
+from lib.ui.url import LESSON_HIDES, page_settings
 
 SEEN = "follow.seen"  # session key: the number of the last push this session has read
 OWN = "follow.own"  # session key: (page id, settings) the student had before following
@@ -71,8 +71,9 @@ def follow_the_teacher(url_path):
     target = push.get("page")
     if not isinstance(target, str) or not is_available(target):  # (a page this student's lesson leaves out)
         return
+    fixed = st.session_state.get(LESSON_HIDES) or {}  # this student's lesson fixes these: left as they are
     settings = {k: v for k, v in list((push.get("settings") or {}).items())[:MAX_SETTINGS]
-                if isinstance(k, str) and k.startswith(target + ".")}
+                if isinstance(k, str) and k.startswith(target + ".") and k not in fixed}
     here = page == target and all(st.session_state.get(k) == v for k, v in settings.items())
     if push.get("follow") and not here:
         _follow(page, target, settings, number)

@@ -29,7 +29,8 @@ def join_lesson():
     if code is None:
         return
     try:
-        found = lessons.find_lesson(the_store(), code, known_pages=KNOWN)
+        # the pages this server shows (a host may have hidden one since the lesson was made)
+        found = lessons.find_lesson(the_store(), code, known_pages=[info.id for info in available_pages()])
     except class_store.StoreDown:
         st.session_state[NOTICE] = "lesson.store_down"
         return

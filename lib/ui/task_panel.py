@@ -1,6 +1,8 @@
 """The tasks panel: a page's tasks in the sidebar, checked on every run from what the page reports,
 with two hints and then "show me"; and the checklist of every page's tasks below it. Progress is
 kept per browser (an id in a cookie, `student_id`), so it survives page switches and a reload."""
+import time
+
 import streamlit as st
 
 from lib import tasks as catalogue
@@ -46,14 +48,27 @@ def tasks(page_id, facts):
             progress().done(student, task.id, catalogue.facts_to_keep(task, facts), verdict.details.get("right"))
             changed = True
         verdicts[task.id] = verdict
-    results = catalogue.results().get(page_id)
-    if results:  # the numbers the teacher's class view charts for everyone
-        now = catalogue.kept_results(page_id, kept.get(results[0].id, {}).get("facts"), facts)
-        if now is not None:
-            progress().result(student, results[0].id, now)
+    _keep_results(page_id, student, kept, facts)
     if page_tasks:
         with st.sidebar:
             _panel(page_id, page_tasks, verdicts, progress().of(student) if changed else kept, facts)
+
+
+RESULTS_EVERY_S = 10  # a page's results go to the class's store at most this often per session
+
+
+def _keep_results(page_id, student, kept, facts):
+    """The numbers the teacher's class view charts for everyone (lib.tasks.Result), when they
+    changed — at most every RESULTS_EVERY_S: the Optimizers race changes with every nudge, and
+    the class view does not need each one (a write per nudge per student would)."""
+    results = catalogue.results().get(page_id)
+    written = st.session_state.get(f"tasks.results_at.{page_id}", float("-inf"))
+    if not results or time.monotonic() - written < RESULTS_EVERY_S:
+        return
+    now = catalogue.kept_results(page_id, kept.get(results[0].id, {}).get("facts"), facts)
+    if now is not None:
+        progress().result(student, results[0].id, now)
+        st.session_state[f"tasks.results_at.{page_id}"] = time.monotonic()
 
 
 def _panel(page_id, page_tasks, verdicts, kept, facts):

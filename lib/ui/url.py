@@ -30,7 +30,9 @@ def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
         default = [] if multi else options[0]
 
     def fits(value):
-        return isinstance(value, list) and all(v in options for v in value) if multi else value in options
+        if multi:
+            return isinstance(value, list) and all(v in options and _same_kind(v, options[0]) for v in value)
+        return value in options and _same_kind(value, default)
 
     fixed = _fixed_by_lesson(key, label, fits)
     if fixed is not _SHOWN:
@@ -77,7 +79,11 @@ def bound(widget, label, *args, key, **kwargs):
     def spec():
         return inspect.signature(widget).bind(label, *args, **kwargs).arguments
 
-    fixed = _fixed_by_lesson(key, label, lambda v: _takes(widget.__name__, spec(), _as_link(widget, spec(), v)))
+    def fits(value):
+        return (_same_kind(value, _default_of(widget.__name__, spec()))
+                and _takes(widget.__name__, spec(), _as_link(widget, spec(), value)))
+
+    fixed = _fixed_by_lesson(key, label, fits)
     if fixed is not _SHOWN:
         return tuple(fixed) if isinstance(fixed, list) else fixed  # (JSON keeps a range as a list)
     seen = st.session_state.setdefault(BOUND, set())
@@ -105,6 +111,31 @@ def _fixed_by_lesson(key, label, fits):
         return _SHOWN
     st.session_state[key] = value = hides[key]
     return value
+
+
+def _same_kind(value, like):
+    """Is `value` (from a kept lesson: JSON) the kind of value `like` is? A toggle's True, not
+    "true" or 1; a whole number where the control takes whole numbers; a range as a list."""
+    if like is None:
+        return True
+    if isinstance(like, bool) or isinstance(value, bool):
+        return isinstance(like, bool) and isinstance(value, bool)
+    if isinstance(like, (tuple, list)):
+        return isinstance(value, list) and len(value) == len(like) and all(map(_same_kind, value, like))
+    if isinstance(like, int):
+        return isinstance(value, int)
+    if isinstance(like, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(like))
+
+
+def _default_of(kind, spec):
+    """The value a control starts at, from the arguments it was made with."""
+    if spec.get("value") is not None:
+        return spec["value"]
+    if kind in ("select_slider", "selectbox") and spec.get("options"):
+        return list(spec["options"])[spec.get("index") or 0]
+    return {"toggle": False, "checkbox": False, "text_input": ""}.get(kind, spec.get("min_value"))
 
 
 def _as_link(widget, spec, value):
