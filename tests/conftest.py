@@ -62,7 +62,10 @@ def runner():
 # 146, 145, 117, 75 and 73 s), the rest after them in their usual order. (pytest-xdist's own
 # order, by the number of tests, started the 126 quick pooling tests first and the browser last.)
 LONGEST_FIRST = ("test_browser.py", "test_edges.py", "test_overfitting.py", "test_saving.py", "test_sandbox.py",
-                 "test_runner.py", "test_deploy.py", "test_evaluate.py", "test_teacher_room.py", "test_optimizers.py")
+                 "test_runner.py", "test_deploy.py", "test_evaluate.py", "test_teacher_room.py", "test_optimizers.py",
+                 # then the heavy ones that came last in the usual (alphabetical) order: a heavy last file
+                 # left the other worker idle at the end
+                 "test_save_load_truths.py", "test_sessions.py", "test_training.py", "test_tasks.py")
 
 
 def pytest_collection_modifyitems(items):

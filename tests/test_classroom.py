@@ -275,6 +275,8 @@ def test_a_lesson_link_opens_only_its_pages_and_hides_the_chosen_controls_at_the
 
     student = open_page(query={"lesson": lesson.code})
     assert not student.exception
+    # its first page is the menu's default (address ""): the class view sees the student there
+    assert classroom.the_store().present(60)[student.session_state[classroom.STUDENT][0]][0] == "losses"
     assert [link.proto.page for link in student.get("page_link")] == []  # (the overview's links: not shown)
     student.switch_page("lessons/optimizers.py")
     student.run()
@@ -386,3 +388,29 @@ def test_the_teachers_own_browser_is_not_counted_when_it_was_a_page_of_the_class
     teacher_at.button(key="teacher.open").click()
     teacher_at.run()
     assert [(m.label, m.value) for m in teacher_at.metric][0] == ("Students here", "1")
+
+
+def test_in_presenter_mode_a_student_follows_the_teacher_but_keeps_what_their_lesson_fixes(fresh_class, monkeypatch):
+    from lib.ui import follow
+
+    follows, real_follow = [], follow._follow
+    monkeypatch.setattr(follow, "_follow", lambda *a: (follows.append(a[2]), real_follow(*a)))
+    made = lessons.make_lesson(classroom.the_store(), ["pooling", "optimizers"], {"optimizers.lr": 0.3},
+                               known_pages=[p.id for p in ui.PAGES])
+    student = open_page("lessons/pooling.py", query={"lesson": made.code})
+    teacher_at = _open_with_key(KEY)
+    teacher_at.switch_page("lessons/optimizers.py")
+    teacher_at.run()
+    teacher_at.select_slider(key="optimizers.lr").set_value(0.01).run()
+    teacher_at.slider(key="optimizers.steps").set_value(50).run()
+    teacher_at.sidebar.toggle(key="follow.presenting").set_value(True).run()
+    for _ in range(2):  # follows once, then stays: the fixed learning rate is not the teacher's to move
+        student.run()
+        assert not student.exception, student.exception
+        assert _current_page(student) == "optimizers"
+        assert student.slider(key="optimizers.steps").value == 50  # the teacher's
+        assert any("LEARNING_RATE = 0.3\n" in c.value for c in student.code)  # the lesson's
+    assert student.session_state["follow.seen"] == classroom.the_store().last_push()[0]
+    # the push's settings without what the lesson fixes (they fought it: the student was sent again on
+    # every run of theirs); (AppTest reruns the page it was given, so it follows once a run here)
+    assert follows and all(f["optimizers.steps"] == 50 and "optimizers.lr" not in f for f in follows)

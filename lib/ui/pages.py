@@ -75,7 +75,12 @@ def page_info(page_id):
 
 
 def page_of(url_path):
-    """The id of the lesson page at `url_path` (its address, as st.navigation names it), else None."""
+    """The id of the lesson page at `url_path` (its address, as st.navigation names it), else None.
+    The menu's default page has the address "" whatever its own: the overview, or the first page of a
+    lesson that leaves the overview out."""
+    if not url_path:
+        shown = available_pages()
+        return shown[0].id if shown else None
     return next((p.id for p in PAGES if p.url_path == url_path), None)
 
 

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from lib import i18n, server
-from lib.ui.pages import PAGES, SECTIONS, available_pages, session_lesson
+from lib.ui.pages import SECTIONS, available_pages, page_info, page_of, session_lesson
 from lib.ui.text import lang, t
 from lib.ui.url import class_link
 
@@ -36,7 +36,8 @@ def get_ready(page):
     saying what the student waits for (TensorFlow's import, the class model's training) — never an
     empty column. The page itself runs at once and draws what it can; the note is returned, for the
     caller to clear when the page has run. None on a warm server, or for a page that needs nothing."""
-    info = next((p for p in PAGES if (p.url_path or None) == (page.url_path or None)), None)
+    page_id = page_of(page.url_path)  # (the menu's default page has the address "")
+    info = page_info(page_id) if page_id else None
     needs = info.needs if info else ""
     pending = [name for name, event in (("keras", server.imported), ("class_model", server.class_model_ready))
                if needs and not event.is_set() and (name == "keras" or needs == "class_model")]
