@@ -195,7 +195,10 @@ def train(connection, job):
     if folder:
         folder.cleanup()
     outcomes = tuple("diverged" if w.diverged else "done" for w in watches[:len(models)])
-    stopped = "stopped" if control.stopped == "stopped" else "budget" if control.over_budget else None
+    # The budget stopped the run only if it cut a racer short: a clock that passed it during the last
+    # epoch's last batch stopped nothing (a loaded machine made such runs "budget at epoch 200 of 200").
+    cut = any(getattr(w, "epochs_done", 0) < epochs and not w.diverged for w in watches[:len(models)])
+    stopped = "stopped" if control.stopped == "stopped" else "budget" if control.over_budget and cut else None
     connection.send(("done", Result(tuple(weights), tuple(test), outcomes, stopped, tuple(final))))
 
 
@@ -256,6 +259,7 @@ def _watch(connection, job, control, racer, examples):
 
         def on_epoch_end(self, epoch, logs=None):
             super().on_epoch_end(epoch, logs)
+            self.epochs_done = epoch + 1
             logs = {k: float(v) for k, v in (logs or {}).items()}
             if job.data_loss:
                 logs.update(_without_penalty(logs, self.penalties, penalty(self.model)))
