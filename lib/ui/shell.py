@@ -1,5 +1,6 @@
 """What is around every page: the language switch, the menu, the share button with its QR code,
 and the note a fresh server shows while it prepares."""
+import functools
 import time
 
 import streamlit as st
@@ -53,8 +54,10 @@ def get_ready(page):
 QR_SCALE, QR_BORDER = 16, 2  # pixels per module, and modules of quiet zone around the code
 
 
+@functools.lru_cache(maxsize=64)
 def qr_png(link):
-    """The link as a QR code, a PNG with big modules: readable by a phone from the back of a room."""
+    """The link as a QR code, a PNG with big modules: readable by a phone from the back of a room.
+    Kept per link: the teacher's page draws one for every kept lesson (up to 20) on each run."""
     import io
 
     import segno
