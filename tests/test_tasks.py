@@ -65,6 +65,7 @@ def test_a_catalogue_entry_with_an_unknown_check_or_a_missing_language_fails(tmp
     bad.write_text('page = "pooling"\n[[task]]\nid = "pooling.x"\ncheck = "guess_harder"\n'
                    '[task.en]\ntitle = "x"\ngoal = "x"\nhints = ["a", "b"]\ndone = "x"\n')
     monkeypatch.setattr(tasks, "CATALOGUE", tmp_path)
+    tasks._files.cache_clear()  # (the files are read once, for the tasks and the results alike)
     tasks.catalogue.cache_clear()
     try:
         task = tasks.all_tasks()[0]
@@ -73,6 +74,7 @@ def test_a_catalogue_entry_with_an_unknown_check_or_a_missing_language_fails(tmp
         with pytest.raises(KeyError, match="ko"):
             task.words("ko")
     finally:
+        tasks._files.cache_clear()
         tasks.catalogue.cache_clear()
 
 

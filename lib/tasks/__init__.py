@@ -60,12 +60,20 @@ class Fact:
 
 
 @functools.cache
+def _files():
+    """Every catalogue file, read once: [its TOML as a dict], in the catalogue's order."""
+    read = []
+    for path in sorted(CATALOGUE.glob("*.toml")):
+        with open(path, "rb") as f:
+            read.append(tomllib.load(f))
+    return read
+
+
+@functools.cache
 def catalogue():
     """(tasks by page in the catalogue's order, {page: facts by name}), from every catalogue file."""
     tasks, facts = {}, {}
-    for path in sorted(CATALOGUE.glob("*.toml")):
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+    for data in _files():
         page = data["page"]
         facts[page] = {name: Fact({lang: fact[lang] for lang in i18n.LANGUAGES}, fact.get("format", ""))
                        for name, fact in data.get("facts", {}).items()}  # a page's own names
@@ -92,9 +100,7 @@ class Result:
 def results():
     """{page: (Result, ...)} from the catalogue files' `[results.<fact>]` tables."""
     found = {}
-    for path in sorted(CATALOGUE.glob("*.toml")):
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+    for data in _files():
         found[data["page"]] = tuple(
             Result(data["page"], fact, entry["keep"], {lang: entry[lang] for lang in i18n.LANGUAGES})
             for fact, entry in data.get("results", {}).items())
@@ -102,7 +108,7 @@ def results():
 
 
 def result_ids():
-    return [f"{page}.results" for page, kept in results().items() if kept]
+    return [kept[0].id for kept in results().values() if kept]
 
 
 def kept_results(page, kept, facts):
