@@ -14,18 +14,20 @@ PAGES = [info.file for info in ui.available_pages()]
 
 
 def edges(widget, kind):
-    """The values to try for one widget: its ends, every option, all and none, hostile text."""
+    """The values to try for one widget: its ends, every option, all and none, hostile text. A
+    scale ends at its low end: the page's buttons then train the least the page allows (the edges
+    of a run are the training tests'; here only 'never raises' is judged)."""
     if kind in ("checkbox", "toggle"):
         return [True, False]
     if kind == "slider":
         low, high = widget.min, widget.max
-        return [(low, low), (high, high), (low, high)] if isinstance(widget.value, tuple) else [low, high]
+        return [(high, high), (low, high), (low, low)] if isinstance(widget.value, tuple) else [high, low]
     if kind == "select_slider":
-        return [widget.options[0], widget.options[-1]]
+        return [widget.options[-1], widget.options[0]]
     if kind == "number_input":
         low = widget.min if widget.min is not None else -1e9
         high = widget.max if widget.max is not None else 1e9
-        return [low, high]
+        return [high, low]
     if kind == "text_input":
         return list(HOSTILE_TEXT)
     if kind in ("selectbox", "radio", "segmented_control"):
