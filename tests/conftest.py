@@ -51,10 +51,12 @@ def _runs_get_the_most_time_a_run_may_have():
 
 @pytest.fixture(scope="module")
 def runner():
-    """A training runner of the test module's own with one slot: one run at a time, the rest wait."""
+    """The test process's shared runner, the one its pages use under AppTest: its worker is warm,
+    and a job a page or another test of the file has trained is followed, not trained again (as
+    on a server). tests/test_runner.py, which judges the runner itself, has one of its own."""
     from lib import training
 
-    return training.Runner(slots=1)
+    return training.runner()
 
 
 # With two test files at once (pytest.ini), the suite ends when its last file does: the longest

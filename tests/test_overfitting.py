@@ -135,10 +135,11 @@ def test_the_curve_bends_through_the_points_and_its_code_prints_the_same_losses(
 
 
 def test_the_page_shows_the_split_and_the_fit(tmp_path, monkeypatch):
-    # 30 epochs (not the page's 60) and the most time a run may have: the run must end, even on a
-    # busy machine, or the code (all its epochs) and the page (the epochs done) could not agree
+    # The page's own settings (60 epochs), and the most time a run may have: the run must end, even
+    # on a busy machine, or the code (all its epochs) and the page (the epochs done) could not agree.
+    # (The same job as the first digits test's: the page follows that run, as a classmate would.)
     monkeypatch.setitem(overfitting.digits_job.__kwdefaults__, "budget_s", BUDGET)
-    at = open_page("lessons/overfitting.py", "ko", query={"overfitting.epochs": "30"})
+    at = open_page("lessons/overfitting.py", "ko")
     assert any("287" in m.value and "360" in m.value for m in at.markdown)  # the three parts, named
     at.button(key="overfitting.run.start").click().run()
     settle(at)

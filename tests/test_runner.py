@@ -29,6 +29,12 @@ def job(**changes):
     return Job(**base)
 
 
+@pytest.fixture(scope="module")
+def runner():
+    """A runner of this file's own with one slot: one run at a time, the rest wait."""
+    return training.Runner(slots=1)
+
+
 def line_points():
     x = np.linspace(-1, 1, 20, dtype="float32")[:, None]
     return Arrays(x, 3 * x + 1, x_test=x, y_test=3 * x + 1)
@@ -347,11 +353,11 @@ def test_a_run_stops_only_when_the_last_one_watching_leaves(runner):
     assert run.status == "stopped"
 
 
-def test_finished_runs_are_kept_within_their_count_and_bytes(monkeypatch):
+def test_finished_runs_are_kept_within_their_count_and_bytes(runner, monkeypatch):
     runner_module = importlib.import_module("lib.training.runner")  # the module, not the function of that name
 
     monkeypatch.setattr(runner_module, "KEEP_RUNS", 2)
-    small = training.Runner(slots=1)
+    small = runner  # (its earlier runs are the oldest: the first new one already forgets them)
     runs = [finish(small.submit(job(fit=Fit(epochs=1, batch_size=256), seed=k))) for k in range(4)]
     assert small.shared()[0] == 2
     assert small.submit(job(fit=Fit(epochs=1, batch_size=256), seed=3)) is runs[3]  # the newest is kept
