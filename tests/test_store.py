@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from deploy.launch import free_ports
+from lib.classroom import contract
 from lib.classroom import store as class_store
 from tests.helpers import Clock, wait_until
 
@@ -156,6 +157,72 @@ def test_a_setting_is_read_replaced_removed_and_bounded(make):
     store.put_setting("lesson:ab12cd34", None)
     assert store.setting("lesson:ab12cd34") is None
     store.put_setting("lesson:ab12cd34", None)  # removing what is not there: nothing happens
+
+
+def test_drawings_are_numbered_kept_for_the_class_and_dropped_one_or_all(make):
+    clock = Clock()
+    store, other = make(clock=clock), make(clock=clock)  # two servers of one class
+    assert store.drawings() == []
+    first = store.add_drawing("s1", '{"digit":7}')
+    clock.now += contract.MIN_DRAWING_GAP_S
+    second = store.add_drawing("s1", '{"digit":1}')
+    third = other.add_drawing("s2", '{"digit":7}')
+    assert first < second < third
+    assert other.drawings() == [(first, "s1", '{"digit":7}'), (second, "s1", '{"digit":1}'), (third, "s2", '{"digit":7}')]
+    store.drop_drawings([second, 999])  # one that is not there: nothing happens
+    assert [n for n, _, _ in other.drawings()] == [first, third]
+    with pytest.raises(ValueError, match="a record of 4097 bytes"):
+        store.add_drawing("s3", "x" * 4097)
+    other.drop_drawings()
+    assert store.drawings() == []
+    clock.now += contract.MIN_DRAWING_GAP_S
+    assert store.add_drawing("s1", "{}") > third  # numbers are never given twice
+
+
+def test_a_drawing_faster_than_a_person_draws_or_past_a_bound_is_refused_by_the_store(make, monkeypatch):
+    monkeypatch.setattr(contract, "MAX_DRAWINGS_PER_STUDENT", 2)
+    monkeypatch.setattr(contract, "MAX_DRAWINGS", 3)
+    clock = Clock()
+    store = make(clock=clock)
+
+    def refused(student):
+        with pytest.raises(contract.DrawingRefused) as caught:
+            store.add_drawing(student, "{}")
+        return caught.value.code, caught.value.details
+
+    store.add_drawing("s1", "{}")
+    clock.now += contract.MIN_DRAWING_GAP_S - 0.1
+    assert refused("s1") == ("too_fast", {"seconds": contract.MIN_DRAWING_GAP_S})
+    clock.now += 0.1
+    store.add_drawing("s1", "{}")
+    clock.now += 60
+    assert refused("s1") == ("student_full", {"count": 2})
+    store.add_drawing("s2", "{}")
+    assert refused("s3") == ("class_full", {"count": 3})
+    assert len(store.drawings()) == 3  # nothing refused was kept
+    store.drop_drawings([store.drawings()[0][0]])
+    store.add_drawing("s3", "{}")  # room again
+
+
+def test_replicas_adding_drawings_at_once_cannot_pass_the_class_bound(make, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(contract, "MAX_DRAWINGS", 5)
+    servers = [make() for _ in range(4)]  # four replicas of one class, each with its own connection
+    refusals, start = [], threading.Barrier(16)
+
+    def add(k):
+        start.wait(timeout=10)
+        try:
+            servers[k % 4].add_drawing(f"s{k}", "{}")
+        except contract.DrawingRefused as refused:
+            refusals.append(refused.code)
+    threads = [threading.Thread(target=add, args=(k,)) for k in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(servers[0].drawings()) == 5 and refusals == ["class_full"] * 11
 
 
 def test_the_sqlite_file_survives_a_restart_and_an_unwritable_one_is_said(tmp_path):

@@ -7,11 +7,21 @@ from lib.errors import Refusal
 
 MAX_RECORD_BYTES = 4096  # a task's record: its status, a guess, the facts its "done" line names
 MAX_NAME = 20  # a nickname's characters (lib.classroom.names cleans it before it gets here)
+# The class's own handwriting (lib.classroom.drawings): bounded in the store itself, so two
+# replicas adding at once cannot pass a bound: ~1.1 kB a drawing, 600 of them under 1 MB.
+MAX_DRAWINGS = 600  # the class's set
+MAX_DRAWINGS_PER_STUDENT = 20
+MIN_DRAWING_GAP_S = 1.5  # between two drawings of one browser: faster than a person draws is refused
 
 
 class StoreDown(Refusal):
     """The class's store did not answer (Redis stopped, the SQLite file unwritable)."""
     catalog = "classroom.error"
+
+
+class DrawingRefused(Refusal):
+    """A drawing the class's set will not take: `too_fast`, `student_full` or `class_full`."""
+    catalog = "classroom.drawing.error"
 
 
 def encoded(record):
@@ -83,6 +93,33 @@ class Store:
         it (None): the teacher's lessons (lib.classroom.lessons)."""
         raise NotImplementedError
 
+    def add_drawing(self, student, text):
+        """Add one drawing (text of at most MAX_RECORD_BYTES) to the class's set; its number. A
+        DrawingRefused when the browser added one within MIN_DRAWING_GAP_S, has added
+        MAX_DRAWINGS_PER_STUDENT, or the set holds MAX_DRAWINGS (checked and added at once)."""
+        raise NotImplementedError
+
+    def drawings(self):
+        """[(number, student, text)] of the class's set, the oldest first."""
+        raise NotImplementedError
+
+    def drop_drawings(self, numbers=None):
+        """Delete these drawings of the set (all of them when None)."""
+        raise NotImplementedError
+
     def __len__(self):
         """How many browsers the store keeps."""
         raise NotImplementedError
+
+
+def drawing_refusal(mine, last_at, everyone, now):
+    """The DrawingRefused for a browser that has added `mine` drawings, the last at `last_at`
+    (None: none), to a set of `everyone`, at `now`; None when the drawing may be added."""
+    if last_at is not None and now - last_at < MIN_DRAWING_GAP_S:
+        return DrawingRefused("too_fast", f"a drawing {now - last_at:.1f} s after the last",
+                              seconds=MIN_DRAWING_GAP_S)
+    if mine >= MAX_DRAWINGS_PER_STUDENT:
+        return DrawingRefused("student_full", f"{mine} drawings from this browser", count=MAX_DRAWINGS_PER_STUDENT)
+    if everyone >= MAX_DRAWINGS:
+        return DrawingRefused("class_full", f"{everyone} drawings in the class's set", count=MAX_DRAWINGS)
+    return None

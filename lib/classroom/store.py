@@ -13,7 +13,8 @@ import json
 import os
 import threading
 
-from lib.classroom.contract import MAX_NAME, MAX_RECORD_BYTES, Store, StoreDown, bounded, encoded  # noqa: F401
+from lib.classroom.contract import (MAX_NAME, MAX_RECORD_BYTES, DrawingRefused, Store, StoreDown,  # noqa: F401
+                                    bounded, drawing_refusal, encoded)
 
 
 def open_store(url=None, **bounds):
@@ -40,6 +41,7 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
         self._seen, self._records, self._pages, self._names = {}, {}, {}, {}
         self._push, self._settings = (0, None), {}
+        self._drawings, self._drawn = {}, 0  # number -> (student, text, at); the last number given
 
     def _touch(self, student, page=None):
         self._seen.pop(student, None)
@@ -119,6 +121,26 @@ class MemoryStore(Store):
                 self._settings.pop(name, None)
             else:
                 self._settings[name] = value
+
+    def add_drawing(self, student, text):
+        text = bounded(text)
+        with self._lock:
+            now, mine = self.clock(), [at for s, _, at in self._drawings.values() if s == student]
+            refused = drawing_refusal(len(mine), max(mine, default=None), len(self._drawings), now)
+            if refused:
+                raise refused
+            self._drawn += 1
+            self._drawings[self._drawn] = (student, text, now)
+            return self._drawn
+
+    def drawings(self):
+        with self._lock:
+            return [(number, student, text) for number, (student, text, _) in self._drawings.items()]
+
+    def drop_drawings(self, numbers=None):
+        with self._lock:
+            for number in list(self._drawings) if numbers is None else numbers:
+                self._drawings.pop(number, None)
 
     def __len__(self):
         with self._lock:

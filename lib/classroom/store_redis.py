@@ -1,7 +1,7 @@
 """The class's store in Redis, for replicas (see lib.classroom.contract)."""
 import json
 
-from lib.classroom.contract import MAX_NAME, Store, StoreDown, bounded, encoded
+from lib.classroom.contract import MAX_NAME, Store, StoreDown, bounded, drawing_refusal, encoded
 
 
 class RedisStore(Store):
@@ -132,6 +132,39 @@ class RedisStore(Store):
         else:
             value = bounded(value)
             self._do(lambda r: r.set(self._key("setting", name), value))
+
+    def add_drawing(self, student, text):
+        text = bounded(text)
+        every, mine = self._key("drawings"), self._key("drawings", "of", student)
+
+        def attempt(pipe):  # read, check and add under WATCH: a replica adding at once makes it try again
+            now, last = self.clock(), pipe.zrange(mine, -1, -1, withscores=True)
+            refused = drawing_refusal(pipe.zcard(mine), last[0][1] if last else None, pipe.hlen(every), now)
+            if refused:
+                raise refused
+            number = pipe.incr(self._key("drawings", "number"))
+            pipe.multi()
+            pipe.hset(every, number, json.dumps([student, text]))
+            pipe.zadd(mine, {number: now})
+            return number
+        return self._do(lambda r: r.transaction(attempt, every, mine, value_from_callable=True))
+
+    def drawings(self):
+        def work(r):
+            kept = sorted((int(n), *json.loads(body)) for n, body in r.hgetall(self._key("drawings")).items())
+            return [(number, student, text) for number, student, text in kept]
+        return self._do(work)
+
+    def drop_drawings(self, numbers=None):
+        def work(r):
+            kept = r.hgetall(self._key("drawings"))
+            chosen = kept if numbers is None else {str(int(n)) for n in numbers} & set(kept)
+            pipe = r.pipeline()
+            for number in chosen:
+                pipe.hdel(self._key("drawings"), number)
+                pipe.zrem(self._key("drawings", "of", json.loads(kept[number])[0]), number)
+            pipe.execute()
+        self._do(work)
 
     def __len__(self):
         return self._do(lambda r: r.zcount(self._key("seen"), self.clock() - self.ttl_s, "+inf"))

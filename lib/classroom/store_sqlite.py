@@ -4,7 +4,7 @@ import os
 import sqlite3
 import threading
 
-from lib.classroom.contract import MAX_NAME, Store, StoreDown, bounded, encoded
+from lib.classroom.contract import MAX_NAME, Store, StoreDown, bounded, drawing_refusal, encoded
 
 
 class SQLiteStore(Store):
@@ -18,6 +18,8 @@ class SQLiteStore(Store):
                                            PRIMARY KEY (student, task));
         CREATE TABLE IF NOT EXISTS push (id INTEGER PRIMARY KEY CHECK (id = 1), number INTEGER, body TEXT);
         CREATE TABLE IF NOT EXISTS setting (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS drawing (number INTEGER PRIMARY KEY AUTOINCREMENT, student TEXT NOT NULL,
+                                            at REAL NOT NULL, body TEXT NOT NULL);
     """
 
     def __init__(self, path, **bounds):
@@ -141,6 +143,30 @@ class SQLiteStore(Store):
             value = bounded(value)
             self._run(lambda db: db.execute("INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT (name) "
                                             "DO UPDATE SET value = excluded.value", (name, value)), write=True)
+
+    def add_drawing(self, student, text):
+        text = bounded(text)
+
+        def work(db):
+            now = self.clock()
+            mine, last_at = db.execute("SELECT count(*), max(at) FROM drawing WHERE student = ?", (student,)).fetchone()
+            everyone = db.execute("SELECT count(*) FROM drawing").fetchone()[0]
+            refused = drawing_refusal(mine, last_at, everyone, now)
+            if refused:
+                raise refused
+            return db.execute("INSERT INTO drawing (student, at, body) VALUES (?, ?, ?)", (student, now, text)).lastrowid
+        return self._run(work, write=True)
+
+    def drawings(self):
+        return [tuple(row) for row in self._run(lambda db: db.execute(
+            "SELECT number, student, body FROM drawing ORDER BY number").fetchall())]
+
+    def drop_drawings(self, numbers=None):
+        if numbers is None:
+            self._run(lambda db: db.execute("DELETE FROM drawing"), write=True)
+        else:
+            self._run(lambda db: db.executemany("DELETE FROM drawing WHERE number = ?",
+                                                [(int(n),) for n in numbers]), write=True)
 
     def __len__(self):
         return self._run(lambda db: db.execute(
