@@ -79,7 +79,8 @@ def test_the_split_holds_out_a_fifth_of_each_digit_and_is_the_same_for_the_same_
 def test_the_confusion_matrix_counts_what_scikit_learn_counts():
     rng = np.random.default_rng(0)
     y_true, y_pred = rng.integers(0, 10, 200), rng.integers(0, 10, 200)
-    np.testing.assert_array_equal(drawings.confusion(y_true, y_pred), confusion_matrix(y_true, y_pred, labels=range(10)))
+    np.testing.assert_array_equal(drawings.confusion(y_true, y_pred),
+                                  confusion_matrix(y_true, y_pred, labels=range(10)))
 
 
 def test_the_hardest_drawings_are_those_given_the_least_to_the_digit_meant():

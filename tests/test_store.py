@@ -168,7 +168,8 @@ def test_drawings_are_numbered_kept_for_the_class_and_dropped_one_or_all(make):
     second = store.add_drawing("s1", '{"digit":1}')
     third = other.add_drawing("s2", '{"digit":7}')
     assert first < second < third
-    assert other.drawings() == [(first, "s1", '{"digit":7}'), (second, "s1", '{"digit":1}'), (third, "s2", '{"digit":7}')]
+    assert other.drawings() == [(first, "s1", '{"digit":7}'), (second, "s1", '{"digit":1}'),
+                                (third, "s2", '{"digit":7}')]
     store.drop_drawings([second, 999])  # one that is not there: nothing happens
     assert [n for n, _, _ in other.drawings()] == [first, third]
     with pytest.raises(ValueError, match="a record of 4097 bytes"):

@@ -149,7 +149,8 @@ class SQLiteStore(Store):
 
         def work(db):
             now = self.clock()
-            mine, last_at = db.execute("SELECT count(*), max(at) FROM drawing WHERE student = ?", (student,)).fetchone()
+            mine, last_at = db.execute("SELECT count(*), max(at) FROM drawing WHERE student = ?",
+                                       (student,)).fetchone()
             everyone = db.execute("SELECT count(*) FROM drawing").fetchone()[0]
             refused = drawing_refusal(mine, last_at, everyone, now)
             if refused:
