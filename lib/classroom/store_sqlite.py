@@ -155,7 +155,8 @@ class SQLiteStore(Store):
             refused = drawing_refusal(mine, last_at, everyone, now)
             if refused:
                 raise refused
-            return db.execute("INSERT INTO drawing (student, at, body) VALUES (?, ?, ?)", (student, now, text)).lastrowid
+            added = db.execute("INSERT INTO drawing (student, at, body) VALUES (?, ?, ?)", (student, now, text))
+            return added.lastrowid
         return self._run(work, write=True)
 
     def drawings(self):
