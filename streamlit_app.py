@@ -72,6 +72,7 @@ def _say_if_started_afresh(page):
 st.set_page_config(page_title="Keras Classroom", page_icon=":material/school:", layout="wide")
 server.when_class_leaves(ui.forget_figures)  # what the class cached goes with it
 server.when_class_leaves(saving.forget_files)
+server.when_class_leaves(ui.drop_class_drawings)  # unless the teacher keeps them
 ui.choose_language()
 ui.join_lesson()  # a lesson link: before the menu, which shows only the lesson's pages
 page = ui.navigation()

@@ -113,10 +113,12 @@ def pick_input(d, shape):
         try:
             if canvas.image_data is None:
                 raise drawing.EmptyDrawing("empty", "nothing drawn yet")
-            return drawing.preprocess_drawing(canvas.image_data, shape), None
+            image = drawing.preprocess_drawing(canvas.image_data, shape)
         except drawing.EmptyDrawing as e:
             ui.say(e, kind="info", icon=":material/draw:")
             return None, None
+        ui.give_drawing(canvas.image_data)  # opt-in: to the class's set
+        return image, None
     last = len(d.x_test) - 1
     index = ui.bound(st.slider, t("evaluate.test_image", last=last), 0, last, 0, key=key("image"))
     return d.x_test[index], int(d.y_test[index])

@@ -10,4 +10,5 @@ st.title(t("teacher.title"))
 st.markdown(t("teacher.idea"))
 if ui.teacher_unlocked():
     ui.class_view_live()
+    ui.class_drawings()
     ui.lesson_maker()

@@ -360,6 +360,17 @@ def test_a_digit_drawn_on_the_real_canvas_is_predicted(server, page, lang):
     settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert said in main.inner_text()
+    # Opt-in: the drawing goes to the class's set only with the digit meant, after Send.
+    main.locator("summary", has_text=i18n.translate("classroom.drawing.give", lang)).click()
+    send = main.get_by_role("button", name=i18n.translate("classroom.drawing.send", lang))
+    send.wait_for(timeout=30_000)
+    assert send.is_disabled()  # no digit chosen yet
+    main.locator('[data-testid="stButtonGroup"] button', has_text="7").last.click()
+    settle(page)
+    send.click()
+    thanks = i18n.translate("classroom.drawing.sent", lang, digit=7)
+    wait_until(lambda: thanks in main.inner_text(), 60, f"never said {thanks!r} after Send", interval=0.05)
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 INPUTS_JS = """() => { window.inputs = {};

@@ -89,3 +89,147 @@ def test_the_hardest_drawings_are_those_given_the_least_to_the_digit_meant():
     y = np.array([0, 0, 1, 1])
     meant = [p[k, y[k]] for k in range(4)]  # 0.9, 0.2, 0.4, 0.5
     assert drawings.hardest(p, y, k=3).tolist() == sorted(range(4), key=lambda k: meant[k])[:3] == [1, 2, 3]
+
+
+# --- On the pages: the teacher's room (AppTest); the student's side in tests/test_browser.py -----
+
+def test_the_teachers_model_of_the_class_set_trains_on_four_fifths_and_is_scored_on_the_rest():
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    digits = __import__("lib.data", fromlist=["x"]).load_dataset("mnist_5k")
+    for k in range(40):  # forty real handwritten digits, as students would give them
+        drawings.add(store, f"s{k % 13}", digits.x_test[k], int(digits.y_test[k]))
+        clock.now += contract.MIN_DRAWING_GAP_S
+    kept = drawings.ClassSet(store.drawings())
+    assert drawings.can_train(kept)
+    job = drawings.training_job(kept)
+    x_train, y_train, _, _, x_test, y_test = job.data.arrays()
+    train, test = kept.split()
+    assert len(x_train) + len(x_test) == 40 and np.array_equal(y_test, kept.y[test])
+    assert job.model.input_shape == (28, 28, 1) and job.fit.epochs == drawings.EPOCHS
+    few = drawings.ClassSet(store.drawings()[:drawings.MIN_TO_TRAIN - 1])
+    assert not drawings.can_train(few)
+
+
+KEY = "correct horse battery"
+
+
+@pytest.fixture
+def fresh_class(monkeypatch):
+    from lib.ui import classroom, task_panel
+
+    monkeypatch.setenv("KERAS_CLASSROOM_TEACHER_KEY", KEY)
+    kept = (classroom.the_store, classroom.teacher_key, task_panel.progress)  # a class of its own
+    for cached in kept:
+        cached.clear()
+    yield classroom.the_store()
+    for cached in kept:
+        cached.clear()
+
+
+def _teacher():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers import ROOT
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.switch_page("lessons/teacher.py")
+    at.run()
+    at.text_input(key="teacher.key").input(KEY)
+    at.button(key="teacher.open").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _give(store, n):
+    """`n` real handwritten digits (MNIST's test images) given by thirteen browsers, a person's pace apart."""
+    from lib import data
+
+    digits = data.load_dataset("mnist_5k")
+    at = store.clock() + 3600
+    store.clock = lambda: at  # (a store's clock is its own: each drawing later than the last)
+    for k in range(n):
+        at += contract.MIN_DRAWING_GAP_S
+        store.clock = lambda at=at: at
+        drawings.add(store, f"s{k % 13}", digits.x_test[k], int(digits.y_test[k]))
+
+
+def test_the_teacher_trains_on_the_class_set_sees_its_confusions_and_hardest_and_deletes(fresh_class):
+    from lib.ui import drawings as ui_drawings
+    from tests.helpers import settle
+
+    store = fresh_class
+    _give(store, 40)
+    at = _teacher()
+    assert "**40** of at most 600" in " ".join(m.value for m in at.markdown)
+    at.button(key="drawings.fit.start").click().run()
+    settle(at)
+    assert not at.exception, at.exception
+    run = at.session_state["drawings.fit.runs"][-1].run
+    assert run.status == "done", (run.status, run.error)
+    kept = drawings.ClassSet(store.drawings())
+    train, test = kept.split()
+    said = [m.value for m in at.markdown if m.value.startswith("Trained on")]
+    accuracy = run.test_scores()["accuracy"]
+    assert said == [f"Trained on {len(train)} drawings, scored on {len(test)} it never saw: accuracy "
+                    f"**{accuracy:.3f}**. Rows are the digit meant, columns the model's answer."]
+    probabilities = np.asarray(run.model()(kept.x.astype("float32")))
+    hardest = drawings.hardest(probabilities, kept.y, ui_drawings.HARDEST)
+    assert [c.value for c in at.caption if c.value.startswith("#")] == [
+        " · ".join(f"#{kept.numbers[k]}" for k in hardest)]
+    chosen = kept.numbers[:2]
+    at.multiselect(key="drawings.chosen").set_value(chosen).run()
+    at.button(key="drawings.delete").click().run()
+    assert [n for n, _, _ in store.drawings()] == kept.numbers[2:]
+    at.toggle(key="drawings.keep_toggle").set_value(True).run()
+    assert store.setting(ui_drawings.KEEP) == "1"
+    ui_drawings.when_class_leaves()
+    assert len(store.drawings()) == 38  # kept: the teacher said so
+    at.toggle(key="drawings.keep_toggle").set_value(False).run()
+    ui_drawings.when_class_leaves()
+    assert store.drawings() == []  # the class has left, and nobody kept them
+    assert not at.exception
+
+
+def test_too_few_drawings_say_how_many_are_needed_and_the_button_waits(fresh_class):
+    _give(fresh_class, 5)
+    at = _teacher()
+    assert [i.value for i in at.info if "drawings of two digits" in i.value] == [
+        f"At least {drawings.MIN_TO_TRAIN} drawings of two digits or more are needed to train."]
+    assert at.button(key="drawings.fit.start").disabled
+    at.button(key="drawings.delete_all").click().run()
+    assert fresh_class.drawings() == [] and not at.exception
+
+
+def _giving_page():
+    """A page with one drawing to give: a 7 drawn in black on the canvas's white."""
+    import numpy as np
+    import streamlit as st
+
+    from lib import ui
+
+    rgba = np.full((280, 280, 4), 255, dtype="uint8")
+    for k in range(40, 240):
+        rgba[40:70, 60:220, :3] = 0  # the bar
+        rgba[k:k + 30, 200 - (k - 40) // 2:230 - (k - 40) // 2, :3] = 0  # the stem
+    st.session_state.setdefault("given", 0)
+    ui.give_drawing(rgba)
+
+
+def test_a_student_sees_what_is_sent_chooses_the_digit_and_a_second_at_once_is_refused(fresh_class):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_giving_page, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.button(key="classroom.drawing.send").disabled  # no digit chosen yet: nothing can be sent
+    assert len(at.get("image")) == 1 and at.expander[0].label == "Give this drawing to the class's set"
+    at.segmented_control(key="classroom.drawing.digit").set_value(7).run()
+    at.button(key="classroom.drawing.send").click().run()
+    assert [s.value for s in at.success] == ["Thank you: your 7 is in the class's set."]
+    ((number, student, text),) = fresh_class.drawings()
+    image, digit = drawings.decode(text)
+    assert digit == 7 and image.shape == (28, 28) and image.max() == 1.0
+    at.button(key="classroom.drawing.send").click().run()
+    assert [w.value for w in at.warning] == ["One drawing at a time: wait 1.5 s between two."]
+    assert len(fresh_class.drawings()) == 1

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from lib.classroom.contract import DrawingRefused
+from lib.classroom.contract import MAX_DRAWINGS, DrawingRefused  # noqa: F401  (drawings.MAX_DRAWINGS)
 
 SIDE = 28  # the drawing as MNIST's 28x28, ink 0..255 (lib.drawing.preprocess_drawing's (28, 28))
 TEST_SHARE = 0.2  # of each digit's drawings, held out to score the teacher's model
@@ -92,3 +92,28 @@ def hardest(probabilities, y_true, k=8):
     p = np.asarray(probabilities)
     meant = p[np.arange(len(p)), np.asarray(y_true, dtype="int64")]
     return np.argsort(meant, kind="stable")[:k]
+
+
+# The teacher's model of the class's handwriting: small, trained from scratch on the set, so what
+# it confuses is what the class's own drawings teach (the class model learned from MNIST's).
+LAYERS = ({"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
+          {"type": "MaxPooling2D", "pool_size": 2}, {"type": "Flatten"},
+          {"type": "Dense", "units": 32, "activation": "relu"}, {"type": "Dense", "units": 10, "activation": "softmax"})
+EPOCHS = 30
+
+
+def training_job(class_set, *, epochs=EPOCHS, seed=0, budget_s=20.0):
+    """The training runner's Job for the class's set: trained on the split's training part,
+    scored once on its held-out part (the confusion matrix's drawings)."""
+    from lib.training import Arrays, Compile, Fit, Job, Stack
+
+    train, test = class_set.split(seed)
+    x, y = class_set.x.astype("float32"), class_set.y
+    return Job(model=Stack(LAYERS, (SIDE, SIDE, 1)), data=Arrays(x[train], y[train], x_test=x[test], y_test=y[test]),
+               compile=Compile("Adam", 0.003), fit=Fit(epochs=epochs, batch_size=min(32, len(train))), seed=seed,
+               budget_s=budget_s).checked()
+
+
+def can_train(class_set):
+    """True when the set has MIN_TO_TRAIN drawings of at least two digits."""
+    return len(class_set) >= MIN_TO_TRAIN and int((class_set.per_digit() > 0).sum()) >= 2

@@ -4,7 +4,7 @@ language and return a `plotly.graph_objects.Figure`."""
 from lib.plots.activations import (FUNCTION_COLORS, boundary_figure, functions_figure, gradients_figure,
                                    maxout_figure, softmax_figure)
 from lib.plots.base import CATEGORICAL, GRAY_SCALE, LAYER_COLORS, SIGNED_SCALE, TEST, TRAIN, category_color, image_grid
-from lib.plots.classroom import results_figure, tasks_figure, where_figure
+from lib.plots.classroom import digits_figure, results_figure, tasks_figure, where_figure
 from lib.plots.evaluate import (confusion_figure, input_figure, maps_figure, mistakes_figure,
                                  per_class_figure, vector_figure)
 from lib.plots.filters import bank_figure, feature_map_figure, learned_kernels_figure, learned_maps_figure, pixel_figure
@@ -24,4 +24,4 @@ __all__ = ["file_figure", "confusion_figure", "input_figure", "maps_figure", "mi
            "compare_figure", "curve_fit_figure", "curves_figure", "runs_loss_figure", "feature_map_figure", "image_grid", "model_diagram", "pipeline_figure",
            "pixel_figure", "pooled_pair_figure", "shift_figure", "step_loss_figure", "windows_figure",
            "workbook_figure", "bank_figure", "learned_kernels_figure", "learned_maps_figure",
-           "results_figure", "tasks_figure", "where_figure"]
+           "results_figure", "tasks_figure", "where_figure", "digits_figure"]

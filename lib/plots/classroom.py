@@ -40,3 +40,14 @@ def results_figure(values, label, lang, k=0):
     canvas.axis("x", title={"text": label})
     canvas.axis("y", visible=isinstance(values, dict), autorange="reversed")
     return canvas.figure(150 if not isinstance(values, dict) else 60 + 44 * len(rows), top=10, showlegend=False)
+
+
+def digits_figure(counts, lang):
+    """One bar per digit 0-9: how many drawings of it the class's set holds."""
+    canvas = Canvas()
+    digits = [str(d) for d in range(len(counts))]
+    canvas.trace("bar", x=digits, y=[int(n) for n in counts], marker_color=TRAIN, text=[int(n) for n in counts],
+                 textposition="auto", hovertemplate="%{x}: %{y}<extra></extra>")
+    canvas.axis("x", title={"text": translate("classroom.drawing.fig.digit", lang)}, type="category")
+    canvas.axis("y", title={"text": translate("classroom.drawing.fig.drawings", lang)}, rangemode="tozero")
+    return canvas.figure(260, top=10)

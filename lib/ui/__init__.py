@@ -9,6 +9,7 @@
     models    the models a page looks at, and their exams
     task_panel a page's tasks in the sidebar, checked from what it computed; the checklist
     classroom the class's store, who this browser is and where; the teacher's key and class view
+    drawings  the class's own handwriting: a student gives a drawing, the teacher trains on the set
     follow    bring the class here: the teacher's push, and students following it
     lesson    lesson links: the pages and controls a lesson shows, and the teacher's maker
 
@@ -33,6 +34,7 @@ from lib.ui.pages import (HIDDEN, PAGES, ROOT, SECTIONS, PageInfo, available_pag
                           page_info)
 from lib.ui.shell import QR_BORDER, QR_SCALE, choose_language, get_ready, navigation, qr_png, share_button  # noqa: F401
 from lib.ui.classroom import be_seen, class_view_live, student_id, teacher_unlocked  # noqa: F401
+from lib.ui.drawings import class_drawings, give_drawing, when_class_leaves as drop_class_drawings  # noqa: F401
 from lib.ui.task_panel import checklist as task_checklist, task_open, tasks  # noqa: F401
 from lib.ui.state import LOADED_MODEL, MODEL_STACK, TRAINING_RUN  # noqa: F401
 from lib.ui.text import labels, lang, literal, refusal_text, say, spec_error_text, t  # noqa: F401
