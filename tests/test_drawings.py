@@ -174,19 +174,20 @@ def test_the_teacher_trains_on_the_class_set_sees_its_confusions_and_hardest_and
     accuracy = run.test_scores()["accuracy"]
     assert said == [f"Trained on {len(train)} drawings, scored on {len(test)} it never saw: accuracy "
                     f"**{accuracy:.3f}**. Rows are the digit meant, columns the model's answer."]
-    probabilities = np.asarray(run.model()(kept.x.astype("float32")))
-    hardest = drawings.hardest(probabilities, kept.y, ui_drawings.HARDEST)
-    assert [c.value for c in at.caption if c.value.startswith("#")] == [
-        " · ".join(f"#{kept.numbers[k]}" for k in hardest)]
+    x_train, y_train, _, _, x_test, y_test = run.job.data.arrays()  # the drawings it trained and was scored on
+    probabilities = np.asarray(run.model()(np.concatenate([x_train, x_test])))
+    hardest = drawings.hardest(probabilities, np.concatenate([y_train, y_test]), ui_drawings.HARDEST)
+    in_order = [kept.numbers[k] for k in np.concatenate([train, test])]
+    assert [c.value for c in at.caption if c.value.startswith("#")] == [" · ".join(f"#{in_order[k]}" for k in hardest)]
     chosen = kept.numbers[:2]
     at.multiselect(key="drawings.chosen").set_value(chosen).run()
     at.button(key="drawings.delete").click().run()
     assert [n for n, _, _ in store.drawings()] == kept.numbers[2:]
-    at.toggle(key="drawings.keep_toggle").set_value(True).run()
-    assert store.setting(ui_drawings.KEEP) == "1"
+    at.toggle(key=drawings.KEEP).set_value(True).run()
+    assert store.setting(drawings.KEEP) == "1"
     ui_drawings.when_class_leaves()
     assert len(store.drawings()) == 38  # kept: the teacher said so
-    at.toggle(key="drawings.keep_toggle").set_value(False).run()
+    at.toggle(key=drawings.KEEP).set_value(False).run()
     ui_drawings.when_class_leaves()
     assert store.drawings() == []  # the class has left, and nobody kept them
     assert not at.exception
@@ -195,8 +196,9 @@ def test_the_teacher_trains_on_the_class_set_sees_its_confusions_and_hardest_and
 def test_too_few_drawings_say_how_many_are_needed_and_the_button_waits(fresh_class):
     _give(fresh_class, 5)
     at = _teacher()
-    assert [i.value for i in at.info if "drawings of two digits" in i.value] == [
-        f"At least {drawings.MIN_TO_TRAIN} drawings of two digits or more are needed to train."]
+    assert [i.value for i in at.info if "are needed" in i.value] == [
+        f"To train, at least {drawings.MIN_TO_TRAIN} drawings are needed, of two digits or more, with one digit "
+        "drawn at least twice (one is held out to score on)."]
     assert at.button(key="drawings.fit.start").disabled
     at.button(key="drawings.delete_all").click().run()
     assert fresh_class.drawings() == [] and not at.exception
@@ -217,19 +219,52 @@ def _giving_page():
     ui.give_drawing(rgba)
 
 
-def test_a_student_sees_what_is_sent_chooses_the_digit_and_a_second_at_once_is_refused(fresh_class):
+def test_a_student_sees_what_is_sent_chooses_the_digit_and_a_drawing_given_is_not_sent_twice(fresh_class):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_giving_page, default_timeout=60).run()
     assert not at.exception, at.exception
     assert at.button(key="classroom.drawing.send").disabled  # no digit chosen yet: nothing can be sent
     assert len(at.get("image")) == 1 and at.expander[0].label == "Give this drawing to the class's set"
+    fresh_class.put_setting(drawings.CLOSED, "1")  # the teacher takes no more
     at.segmented_control(key="classroom.drawing.digit").set_value(7).run()
     at.button(key="classroom.drawing.send").click().run()
-    assert [s.value for s in at.success] == ["Thank you: your 7 is in the class's set."]
+    assert [w.value for w in at.warning] == ["Your teacher takes no more drawings for now."]
+    assert fresh_class.drawings() == []
+    fresh_class.put_setting(drawings.CLOSED, None)
+    at.button(key="classroom.drawing.send").click().run()
+    assert [s.value for s in at.success] == ["Thank you! Your 7 is in the class's set."]
     ((number, student, text),) = fresh_class.drawings()
     image, digit = drawings.decode(text)
     assert digit == 7 and image.shape == (28, 28) and image.max() == 1.0
-    at.button(key="classroom.drawing.send").click().run()
-    assert [w.value for w in at.warning] == ["One drawing at a time: wait 1.5 s between two."]
-    assert len(fresh_class.drawings()) == 1
+    at.run()  # the page again, the same drawing: said given, no button to send it twice
+    assert [s.value for s in at.success] == ["This drawing is in the class's set. Draw another to give it too."]
+    assert not [b for b in at.button if b.key == "classroom.drawing.send"] and len(fresh_class.drawings()) == 1
+    assert "classroom.drawing.digit" not in at.session_state  # the next drawing's digit is chosen anew
+
+
+def test_the_set_goes_when_the_class_ends_unless_kept_and_with_replicas_only_when_nobody_is_seen():
+    clock = Clock()
+    one = MemoryStore(clock=clock)
+    assert drawings.class_has_ended(one)
+    one.put_setting(drawings.KEEP, "1")
+    assert not drawings.class_has_ended(one)
+    replicas = MemoryStore(clock=clock)
+    replicas.shared_by_replicas = True  # (as RedisStore is)
+    assert drawings.class_has_ended(replicas)
+    replicas.seen("s1", "evaluate")
+    assert not drawings.class_has_ended(replicas)  # a student on another server
+    clock.now += drawings.STILL_HERE_S + 1
+    replicas.put_setting(drawings.TEACHER_SEEN, str(clock.now))
+    assert not drawings.class_has_ended(replicas)  # the teacher's room on another server
+    clock.now += drawings.STILL_HERE_S + 1
+    assert drawings.class_has_ended(replicas)
+    replicas.put_setting(drawings.TEACHER_SEEN, "not a time")
+    assert drawings.class_has_ended(replicas)
+
+
+def test_a_set_that_would_hold_nothing_out_cannot_train():
+    kept = drawings.ClassSet([(k, f"s{k}", drawings.encode(a_drawing(k), k)) for k in range(10)])
+    assert len(kept) == 10 and len(kept.split()[1]) == 0 and not drawings.can_train(kept)
+    kept = drawings.ClassSet([(k, f"s{k}", drawings.encode(a_drawing(k), k % 5)) for k in range(10)])
+    assert len(kept.split()[1]) == 5 and drawings.can_train(kept)

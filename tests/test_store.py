@@ -205,6 +205,21 @@ def test_a_drawing_faster_than_a_person_draws_or_past_a_bound_is_refused_by_the_
     store.add_drawing("s3", "{}")  # room again
 
 
+def test_the_class_pace_is_bounded_whatever_the_browser_ids_and_a_clock_behind_is_not_too_soon(make, monkeypatch):
+    monkeypatch.setattr(contract, "MAX_DRAWINGS_PER_MINUTE", 3)
+    clock = Clock()
+    store = make(clock=clock)
+    for k in range(3):  # three fresh ids: one script dropping its cookie
+        store.add_drawing(f"new{k}", "{}")
+    with pytest.raises(contract.DrawingRefused) as refused:
+        store.add_drawing("new3", "{}")
+    assert (refused.value.code, refused.value.details) == ("class_busy", {"count": 3})
+    clock.now += 61
+    store.add_drawing("new3", "{}")  # a minute later: the class's pace allows it again
+    clock.now -= 0.5  # another server whose clock is behind this one's: its student is not "too fast"
+    store.add_drawing("new3", "{}")
+
+
 def test_replicas_adding_drawings_at_once_cannot_pass_the_class_bound(make, monkeypatch):
     import threading
 

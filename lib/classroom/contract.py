@@ -12,6 +12,9 @@ MAX_NAME = 20  # a nickname's characters (lib.classroom.names cleans it before i
 MAX_DRAWINGS = 600  # the class's set
 MAX_DRAWINGS_PER_STUDENT = 20
 MIN_DRAWING_GAP_S = 1.5  # between two drawings of one browser: faster than a person draws is refused
+# ... and the whole class: a browser's id is a cookie a script can drop, so the class's pace is bounded
+# too (thirty students giving one drawing each every thirty seconds stay under it).
+MAX_DRAWINGS_PER_MINUTE = 60
 
 
 class StoreDown(Refusal):
@@ -20,7 +23,8 @@ class StoreDown(Refusal):
 
 
 class DrawingRefused(Refusal):
-    """A drawing the class's set will not take: `too_fast`, `student_full` or `class_full`."""
+    """A drawing the class's set will not take: `too_fast`, `student_full`, `class_full`, `class_busy`
+    (the class's pace), or (lib.classroom.drawings) `closed`, `bad_digit`, `bad_image`, `blank`."""
     catalog = "classroom.drawing.error"
 
 
@@ -96,7 +100,8 @@ class Store:
     def add_drawing(self, student, text):
         """Add one drawing (text of at most MAX_RECORD_BYTES) to the class's set; its number. A
         DrawingRefused when the browser added one within MIN_DRAWING_GAP_S, has added
-        MAX_DRAWINGS_PER_STUDENT, or the set holds MAX_DRAWINGS (checked and added at once)."""
+        MAX_DRAWINGS_PER_STUDENT, the set holds MAX_DRAWINGS, or MAX_DRAWINGS_PER_MINUTE came in
+        the last minute (checked and added at once)."""
         raise NotImplementedError
 
     def drawings(self):
@@ -112,14 +117,18 @@ class Store:
         raise NotImplementedError
 
 
-def drawing_refusal(mine, last_at, everyone, now):
+def drawing_refusal(mine, last_at, everyone, last_minute, now):
     """The DrawingRefused for a browser that has added `mine` drawings, the last at `last_at`
-    (None: none), to a set of `everyone`, at `now`; None when the drawing may be added."""
-    if last_at is not None and now - last_at < MIN_DRAWING_GAP_S:
+    (None: none), to a set of `everyone` of which `last_minute` came in the last 60 s, at `now`;
+    None when the drawing may be added. (A last drawing 'in the future', another server's clock
+    ahead of this one's, does not count as too soon.)"""
+    if last_at is not None and 0 <= now - last_at < MIN_DRAWING_GAP_S:
         return DrawingRefused("too_fast", f"a drawing {now - last_at:.1f} s after the last",
                               seconds=MIN_DRAWING_GAP_S)
     if mine >= MAX_DRAWINGS_PER_STUDENT:
         return DrawingRefused("student_full", f"{mine} drawings from this browser", count=MAX_DRAWINGS_PER_STUDENT)
     if everyone >= MAX_DRAWINGS:
         return DrawingRefused("class_full", f"{everyone} drawings in the class's set", count=MAX_DRAWINGS)
+    if last_minute >= MAX_DRAWINGS_PER_MINUTE:
+        return DrawingRefused("class_busy", f"{last_minute} drawings in the last minute", count=MAX_DRAWINGS_PER_MINUTE)
     return None

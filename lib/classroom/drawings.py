@@ -12,6 +12,12 @@ from lib.classroom.contract import MAX_DRAWINGS, DrawingRefused  # noqa: F401  (
 SIDE = 28  # the drawing as MNIST's 28x28, ink 0..255 (lib.drawing.preprocess_drawing's (28, 28))
 TEST_SHARE = 0.2  # of each digit's drawings, held out to score the teacher's model
 MIN_TO_TRAIN = 10  # fewer drawings than this teach a model nothing worth a confusion matrix
+# The class's settings (lib.classroom.contract's Store.setting): "1" when the teacher keeps the set
+# past the class's end, and when the set takes no more drawings; when the teacher's room last ran.
+KEEP, CLOSED, TEACHER_SEEN = "drawings.keep", "drawings.closed", "teacher.seen"
+# With replicas (one Redis), one server's class leaving is not the class's end: the set stays while
+# a browser or the teacher's room was seen by the store this recently.
+STILL_HERE_S = 600
 
 
 def encode(image, digit):
@@ -44,8 +50,27 @@ def decode(text):
 
 
 def add(store, student, image, digit):
-    """Add a student's drawing to the class's set; its number (DrawingRefused: why not)."""
-    return store.add_drawing(student, encode(image, digit))
+    """Add a student's drawing to the class's set; its number (DrawingRefused: why not, including
+    `closed` when the teacher takes no more)."""
+    text = encode(image, digit)
+    if store.setting(CLOSED) == "1":
+        raise DrawingRefused("closed", "the teacher takes no more drawings")
+    return store.add_drawing(student, text)
+
+
+def class_has_ended(store):
+    """Whether the class's set may go now that this server's class has left: not when the teacher
+    keeps it; on one server, yes; with replicas, only when the store has seen no browser and no
+    teacher's room for STILL_HERE_S."""
+    if store.setting(KEEP) == "1":
+        return False
+    if not getattr(store, "shared_by_replicas", False):
+        return True
+    try:
+        teacher_at = float(store.setting(TEACHER_SEEN) or "-inf")
+    except ValueError:
+        teacher_at = float("-inf")
+    return store.clock() - teacher_at > STILL_HERE_S and not store.present(STILL_HERE_S)
 
 
 class ClassSet:
@@ -115,5 +140,9 @@ def training_job(class_set, *, epochs=EPOCHS, seed=0, budget_s=20.0):
 
 
 def can_train(class_set):
-    """True when the set has MIN_TO_TRAIN drawings of at least two digits."""
-    return len(class_set) >= MIN_TO_TRAIN and int((class_set.per_digit() > 0).sum()) >= 2
+    """True when the set has MIN_TO_TRAIN drawings, its split trains on two digits or more and
+    holds at least one drawing out to score on."""
+    if len(class_set) < MIN_TO_TRAIN:
+        return False
+    train, test = class_set.split()
+    return len(test) >= 1 and len(np.unique(class_set.y[train])) >= 2

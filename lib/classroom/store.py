@@ -126,7 +126,8 @@ class MemoryStore(Store):
         text = bounded(text)
         with self._lock:
             now, mine = self.clock(), [at for s, _, at in self._drawings.values() if s == student]
-            refused = drawing_refusal(len(mine), max(mine, default=None), len(self._drawings), now)
+            last_minute = sum(at >= now - 60 for _, _, at in self._drawings.values())
+            refused = drawing_refusal(len(mine), max(mine, default=None), len(self._drawings), last_minute, now)
             if refused:
                 raise refused
             self._drawn += 1

@@ -9,6 +9,8 @@ class RedisStore(Store):
     and by count), and per browser a hash of its records and one of its page and nickname, both
     expiring with the browser; the last push as a counter and a value. Every key under `prefix`."""
 
+    shared_by_replicas = True  # (lib.classroom.drawings: one server's class leaving is not the class's end)
+
     def __init__(self, url, *, prefix="kc:", timeout_s=0.5, **bounds):
         import redis
 
@@ -135,19 +137,21 @@ class RedisStore(Store):
 
     def add_drawing(self, student, text):
         text = bounded(text)
-        every, mine = self._key("drawings"), self._key("drawings", "of", student)
+        every, times, mine = self._key("drawings"), self._key("drawings", "at"), self._key("drawings", "of", student)
 
         def attempt(pipe):  # read, check and add under WATCH: a replica adding at once makes it try again
             now, last = self.clock(), pipe.zrange(mine, -1, -1, withscores=True)
-            refused = drawing_refusal(pipe.zcard(mine), last[0][1] if last else None, pipe.hlen(every), now)
+            refused = drawing_refusal(pipe.zcard(mine), last[0][1] if last else None, pipe.hlen(every),
+                                      pipe.zcount(times, now - 60, "+inf"), now)
             if refused:
                 raise refused
             number = pipe.incr(self._key("drawings", "number"))
             pipe.multi()
             pipe.hset(every, number, json.dumps([student, text]))
             pipe.zadd(mine, {number: now})
+            pipe.zadd(times, {number: now})
             return number
-        return self._do(lambda r: r.transaction(attempt, every, mine, value_from_callable=True))
+        return self._do(lambda r: r.transaction(attempt, every, times, mine, value_from_callable=True))
 
     def drawings(self):
         def work(r):
@@ -156,15 +160,17 @@ class RedisStore(Store):
         return self._do(work)
 
     def drop_drawings(self, numbers=None):
-        def work(r):
-            kept = r.hgetall(self._key("drawings"))
+        every, times = self._key("drawings"), self._key("drawings", "at")
+
+        def attempt(pipe):  # under WATCH: a drawing added meanwhile is not left behind by "all"
+            kept = pipe.hgetall(every)
             chosen = kept if numbers is None else {str(int(n)) for n in numbers} & set(kept)
-            pipe = r.pipeline()
+            pipe.multi()
             for number in chosen:
-                pipe.hdel(self._key("drawings"), number)
+                pipe.hdel(every, number)
+                pipe.zrem(times, number)
                 pipe.zrem(self._key("drawings", "of", json.loads(kept[number])[0]), number)
-            pipe.execute()
-        self._do(work)
+        self._do(lambda r: r.transaction(attempt, every))
 
     def __len__(self):
         return self._do(lambda r: r.zcount(self._key("seen"), self.clock() - self.ttl_s, "+inf"))

@@ -151,8 +151,9 @@ class SQLiteStore(Store):
             now = self.clock()
             mine, last_at = db.execute("SELECT count(*), max(at) FROM drawing WHERE student = ?",
                                        (student,)).fetchone()
-            everyone = db.execute("SELECT count(*) FROM drawing").fetchone()[0]
-            refused = drawing_refusal(mine, last_at, everyone, now)
+            everyone, last_minute = db.execute("SELECT count(*), count(CASE WHEN at >= ? THEN 1 END) FROM drawing",
+                                               (now - 60,)).fetchone()
+            refused = drawing_refusal(mine, last_at, everyone, last_minute, now)
             if refused:
                 raise refused
             added = db.execute("INSERT INTO drawing (student, at, body) VALUES (?, ?, ?)", (student, now, text))

@@ -162,10 +162,16 @@ def class_view_live():
     st.fragment(_class_view, run_every=3)()
 
 
+TEACHER_SEEN_EVERY_S = 60  # the teacher's room tells the store it is open (lib.classroom.drawings)
+
+
 def _class_view():
     store = the_store()
     try:
         present, everyone, kept_names = store.present(PRESENT_S), store.everyone(), store.names()
+        if time.monotonic() - st.session_state.get("teacher.told", -1e9) > TEACHER_SEEN_EVERY_S:
+            store.put_setting("teacher.seen", str(store.clock()))  # (drawings.TEACHER_SEEN)
+            st.session_state["teacher.told"] = time.monotonic()
     except class_store.StoreDown as e:
         st.error(t("teacher.store_down", where=e.details.get("where", "")), icon=":material/cloud_off:")
         return

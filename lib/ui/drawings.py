@@ -1,7 +1,10 @@
 """The class's own handwriting on the pages: a student gives a drawing to the class's set (on
 Evaluate, opt-in, seen first as it would be kept); the teacher trains a model on the set, sees
-what it confuses and which drawings it found hardest, deletes any, keeps the set or lets it go
-when the class leaves."""
+what it confuses and which drawings it found hardest, deletes any, closes the set, keeps it or
+lets it go when the class leaves."""
+import hashlib
+import logging
+
 import numpy as np
 import streamlit as st
 
@@ -10,34 +13,43 @@ from lib.classroom import drawings, store as class_store
 from lib.ui.classroom import student_id, the_store
 from lib.ui.layout import plot
 from lib.ui.live_run import LiveRun
-from lib.ui.text import lang, say, t
+from lib.ui.text import lang, refusal_text, say, t
 
-KEEP = "drawings.keep"  # the class's setting: "1" keeps the set when the class leaves
+DIGIT, SENT, SAID = "classroom.drawing.digit", "classroom.drawing.sent", "classroom.drawing.said"
 HARDEST = 8
-# A browser the store saw within this is still in the class (on another replica): its set stays.
-# The class-left actions run a minute after this server's last tab closed, so its own are older.
-STILL_HERE_S = 45
+log = logging.getLogger(__name__)
 
 
 def give_drawing(rgba):
     """Under a drawing that reads as a digit: the student may add it, with the digit they meant,
-    to the class's set (shown as it would be kept: MNIST's 28x28, ink bright on dark)."""
+    to the class's set (shown as it would be kept: MNIST's 28x28, ink bright on dark); a drawing
+    once given is not sent again."""
     try:
         image = drawing.preprocess_drawing(rgba, (drawings.SIDE, drawings.SIDE))
     except drawing.EmptyDrawing:
         return
+    this = hashlib.sha256(image.tobytes()).hexdigest()
     with st.expander(t("classroom.drawing.give"), icon=":material/volunteer_activism:"):
         st.image(image, clamp=True, width=84, caption=t("classroom.drawing.preview"))
-        digit = st.segmented_control(t("classroom.drawing.digit"), list(range(10)), key="classroom.drawing.digit")
+        said = st.session_state.pop(SAID, None)
+        if st.session_state.get(SENT) == this:
+            return st.success(said[1] if said else t("classroom.drawing.given"), icon=":material/check:")
+        digit = st.segmented_control(t("classroom.drawing.digit"), list(range(10)), key=DIGIT)
         st.caption(t("classroom.drawing.what_is_sent"))
-        if st.button(t("classroom.drawing.send"), key="classroom.drawing.send", icon=":material/send:",
-                     disabled=digit is None):
-            try:
-                drawings.add(the_store(), student_id(), image, digit)
-            except (drawings.DrawingRefused, class_store.StoreDown) as refused:
-                say(refused, kind="warning")
-            else:
-                st.success(t("classroom.drawing.sent", digit=digit), icon=":material/check:")
+        st.button(t("classroom.drawing.send"), key="classroom.drawing.send", icon=":material/send:",
+                  disabled=digit is None, on_click=_send, args=(image, this))
+        if said:
+            st.warning(said[1], icon=":material/block:")
+
+
+def _send(image, this):
+    try:
+        drawings.add(the_store(), student_id(), image, st.session_state.get(DIGIT))
+    except (drawings.DrawingRefused, class_store.StoreDown) as refused:
+        st.session_state[SAID] = ("warning", refusal_text(refused))
+    else:
+        st.session_state[SAID] = ("success", t("classroom.drawing.sent", digit=st.session_state.get(DIGIT)))
+        st.session_state[SENT], st.session_state[DIGIT] = this, None  # the next drawing's digit is chosen anew
 
 
 def class_drawings():
@@ -47,12 +59,15 @@ def class_drawings():
     store = the_store()
     try:
         kept = drawings.ClassSet(store.drawings())
-        keep = store.setting(KEEP) == "1"
+        for name in (drawings.KEEP, drawings.CLOSED):
+            st.session_state.setdefault(name, store.setting(name) == "1")
     except class_store.StoreDown as e:
         return say(e, icon=":material/cloud_off:")
     st.markdown(t("classroom.drawing.idea", n=len(kept), most=drawings.MAX_DRAWINGS))
-    if st.toggle(t("classroom.drawing.keep"), value=keep, key="drawings.keep_toggle") != keep:
-        _put_setting(store, None if keep else "1")
+    left, right = st.columns(2)
+    for place, name, label in ((left, drawings.CLOSED, t("classroom.drawing.closed")),
+                               (right, drawings.KEEP, t("classroom.drawing.keep"))):
+        place.toggle(label, key=name, on_change=_put_setting, args=(store, name))
     if not len(kept):
         return
     plot(plots.digits_figure(kept.per_digit(), lang()))
@@ -60,26 +75,34 @@ def class_drawings():
     job = drawings.training_job(kept) if drawings.can_train(kept) else None
     if job is None:
         st.info(t("classroom.drawing.too_few", least=drawings.MIN_TO_TRAIN), icon=":material/hourglass:")
-    live.buttons(t("classroom.drawing.train", epochs=drawings.EPOCHS), job)
-    live.show(lambda entry: _trained(entry, kept))
+    train, test = kept.split()
+    live.buttons(t("classroom.drawing.train", epochs=drawings.EPOCHS), job,
+                 numbers=[kept.numbers[k] for k in np.concatenate([train, test])])
+    live.show(_trained)
     _delete(store, kept)
 
 
-def _trained(entry, kept):
+def _trained(entry):
     if entry is None or entry.run.status not in ("done", "budget"):
         return
     run = entry.run
-    x_train, y_train, _, _, x_test, y_test = run.job.data.arrays()
-    model = run.model()
-    predicted = np.asarray(model(x_test)).argmax(axis=1) if len(x_test) else np.zeros(0, dtype="int64")
-    st.markdown(t("classroom.drawing.scores", train=len(x_train), test=len(x_test),
+    judged = st.session_state.setdefault("drawings.judged", {})
+    if run.id not in judged:  # once per run: the model is built and asked in this server
+        judged.clear()
+        x_train, y_train, _, _, x_test, y_test = run.job.data.arrays()
+        model = run.model()
+        x, y = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+        probabilities = np.asarray(model(x))
+        judged[run.id] = (probabilities, x, y, len(x_train))
+    probabilities, x, y, n_train = judged[run.id]
+    predicted = probabilities[n_train:].argmax(axis=1)
+    st.markdown(t("classroom.drawing.scores", train=n_train, test=len(x) - n_train,
                   accuracy=f"{run.test_scores().get('accuracy', float('nan')):.3f}"))
-    plot(plots.confusion_figure(drawings.confusion(y_test, predicted), range(10), lang()))
-    probabilities = np.asarray(model(kept.x.astype("float32")))
-    hardest = drawings.hardest(probabilities, kept.y, HARDEST)
+    plot(plots.confusion_figure(drawings.confusion(y[n_train:], predicted), range(10), lang()))
+    hardest = drawings.hardest(probabilities, y, HARDEST)
     st.markdown(t("classroom.drawing.hardest", n=len(hardest)))
-    plot(plots.mistakes_figure(kept.x[hardest, ..., 0], probabilities[hardest], kept.y[hardest], lang()))
-    st.caption(" · ".join(f"#{kept.numbers[k]}" for k in hardest))
+    plot(plots.mistakes_figure(x[hardest, ..., 0], probabilities[hardest], y[hardest], lang()))
+    st.caption(" · ".join(f"#{entry.meta['numbers'][k]}" for k in hardest))
 
 
 def _delete(store, kept):
@@ -104,19 +127,21 @@ def _drop(store, numbers):
     st.rerun()
 
 
-def _put_setting(store, value):
+def _put_setting(store, name):
     try:
-        store.put_setting(KEEP, value)
+        store.put_setting(name, "1" if st.session_state.get(name) else None)
     except class_store.StoreDown as e:
-        say(e, icon=":material/cloud_off:")
+        st.session_state[name] = not st.session_state.get(name)  # not kept: the toggle says what is
+        log.warning("the class's store did not keep %s: %s", name, e)
 
 
 def when_class_leaves():
-    """The class has left this server: its drawings go, unless the teacher keeps them or another
-    server of the class still has students (replicas share the set)."""
+    """This server's class has left: the class's set goes, unless the teacher keeps it or, with
+    replicas, the class is still here on another server (lib.classroom.drawings.class_has_ended).
+    Never raises: it runs beside the server's other class-left actions."""
     try:
         store = the_store()
-        if store.setting(KEEP) != "1" and not store.present(STILL_HERE_S):
+        if drawings.class_has_ended(store):
             store.drop_drawings()
-    except class_store.StoreDown:
-        pass  # the store is down: nothing can be dropped, and nothing read from it either
+    except Exception as e:  # the store down, or anything else: said in the log, the server goes on
+        log.warning("the class's drawings were not dropped: %s", e)
