@@ -111,8 +111,6 @@ def pick_input(d, shape):
     if how == "draw":
         canvas = st_canvas(**CANVAS, key=key("canvas"), return_image_data=True)
         try:
-            if canvas.image_data is None:
-                raise drawing.EmptyDrawing("empty", "nothing drawn yet")
             image = drawing.preprocess_drawing(canvas.image_data, shape)
         except drawing.EmptyDrawing as e:
             ui.say(e, kind="info", icon=":material/draw:")

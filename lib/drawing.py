@@ -55,6 +55,8 @@ def preprocess_drawing(rgba, shape):
     95% of the set). (28, 28), MNIST: the same square averaged to 20x20, then placed in 28x28 with
     its centre of mass in the middle, brightest pixel 1.
     """
+    if rgba is None:  # the canvas before its first stroke
+        raise EmptyDrawing("empty", "nothing drawn yet")
     shape = tuple(shape)
     if shape not in DRAWING_BOXES:
         raise ValueError(f"shape must be one of {sorted(DRAWING_BOXES)}, got {shape}")

@@ -365,6 +365,9 @@ def test_a_blank_canvas_is_empty(background):
     faint[100:200, 100:200, 3] = 10  # a smudge far below the ink threshold
     with pytest.raises(evaluate.EmptyDrawing):
         evaluate.preprocess_drawing(faint if background[3] == 0 else blank, (28, 28))
+    with pytest.raises(evaluate.EmptyDrawing) as caught:
+        evaluate.preprocess_drawing(None, (28, 28))  # the canvas before its first stroke
+    assert caught.value.code == "empty"
 
 
 def test_a_dot_is_too_small_to_be_a_digit():
