@@ -11,6 +11,7 @@ from sklearn.metrics import confusion_matrix
 from lib.classroom import contract, drawings
 from lib.classroom.store import MemoryStore
 from tests.helpers import Clock
+from tests.test_classroom import KEY, _open_with_key, fresh_class  # noqa: F401  (a fixture)
 
 
 def a_drawing(seed=0):
@@ -111,35 +112,12 @@ def test_the_teachers_model_of_the_class_set_trains_on_four_fifths_and_is_scored
     assert not drawings.can_train(few)
 
 
-KEY = "correct horse battery"
-
-
 @pytest.fixture
-def fresh_class(monkeypatch):
-    from lib.ui import classroom, task_panel
+def the_class(fresh_class):  # noqa: F811  (the fixture imported above)
+    """The class's store of the app under test, a class of its own (tests/test_classroom.py)."""
+    from lib.ui import classroom
 
-    monkeypatch.setenv("KERAS_CLASSROOM_TEACHER_KEY", KEY)
-    kept = (classroom.the_store, classroom.teacher_key, task_panel.progress)  # a class of its own
-    for cached in kept:
-        cached.clear()
-    yield classroom.the_store()
-    for cached in kept:
-        cached.clear()
-
-
-def _teacher():
-    from streamlit.testing.v1 import AppTest
-
-    from tests.helpers import ROOT
-
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.switch_page("lessons/teacher.py")
-    at.run()
-    at.text_input(key="teacher.key").input(KEY)
-    at.button(key="teacher.open").click()
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return classroom.the_store()
 
 
 def _give(store, n):
@@ -147,21 +125,20 @@ def _give(store, n):
     from lib import data
 
     digits = data.load_dataset("mnist_5k")
-    at = store.clock() + 3600
-    store.clock = lambda: at  # (a store's clock is its own: each drawing later than the last)
+    store.clock = Clock(store.clock())  # (each drawing later than the last by the gap a person needs)
     for k in range(n):
-        at += contract.MIN_DRAWING_GAP_S
-        store.clock = lambda at=at: at
+        store.clock.now += contract.MIN_DRAWING_GAP_S
         drawings.add(store, f"s{k % 13}", digits.x_test[k], int(digits.y_test[k]))
 
 
-def test_the_teacher_trains_on_the_class_set_sees_its_confusions_and_hardest_and_deletes(fresh_class):
+def test_the_teacher_trains_on_the_class_set_sees_its_confusions_and_hardest_and_deletes(the_class):
     from lib.ui import drawings as ui_drawings
     from tests.helpers import settle
 
-    store = fresh_class
+    store = the_class
+
     _give(store, 40)
-    at = _teacher()
+    at = _open_with_key(KEY)
     assert "**40** of at most 600" in " ".join(m.value for m in at.markdown)
     at.button(key="drawings.fit.start").click().run()
     settle(at)
@@ -193,53 +170,52 @@ def test_the_teacher_trains_on_the_class_set_sees_its_confusions_and_hardest_and
     assert not at.exception
 
 
-def test_too_few_drawings_say_how_many_are_needed_and_the_button_waits(fresh_class):
-    _give(fresh_class, 5)
-    at = _teacher()
+def test_too_few_drawings_say_how_many_are_needed_and_the_button_waits(the_class):
+    store = the_class
+    _give(store, 5)
+    at = _open_with_key(KEY)
     assert [i.value for i in at.info if "are needed" in i.value] == [
         f"To train, at least {drawings.MIN_TO_TRAIN} drawings are needed, of two digits or more, with one digit "
         "drawn at least twice (one is held out to score on)."]
     assert at.button(key="drawings.fit.start").disabled
     at.button(key="drawings.delete_all").click().run()
-    assert fresh_class.drawings() == [] and not at.exception
+    assert store.drawings() == [] and not at.exception
 
 
 def _giving_page():
     """A page with one drawing to give: a 7 drawn in black on the canvas's white."""
     import numpy as np
-    import streamlit as st
-
     from lib import ui
 
     rgba = np.full((280, 280, 4), 255, dtype="uint8")
+    rgba[40:70, 60:220, :3] = 0  # the bar
     for k in range(40, 240):
-        rgba[40:70, 60:220, :3] = 0  # the bar
         rgba[k:k + 30, 200 - (k - 40) // 2:230 - (k - 40) // 2, :3] = 0  # the stem
-    st.session_state.setdefault("given", 0)
     ui.give_drawing(rgba)
 
 
-def test_a_student_sees_what_is_sent_chooses_the_digit_and_a_drawing_given_is_not_sent_twice(fresh_class):
+def test_a_student_sees_what_is_sent_chooses_the_digit_and_a_drawing_given_is_not_sent_twice(the_class):
+    store = the_class
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_giving_page, default_timeout=60).run()
     assert not at.exception, at.exception
     assert at.button(key="classroom.drawing.send").disabled  # no digit chosen yet: nothing can be sent
     assert len(at.get("image")) == 1 and at.expander[0].label == "Give this drawing to the class's set"
-    fresh_class.put_setting(drawings.CLOSED, "1")  # the teacher takes no more
+    store.put_setting(drawings.CLOSED, "1")  # the teacher takes no more
     at.segmented_control(key="classroom.drawing.digit").set_value(7).run()
     at.button(key="classroom.drawing.send").click().run()
     assert [w.value for w in at.warning] == ["Your teacher takes no more drawings for now."]
-    assert fresh_class.drawings() == []
-    fresh_class.put_setting(drawings.CLOSED, None)
+    assert store.drawings() == []
+    store.put_setting(drawings.CLOSED, None)
     at.button(key="classroom.drawing.send").click().run()
     assert [s.value for s in at.success] == ["Thank you! Your 7 is in the class's set."]
-    ((number, student, text),) = fresh_class.drawings()
+    ((number, student, text),) = store.drawings()
     image, digit = drawings.decode(text)
     assert digit == 7 and image.shape == (28, 28) and image.max() == 1.0
     at.run()  # the page again, the same drawing: said given, no button to send it twice
     assert [s.value for s in at.success] == ["This drawing is in the class's set. Draw another to give it too."]
-    assert not [b for b in at.button if b.key == "classroom.drawing.send"] and len(fresh_class.drawings()) == 1
+    assert not [b for b in at.button if b.key == "classroom.drawing.send"] and len(store.drawings()) == 1
     assert "classroom.drawing.digit" not in at.session_state  # the next drawing's digit is chosen anew
 
 
