@@ -72,7 +72,8 @@ def _say_if_started_afresh(page):
 st.set_page_config(page_title="Keras Classroom", page_icon=":material/school:", layout="wide")
 server.when_class_leaves(ui.forget_figures)  # what the class cached goes with it
 server.when_class_leaves(saving.forget_files)
-server.when_class_leaves(ui.drop_class_drawings)  # unless the teacher keeps them
+server.while_idle(ui.drop_class_drawings)  # once the class has gone, unless the teacher keeps them
+server.once_at_start(ui.drop_drawings_left_behind)  # by a class that ended while no server watched
 ui.choose_language()
 ui.join_lesson()  # a lesson link: before the menu, which shows only the lesson's pages
 page = ui.navigation()

@@ -79,14 +79,42 @@ def when_class_leaves(action):
         on_class_left.append(action)
 
 
+# What runs at every period while this server holds no session: what may go only once the whole
+# class has gone, which with replicas this server alone cannot tell at the moment its own class left
+# (the class's drawings: lib.classroom.drawings.class_has_ended asks the store).
+on_idle = []
+
+
+def while_idle(action):
+    """Run `action()` every period (TRIM_EVERY_S) while this server has no session (kept once)."""
+    if action not in on_idle:
+        on_idle.append(action)
+
+
 def _after_period(busy, sessions):
     """One period of `_give_memory_back`, given whether the class was here at the last one and how
-    many sessions there are now: the class-left actions run when the last session has just gone.
-    Returns whether the class is here."""
+    many sessions there are now: the class-left actions run when the last session has just gone,
+    the idle ones at every period without a session. Returns whether the class is here."""
     if busy and sessions == 0:  # the last session is gone (closed tabs are kept a minute first)
         for action in list(on_class_left):
             action()
+    if sessions == 0:
+        for action in list(on_idle):
+            action()
     return sessions != 0
+
+
+_done_once, _once_lock = set(), threading.Lock()
+
+
+def once_at_start(action):
+    """Run `action()` the first time it is asked in this process (the entry point asks at every
+    script run, so: at the server's first script run, before its first student is seen), never
+    again. Another first run waits until it has run."""
+    with _once_lock:
+        if action not in _done_once:
+            _done_once.add(action)
+            action()
 
 
 # Sessions Streamlit's session storage let go of, to be shut down (see _close_dropped_sessions).

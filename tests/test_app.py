@@ -129,6 +129,22 @@ def test_when_the_class_has_left_the_server_forgets_its_figures(monkeypatch):
     assert forgotten == [3, "forget", 0, 0, 2, "forget", 0]
 
 
+def test_while_the_server_has_no_session_its_idle_actions_run_every_period(monkeypatch):
+    from lib import server
+
+    asked = []
+    monkeypatch.setattr(server, "on_class_left", [])
+    monkeypatch.setattr(server, "on_idle", [])
+    server.while_idle(lambda: asked.append("idle?"))
+    server.while_idle(server.on_idle[0])  # asked again at every rerun: kept once
+    busy = False
+    for sessions in (0, 3, 0, 0, -1, 1):  # nobody yet, a class, gone, still nobody, unknown, a student
+        busy = server._after_period(busy, sessions)
+        asked.append(sessions)
+    assert asked == ["idle?", 0, 3, "idle?", 0, "idle?", 0, -1, 1]
+    assert "server.while_idle(ui.drop_class_drawings)" in (ui.ROOT / "streamlit_app.py").read_text()
+
+
 def test_the_entry_point_hands_the_pages_caches_to_the_server():
     assert "server.when_class_leaves(ui.forget_figures)" in (ui.ROOT / "streamlit_app.py").read_text()
 

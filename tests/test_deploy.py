@@ -25,6 +25,7 @@ import threading
 import tomllib
 import urllib.parse
 
+import numpy as np
 import pytest
 import yaml
 
@@ -476,7 +477,7 @@ def _checklist(tab):
 def test_the_students_of_both_replicas_are_one_class_for_the_teacher(browser, classroom, students):
     """One class in Redis: the teacher's view (on one replica) counts the students of both, a task
     done on one is kept by the class, and "bring the class here" reaches both replicas."""
-    from lib.classroom import store as class_store
+    from lib.classroom import drawings, store as class_store
 
     a, b = students
     for tab, lang in ((a, "en"), (b, "ko")):
@@ -493,6 +494,9 @@ def test_the_students_of_both_replicas_are_one_class_for_the_teacher(browser, cl
     assert kept.records(_student_id(a))["filters.horizontal"]["status"] == "done"
     here = kept.present(ui.classroom.PRESENT_S)
     assert {_student_id(a), _student_id(b)} <= set(here)
+    seven = np.zeros((28, 28))
+    seven[5:8, 6:22], seven[8:24, 14:17] = 1.0, 1.0
+    drawings.add(kept, _student_id(b), seven, 7)  # b's drawing, given on b's replica (the store is one)
 
     teacher = _student(browser, f"{classroom.url}/teacher?lang=en")
     teacher.locator('input[type="password"]').fill(classroom.teacher_key)
@@ -501,6 +505,7 @@ def test_the_students_of_both_replicas_are_one_class_for_the_teacher(browser, cl
     wait_until(lambda: metric.count() and metric.inner_text() == str(len(kept.present(ui.classroom.PRESENT_S))),
                60, "the class view did not count the class", interval=0.2,
                pause=lambda s: teacher.wait_for_timeout(s * 1000))
+    assert f"{len(kept.drawings())} of at most {drawings.MAX_DRAWINGS}" in teacher.inner_text('[data-testid="stMain"]')
     _go(teacher, "optimizers", "en")
     _sidebar_button(teacher, "Bring the class here").click()
     settle(teacher)

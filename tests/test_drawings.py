@@ -128,6 +128,7 @@ def _give(store, n):
     store.clock = Clock(store.clock())  # (each drawing later than the last by the gap a person needs)
     for k in range(n):
         store.clock.now += contract.MIN_DRAWING_GAP_S
+        store.seen(f"s{k % 13}", "evaluate")  # (as the page does: a student who draws is seen)
         drawings.add(store, f"s{k % 13}", digits.x_test[k], int(digits.y_test[k]))
 
 
@@ -237,6 +238,41 @@ def test_the_set_goes_when_the_class_ends_unless_kept_and_with_replicas_only_whe
     assert drawings.class_has_ended(replicas)
     replicas.put_setting(drawings.TEACHER_SEEN, "not a time")
     assert drawings.class_has_ended(replicas)
+
+
+def test_a_set_a_class_left_behind_unwatched_goes_at_the_next_start_unless_kept_or_someone_is_here(the_class):
+    from lib.ui import drawings as ui_drawings
+
+    store = the_class
+    _give(store, 3)
+    assert not drawings.left_behind(store)  # a restart in the middle of the class: its students were just seen
+    ui_drawings.when_server_starts()
+    assert len(store.drawings()) == 3
+    store.clock.now += drawings.STILL_HERE_S + 1  # the class ended, the server stopped before its class-left action ran
+    store.put_setting(drawings.KEEP, "1")
+    assert not drawings.left_behind(store)
+    store.put_setting(drawings.KEEP, None)
+    store.put_setting(drawings.TEACHER_SEEN, str(store.clock.now - 60))
+    assert not drawings.left_behind(store)  # the teacher's room ran a minute ago
+    store.clock.now += drawings.STILL_HERE_S
+    assert drawings.left_behind(store)
+    ui_drawings.when_server_starts()
+    assert store.drawings() == []
+
+
+def test_the_server_runs_its_start_actions_once_whoever_asks(monkeypatch):
+    from lib import server, ui
+
+    ran = []
+
+    def start():
+        ran.append("started")
+
+    monkeypatch.setattr(server, "_done_once", set())
+    for _ in range(3):  # the entry point asks at every script run
+        server.once_at_start(start)
+    assert ran == ["started"]
+    assert "server.once_at_start(ui.drop_drawings_left_behind)" in (ui.ROOT / "streamlit_app.py").read_text()
 
 
 def test_a_set_that_would_hold_nothing_out_cannot_train():

@@ -64,13 +64,24 @@ def class_has_ended(store):
     teacher's room for STILL_HERE_S."""
     if store.setting(KEEP) == "1":
         return False
-    if not getattr(store, "shared_by_replicas", False):
-        return True
+    return not getattr(store, "shared_by_replicas", False) or not _seen_lately(store)
+
+
+def left_behind(store):
+    """Whether the set was left by a class that ended while no server watched it leave (a crash, a
+    stop: the class-left action never ran): not kept, and the store has seen no browser and no
+    teacher's room for STILL_HERE_S. A server asks when it starts, before its first student is
+    seen; a restart in the middle of a class keeps the set (its students were seen moments ago)."""
+    return store.setting(KEEP) != "1" and not _seen_lately(store)
+
+
+def _seen_lately(store):
+    """Whether the store has seen a browser or the teacher's room within STILL_HERE_S."""
     try:
         teacher_at = float(store.setting(TEACHER_SEEN) or "-inf")
     except ValueError:
         teacher_at = float("-inf")
-    return store.clock() - teacher_at > STILL_HERE_S and not store.present(STILL_HERE_S)
+    return store.clock() - teacher_at <= STILL_HERE_S or bool(store.present(STILL_HERE_S))
 
 
 class ClassSet:

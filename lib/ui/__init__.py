@@ -35,6 +35,7 @@ from lib.ui.pages import (HIDDEN, PAGES, ROOT, SECTIONS, PageInfo, available_pag
 from lib.ui.shell import QR_BORDER, QR_SCALE, choose_language, get_ready, navigation, qr_png, share_button  # noqa: F401
 from lib.ui.classroom import be_seen, class_view_live, student_id, teacher_unlocked  # noqa: F401
 from lib.ui.drawings import class_drawings, give_drawing, when_class_leaves as drop_class_drawings  # noqa: F401
+from lib.ui.drawings import when_server_starts as drop_drawings_left_behind  # noqa: F401
 from lib.ui.task_panel import checklist as task_checklist, task_open, tasks  # noqa: F401
 from lib.ui.state import LOADED_MODEL, MODEL_STACK, TRAINING_RUN  # noqa: F401
 from lib.ui.text import labels, lang, literal, refusal_text, say, spec_error_text, t  # noqa: F401

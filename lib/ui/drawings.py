@@ -136,12 +136,25 @@ def _put_setting(store, name):
 
 
 def when_class_leaves():
-    """This server's class has left: the class's set goes, unless the teacher keeps it or, with
-    replicas, the class is still here on another server (lib.classroom.drawings.class_has_ended).
-    Never raises: it runs beside the server's other class-left actions."""
+    """This server has no session (asked every minute while so: lib.server.while_idle): the class's
+    set goes, unless the teacher keeps it or, with replicas, the class is still here on another
+    server or left less than 10 minutes ago (lib.classroom.drawings.class_has_ended). Never raises:
+    it runs beside the server's other actions."""
     try:
         store = the_store()
         if drawings.class_has_ended(store):
             store.drop_drawings()
     except Exception as e:  # the store down, or anything else: said in the log, the server goes on
         log.warning("the class's drawings were not dropped: %s", e)
+
+
+def when_server_starts():
+    """The set a class left behind while no server watched it leave (a crash, a stop) goes at the
+    next start (lib.classroom.drawings.left_behind). Never raises: the server starts whatever the
+    store says."""
+    try:
+        store = the_store()
+        if drawings.left_behind(store):
+            store.drop_drawings()
+    except Exception as e:  # the store down, or anything else: said in the log, the server starts
+        log.warning("the drawings a class left behind were not dropped: %s", e)
