@@ -188,7 +188,8 @@ class Phase:
             procmon.machine_cpu()
         self.cpu = {"generator_s": cpu1 - cpu0, "wall_s": left - started, "machine_s": machine1 - machine0,
                     "server_s": server1["cpu"] - server0["cpu"] if server0 else None,
-                    "workers_s": server1["kids_cpu"] - server0["kids_cpu"] if server0 else None}
+                    "workers_s": procmon.descendants_cpu(server0, self.sampler.between(started, left), server1)
+                    if server0 else None}
         self.env, self.started, self.left = env, started, left
 
     def _train(self, plan, started):

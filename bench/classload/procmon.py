@@ -69,7 +69,20 @@ def sample(pid):
     kids = [(k, s) for k, s in kids if s is not None]
     return {"t": time.time(), "rss": own[2] if own else 0, "pss": pss(pid), "cpu": own[1] if own else 0.0,
             "gone": own is None, "kids_rss": sum(s[2] for _, s in kids), "kids_pss": sum(pss(k) for k, _ in kids),
-            "kids_cpu": sum(s[1] for _, s in kids), "kids": len(kids)}
+            "kids_cpu": sum(s[1] for _, s in kids), "kids": len(kids),
+            "kids_cpu_by_pid": {k: s[1] for k, s in kids}}
+
+
+def descendants_cpu(first, between, last):
+    """CPU seconds the descendants spent from sample `first` to sample `last`, with the samples
+    `between` them: a process that started meanwhile counts from its start, one that exited as it
+    was last seen (up to a sampling period of its last CPU is missed). The difference of the two
+    samples' sums would subtract an exited worker's whole CPU, its time before `first` included."""
+    latest = {}
+    for s in (first, *between, last):
+        latest.update(s.get("kids_cpu_by_pid", {}))
+    before = first.get("kids_cpu_by_pid", {})
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in latest.items())
 
 
 def self_cpu():

@@ -1,0 +1,46 @@
+"""bench/'s own measuring: the CPU of the server's descendants (the training workers), counted
+over a load test even when a worker exits or starts in the middle (the report once said "workers:
+-3.9 s" when one exited)."""
+import os
+import subprocess
+import sys
+
+from bench.classload import procmon
+
+# A child that burns `cpu` seconds of its own CPU time, says so, and exits when its stdin closes.
+BURN = ("import sys, time\n"
+        "cpu = float(sys.argv[1])\n"
+        "while time.process_time() < cpu: pass\n"
+        "print('burnt', flush=True)\n"
+        "sys.stdin.read()\n")
+TICK_S = 0.02  # /proc counts CPU in ticks of 10 ms: a reading may be one or two behind
+
+
+def burning(cpu):
+    child = subprocess.Popen([sys.executable, "-c", BURN, str(cpu)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline() == "burnt\n"
+    return child
+
+
+def ended(child):
+    child.stdin.close()
+    child.wait(30)
+
+
+def test_a_worker_that_exits_or_starts_meanwhile_counts_its_own_cpu_only():
+    old = burning(0.3)  # a worker from before the students came, which exits during the run
+    first = procmon.sample(os.getpid())
+    assert first["kids_cpu_by_pid"][old.pid] >= 0.3 - TICK_S
+    ended(old)
+    new = burning(0.4)  # a worker that starts during the run and exits before its end
+    between = [procmon.sample(os.getpid())]
+    seen = between[0]["kids_cpu_by_pid"][new.pid]
+    assert seen >= 0.4 - TICK_S
+    ended(new)
+    last = procmon.sample(os.getpid())
+    assert old.pid not in last["kids_cpu_by_pid"] and new.pid not in last["kids_cpu_by_pid"]
+    assert last["kids_cpu"] - first["kids_cpu"] < 0  # the sums' difference: the exited worker's whole CPU taken off
+    # the new worker's CPU as last seen, plus what the old one spent after the first sample (reading stdin: ~0)
+    counted = procmon.descendants_cpu(first, between, last)
+    assert seen <= counted <= seen + 0.1, (counted, seen)
