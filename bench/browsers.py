@@ -353,13 +353,14 @@ async def scenario(args, base, pid, server):
     out("-- CPU")
     nudges = sum(1 for s in run.samples if s["kind"].startswith("nudge") and not s["error"])
     if cpu0[0]:
-        server_s, workers_s = cpu1[0]["cpu"] - cpu0[0]["cpu"], cpu1[0]["kids_cpu"] - cpu0[0]["kids_cpu"]
+        server_s = cpu1[0]["cpu"] - cpu0[0]["cpu"]
+        workers_s = procmon.descendants_cpu(cpu0[0], sampler.between(started, left), cpu1[0])
         out(f"  server: {server_s:.1f} s CPU in {wall:.0f} s ({server_s / wall:.2f} cores); workers: {workers_s:.1f} s"
             + (f"; server CPU per nudge: {server_s / nudges * 1000:.0f} ms" if nudges else ""))
     out(f"  Chromium and Playwright: {cpu1[1] - cpu0[1]:.1f} s CPU ({(cpu1[1] - cpu0[1]) / wall:.2f} cores); "
         f"this script: {cpu1[2] - cpu0[2]:.1f} s")
     ours = (cpu1[1] - cpu0[1]) + (cpu1[2] - cpu0[2]) + \
-        ((cpu1[0]["cpu"] - cpu0[0]["cpu"] + cpu1[0]["kids_cpu"] - cpu0[0]["kids_cpu"]) if cpu0[0] else 0)
+        ((server_s + workers_s) if cpu0[0] else 0)
     out(f"  the whole machine: {(cpu1[3] - cpu0[3]) / wall:.2f} of {os.cpu_count()} cores busy on average; other "
         f"processes: {max(cpu1[3] - cpu0[3] - ours, 0) / wall:.2f} cores")
     memory = {}
