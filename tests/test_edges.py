@@ -4,7 +4,7 @@ element. (The other page tests move each widget once; this one looks for the cor
 import pytest
 
 from lib import i18n, ui
-from tests.helpers import open_page, settle
+from tests.helpers import open_page, settle, shown_code
 
 HOSTILE_TEXT = ("", " ", "<script>alert(1)</script>", "' OR 1=1 --", "{lang}", "%s%s%n", "💥" * 50, "x" * 5000,
                 "한국어 검색", "\u202eevil", "1e309", "-0", "NaN")
@@ -135,3 +135,12 @@ def test_a_link_notice_is_one_line_of_plain_text():
     said = [w.value for w in at.warning if w.value.startswith(i18n.translate("common.link_ignored", "en", settings=""))]
     assert len(said) == 1 and "\\n" not in said[0] and "\n" not in said[0]
     assert ui.literal("pooling.grid=<b>**hi**</b>") in said[0] and ui.literal("pooling.pool_size=inf") in said[0]
+
+
+def test_a_required_choice_sent_empty_is_its_default_not_a_traceback():
+    # Seen under the class's load test: a session's state reached /pooling with no mode (29 tracebacks
+    # in 30 minutes); a browser cannot clear a required segmented control, a stale or forged state can.
+    at = open_page("lessons/pooling.py")
+    at.segmented_control(key="pooling.mode").set_value(None).run()
+    assert not at.exception, at.exception
+    assert "MaxPooling2D" in shown_code(at)

@@ -41,6 +41,8 @@ def choice(widget, label, options, *, key, default=None, labels=None, **kwargs):
         st.session_state[key] = _from_url(key, options, default, multi)
     st.session_state.setdefault(BOUND, set()).add(key)
     value = widget(label, options, key=key, format_func=labels or str, **kwargs)
+    if value is None and kwargs.get("required"):  # a browser cannot clear it, a stale or forged state can
+        value = default
     if value == default or value is None:
         st.query_params.pop(key, None)
     else:
