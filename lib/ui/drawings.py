@@ -138,23 +138,22 @@ def _put_setting(store, name):
 def when_class_leaves():
     """This server has no session (asked every minute while so: lib.server.while_idle): the class's
     set goes, unless the teacher keeps it or, with replicas, the class is still here on another
-    server or left less than 10 minutes ago (lib.classroom.drawings.class_has_ended). Never raises:
-    it runs beside the server's other actions."""
-    try:
-        store = the_store()
-        if drawings.class_has_ended(store):
-            store.drop_drawings()
-    except Exception as e:  # the store down, or anything else: said in the log, the server goes on
-        log.warning("the class's drawings were not dropped: %s", e)
+    server or left less than 10 minutes ago (lib.classroom.drawings.class_has_ended)."""
+    _drop_if(drawings.class_has_ended, "the class's drawings were not dropped")
 
 
 def when_server_starts():
     """The set a class left behind while no server watched it leave (a crash, a stop) goes at the
-    next start (lib.classroom.drawings.left_behind). Never raises: the server starts whatever the
-    store says."""
+    next start (lib.classroom.drawings.left_behind)."""
+    _drop_if(drawings.left_behind, "the drawings a class left behind were not dropped")
+
+
+def _drop_if(may_go, failed):
+    """Drop the class's set when `may_go(store)`. Never raises: it runs beside the server's other
+    actions, and the store down (or anything else) is said in the log and the server goes on."""
     try:
         store = the_store()
-        if drawings.left_behind(store):
+        if may_go(store):
             store.drop_drawings()
-    except Exception as e:  # the store down, or anything else: said in the log, the server starts
-        log.warning("the drawings a class left behind were not dropped: %s", e)
+    except Exception as e:
+        log.warning("%s: %s", failed, e)
