@@ -77,18 +77,21 @@ def code_panel(code, *, page_id=None, part=None, heading=True):
 
 def _code_downloads(code, page_id, part):
     """Two download buttons: the code as `keras-classroom-<page>.py` and as `.ipynb`. A click does
-    not rerun the page; the notebook is built once per code text (lib.snippets.notebook's cache)."""
+    not rerun the page. The notebook is built when its button is clicked (Streamlit calls `data`
+    then, outside the page's run): built on every run, it took 3.7 % of a class's server time
+    (py-spy --gil on bench/class_load.py sliders, 30 students)."""
     from lib.snippets import notebook
 
     page_id = page_id or _drawn_page_id()
     stem = "-".join(n.replace("_", "-") for n in ("keras-classroom", page_id, part) if n)
     title = t(f"{page_id}.title") if page_id else None
-    book = notebook.notebook(code, lang(), title).encode("utf-8")
+    language = lang()  # (read now: the callable runs without the session)
     with st.container(horizontal=True):
         st.download_button(t("code.download.py"), notebook.script(code), file_name=f"{stem}.py",
                            mime="text/x-python", key=f"{stem}-py", on_click="ignore",
                            icon=":material/download:",
                            help=t("code.download.py_help", file=f"{stem}.py"))
+        book = lambda: notebook.notebook(code, language, title).encode("utf-8")  # noqa: E731
         st.download_button(t("code.download.notebook"), book, file_name=f"{stem}.ipynb",
                            mime="application/x-ipynb+json", key=f"{stem}-ipynb", on_click="ignore",
                            icon=":material/download:", help=t("code.download.notebook_help"))
