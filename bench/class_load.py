@@ -17,6 +17,7 @@ from gevent import monkey
 monkey.patch_all()  # Locust's engine is gevent: patch before anything opens a socket or a thread
 
 import argparse  # noqa: E402
+import collections  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -34,8 +35,9 @@ from locust.stats import StatsCSVFileWriter, print_percentile_stats, print_stats
 
 from bench.classload import procmon, report  # noqa: E402
 from bench.classload.protocol import ActionError, Session  # noqa: E402
-from bench.classload.server import ROOT, Server, check_loopback, pid_listening_on, tracebacks  # noqa: E402
+from bench.classload.server import ROOT, Lecture, Server, check_loopback, pid_listening_on, tracebacks  # noqa: E402
 from bench.classload.students import Plan, SliderStudent, Teacher, TrainStudent  # noqa: E402
+from deploy.launch import COOKIE as LECTURE_COOKIE  # noqa: E402
 
 SCENARIOS = ("sliders", "train-same", "train-different")
 DEFAULT_VARY = ("lr=0.001,0.003,0.01,0.03,0.1", "epochs=5,10,15,20", "batch=16,32,64,128,256")
@@ -83,6 +85,10 @@ def parse_args(argv=None):
                                                    "e.g. a `git archive` of another commit)")
     p.add_argument("--script", default="streamlit_app.py", help="the app's entry point, relative to --app-dir")
     p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="environment for the server")
+    p.add_argument("--replicas", default="",
+                   help="N or auto: the app as a lecture hall (deploy/launch.py: N replicas behind nginx, the "
+                        "class's store in Redis), driven through nginx; each student keeps nginx's sticky cookie "
+                        "as a browser does, and each replica is reported (the floor stays one bare server)")
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG", help="extra `streamlit run` argument")
     p.add_argument("--teacher", default="", metavar="KEY", help="sliders: the teacher's class view open beside the "
                    "students (one more user; the app's server gets this key and a class store of its own)")
@@ -98,6 +104,9 @@ def parse_args(argv=None):
         args.spawn_rate = 2.0 if args.scenario == "sliders" else float(max(args.users, 1))
     if args.url:
         check_loopback(args.url)
+    if args.replicas and (args.url or args.server_arg):
+        p.error("--replicas starts its own replicas (deploy/launch.py): not with --url or --server-arg "
+                "(give Streamlit's options as STREAMLIT_* environment with --server-env)")
     return args
 
 
@@ -130,19 +139,24 @@ class Phase:
         self.lines.append(line)
 
     def warm_up(self, pages):
-        """Open each page once (imports, caches, trainers), then wait for a quiet server."""
-        session = Session(self.base, query=self.args.query, timeout=self.args.timeout)
+        """Open each page once (imports, caches, trainers) on each replica (by its own address: a
+        lecture hall's nginx would send every new browser to the least busy one), then wait for a
+        quiet server."""
+        replicas = getattr(self.server, "replica_urls", None) or {"": self.base}
         t0 = time.time()
-        try:
-            session.open(pages[0])
-            for page in pages[1:]:
-                session.goto(page)
-        except ActionError as e:
-            self.out(f"  warm-up: {e}")
-        all_pages = sorted(session.pages)
-        session.close()
+        for base in replicas.values():
+            session = Session(base, query=self.args.query, timeout=self.args.timeout)
+            try:
+                session.open(pages[0])
+                for page in pages[1:]:
+                    session.goto(page)
+            except ActionError as e:
+                self.out(f"  warm-up: {e}")
+            all_pages = sorted(session.pages)
+            session.close()
         waited = procmon.wait_quiet(self.pid) if self.pid else 0.0
-        self.out(f"  warm-up: {len(pages)} page(s) opened in {time.time() - t0 - waited:.1f} s, "
+        each = f" on each of {len(replicas)} replicas" if len(replicas) > 1 else ""
+        self.out(f"  warm-up: {len(pages)} page(s) opened{each} in {time.time() - t0 - waited:.1f} s, "
                  f"server quiet after {waited:.1f} s more")
         self.sampler.mark("idle")
         time.sleep(3)
@@ -232,7 +246,10 @@ def run_phase(args, plan_kwargs, label, script, duration=None, cooldown=None, ow
         pid = args.server_pid or pid_listening_on(int(base.rsplit(":", 1)[1])) or 0
         context = None
     else:
-        context = Server(script=script, app_dir=args.app_dir, env=env, args=[*args.server_arg, *server_args])
+        if args.replicas and not own_server:
+            context = Lecture(args.replicas, app_dir=args.app_dir, env=env)
+        else:
+            context = Server(script=script, app_dir=args.app_dir, env=env, args=[*args.server_arg, *server_args])
         server = context.__enter__()
         base, pid = server.base, server.pid
     try:
@@ -313,13 +330,23 @@ def summarize(phase, plan, cooldown):
                                        marks["left"], marks["end"])
         report.print_memory(memory, cooldown, out, start=marks["students"])
         report.print_timeline(phase.sampler, marks["students"], marks["end"], out)
+    replicas = {}
+    if getattr(phase.server, "replicas", None):
+        out(f"-- replicas (each student stays on the one nginx's cookie names: {LECTURE_COOKIE})")
+        on = collections.Counter(session.cookies.get(LECTURE_COOKIE, "?") for session in plan.sessions)
+        marks = phase.sampler.marks
+        replicas = report.replica_summary(phase.sampler, phase.server.replicas, marks["students"], marks["left"],
+                                          marks["end"], on)
+        report.print_replicas(replicas, out)
+        if on.get("?"):
+            out(f"  !! {on['?']} students got no replica cookie from nginx")
     if args.locust_stats:
         print_stats(phase.env.stats, current=False)
         print_percentile_stats(phase.env.stats)
     return {"label": phase.label, "scenario": plan.scenario, "users": plan.users, "base": phase.base,
             "samples": samples, "by_kind": by_kind, "errors": errors, "training": training,
             "training_records": plan.training, "cpu": cpu, "nudges": nudges, "memory": memory,
-            "memory_samples": phase.sampler.samples, "marks": phase.sampler.marks,
+            "memory_samples": phase.sampler.samples, "marks": phase.sampler.marks, "replicas": replicas,
             "problems": [e for s in plan.sessions for e in s.errors][:200], "lines": phase.lines,
             "warnings": sorted(plan.warnings)}
 

@@ -41,6 +41,12 @@ REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_MEMORY = "256mb"  # the class's store: what a lecture hall's progress and pushes need, many times over
 COOKIE = "classroom_replica"  # the sticky cookie nginx sets: the name of the replica that has the session
 FIRST_PORT = 8501
+# `--replicas auto`: one replica per core. A Streamlit server runs every student's page in Python
+# threads that take turns under one lock (the GIL), so a single process serving a class never used
+# much more than one core: 0.78-0.92 of a core at 30 and 100 students while the second core idled
+# (bench/class_load.py; deploy/README.md has the runs). A replica per core uses them all; more
+# replicas than cores only add memory (each imports TensorFlow: ~0.5 GB).
+CORES_PER_REPLICA = 1
 HEALTH = "/_stcore/health"
 
 
@@ -56,6 +62,23 @@ def render(template, **values):
     text = (TEMPLATES / template).read_text()
     text = re.sub(r"\{\{(\w+)\}\}", lambda m: str(values[m.group(1)]), text)
     return text
+
+
+def auto_replicas(cores=None):
+    """How many replicas `--replicas auto` starts on a machine with `cores` (this one's by default:
+    the cores this process may use)."""
+    cores = cores or len(os.sched_getaffinity(0)) or os.cpu_count() or 1
+    return max(1, cores // CORES_PER_REPLICA)
+
+
+def replica_count(text):
+    """`--replicas`: a number of replicas (at least 1), or "auto"."""
+    if text == "auto":
+        return auto_replicas()
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"at least one replica, not {count}")
+    return count
 
 
 def replica_name(index):
@@ -348,7 +371,8 @@ def _stop(process, sig, *, group, timeout=10):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replicas", type=int, default=2, help="how many Streamlit processes (default 2)")
+    parser.add_argument("--replicas", type=replica_count, default=2,
+                        help="how many Streamlit processes, or auto: one per core (default 2)")
     parser.add_argument("--port", type=int, default=8080, help="nginx's port, the class's address (default 8080)")
     parser.add_argument("--host", default="0.0.0.0", help="nginx's address (default 0.0.0.0: the whole network)")
     parser.add_argument("--first-port", type=int, default=FIRST_PORT,

@@ -44,3 +44,28 @@ def test_a_worker_that_exits_or_starts_meanwhile_counts_its_own_cpu_only():
     # the new worker's CPU as last seen, plus what the old one spent after the first sample (reading stdin: ~0)
     counted = procmon.descendants_cpu(first, between, last)
     assert seen <= counted <= seen + 0.1, (counted, seen)
+
+
+def test_several_replicas_are_sampled_as_one_server_and_each_on_its_own():
+    a, b = burning(0.2), burning(0.3)  # two "replicas" (each a tree of its own)
+    try:
+        both = procmon.sample((a.pid, b.pid))
+        assert set(both["roots"]) == {a.pid, b.pid}
+        assert both["roots"][a.pid]["cpu"] >= 0.2 - TICK_S and both["roots"][b.pid]["cpu"] >= 0.3 - TICK_S
+        assert both["cpu"] == both["roots"][a.pid]["cpu"] + both["roots"][b.pid]["cpu"]
+        assert both["rss"] == both["roots"][a.pid]["rss"] + both["roots"][b.pid]["rss"] > 0
+    finally:
+        ended(a)
+        ended(b)
+
+
+def test_each_simulated_student_keeps_its_own_cookies_as_a_browser_does():
+    """What the server sets (behind nginx: the replica that has the session) goes with the
+    student's later requests: an upload must reach the replica that has the session."""
+    from bench.classload.protocol import Session
+
+    student = Session("http://127.0.0.1:9")
+    # several Set-Cookie headers, as websocket-client joins them
+    student._keep_cookies(["classroom_replica=r2; Path=/; HttpOnly; SameSite=Lax; _streamlit_xsrf=2|ab|cd|1"])
+    assert student.cookies == {"classroom_replica": "r2", "_streamlit_xsrf": "2|ab|cd|1"}
+    assert student.cookie_header() == "classroom_replica=r2; _streamlit_xsrf=2|ab|cd|1"

@@ -94,6 +94,14 @@ def test_the_rendered_nginx_configuration_is_valid(tmp_path):
     assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr
 
 
+def test_replicas_auto_is_one_per_core_and_a_count_is_at_least_one():
+    assert [launch.auto_replicas(cores) for cores in (1, 2, 8)] == [1, 2, 8]
+    assert launch.replica_count("auto") == launch.auto_replicas() == len(os.sched_getaffinity(0))
+    assert launch.replica_count("3") == 3
+    with pytest.raises(Exception, match="at least one replica, not 0"):
+        launch.replica_count("0")
+
+
 def _manifests():
     """Every document of deploy/k8s, by (kind, name)."""
     documents = [d for path in sorted(K8S.glob("*.yaml")) for d in yaml.safe_load_all(path.read_text()) if d]

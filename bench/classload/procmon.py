@@ -63,7 +63,10 @@ def pss(pid):
 
 def sample(pid):
     """{"t", "rss", "pss", "cpu", "kids_rss", "kids_pss", "kids_cpu", "kids"} of `pid` and its
-    descendants now."""
+    descendants now. `pid` may be several (the replicas of a lecture hall): their sums, and each
+    one's own sample under "roots"."""
+    if isinstance(pid, (tuple, list)):
+        return _sample_trees(pid)
     own = _stat(pid)
     kids = [(k, _stat(k)) for k in descendants(pid)]
     kids = [(k, s) for k, s in kids if s is not None]
@@ -71,6 +74,17 @@ def sample(pid):
             "gone": own is None, "kids_rss": sum(s[2] for _, s in kids), "kids_pss": sum(pss(k) for k, _ in kids),
             "kids_cpu": sum(s[1] for _, s in kids), "kids": len(kids),
             "kids_cpu_by_pid": {k: s[1] for k, s in kids}}
+
+
+SUMMED = ("rss", "pss", "cpu", "kids_rss", "kids_pss", "kids_cpu", "kids")
+
+
+def _sample_trees(pids):
+    roots = {pid: sample(pid) for pid in pids}
+    total = {key: sum(s[key] for s in roots.values()) for key in SUMMED}
+    total.update(t=time.time(), gone=any(s["gone"] for s in roots.values()), roots=roots,
+                 kids_cpu_by_pid={k: v for s in roots.values() for k, v in s["kids_cpu_by_pid"].items()})
+    return total
 
 
 def descendants_cpu(first, between, last):

@@ -30,7 +30,9 @@ import json
 import random
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import websocket
@@ -41,6 +43,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NumberInput_pb2 import NumberInput
 from streamlit.proto.Slider_pb2 import Slider
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+
 
 SUCCESS = ForwardMsg.FINISHED_SUCCESSFULLY
 FRAGMENT_SUCCESS = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
@@ -213,10 +216,12 @@ class Session:
         parts = urlsplit(base_url)
         self.ws_url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
         self.http_base = f"{parts.scheme}://{parts.netloc}"  # upload addresses are paths from the host
+        self.page_base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
         self.query, self.timeout = query, timeout
         self.rng = rng or random.Random()
         self.ws = None
         self.session_id = ""
+        self.cookies = {}  # name -> value, this browser's own (behind nginx: the replica it sticks to)
         self.pages = {}  # url path -> page script hash (from `navigation`)
         self.page_hash = ""
         self.page = None
@@ -245,13 +250,43 @@ class Session:
     # --- actions ---------------------------------------------------------------------------
 
     def open(self, page=""):
-        """Connect (a new session) and run `page` (a URL path) with the session's query string."""
+        """Load the page's address and connect (a new session), as a browser does, then run `page`
+        (a URL path) with the session's query string. Behind deploy/'s nginx the page's answer sets
+        the cookie that names a replica, and the websocket goes where the cookie says."""
+        try:
+            address = self.page_base + page + (f"?{self.query}" if self.query else "")
+            with urllib.request.urlopen(self._request(address), timeout=self.timeout) as answer:
+                answer.read()
+                self._keep_cookies(answer.headers.get_all("Set-Cookie") or [])
+        except OSError as e:
+            raise ActionError("disconnected", f"the page's address did not load: {e}") from e
         self.ws = websocket.create_connection(self.ws_url, subprotocols=["streamlit"], timeout=self.timeout,
-                                              enable_multithread=True, skip_utf8_validation=True)
+                                              enable_multithread=True, skip_utf8_validation=True,
+                                              cookie=self.cookie_header() or None)
+        self._keep_cookies([self.ws.getheaders().get("set-cookie") or ""])
         self.ws.settimeout(None)
         self._receiver = threading.Thread(target=self._receive, daemon=True, name="st-receive")
         self._receiver.start()
         return self._act("open", page, dict(page_name=page))
+
+    def _request(self, url, **kwargs):
+        request = urllib.request.Request(url, **kwargs)
+        if self.cookies:
+            request.add_header("Cookie", self.cookie_header())
+        return request
+
+    def _keep_cookies(self, headers):
+        """Keep what Set-Cookie headers set (websocket-client joins several into one with "; ")."""
+        for header in headers:
+            jar = SimpleCookie()
+            try:
+                jar.load(header)
+            except Exception:  # noqa: BLE001  (a cookie Python's parser cannot read is not ours)
+                continue
+            self.cookies.update({name: morsel.value for name, morsel in jar.items()})
+
+    def cookie_header(self):
+        return _cookie_header(self.cookies)
 
     def goto(self, page):
         """Switch to another page (a URL path) as a click in the navigation menu does."""
@@ -332,7 +367,7 @@ class Session:
                     raise ActionError("upload", f"no upload address within {self.timeout:.0f} s")
                 self._cond.wait(min(1.0, max(0.01, deadline - time.time())))
             urls = self._file_urls.pop(request_id).file_urls[0]
-        put_file(self.http_base + urls.upload_url, name, data, self.timeout)
+        put_file(self.http_base + urls.upload_url, name, data, self.timeout, self.cookies)
         state = WidgetState(id=widget.id)
         info = state.file_uploader_state_value.uploaded_file_info.add()
         info.file_id, info.name, info.size = urls.file_id, name, len(data)
@@ -713,20 +748,25 @@ class Session:
         self.query = urlencode(params + [(name, _url_text(v)) for v in values])
 
 
-def put_file(url, name, data, timeout):
+def _cookie_header(cookies):
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def put_file(url, name, data, timeout, cookies=None):
     """PUT one file as the frontend's uploader does: multipart field "file", the XSRF token in a
     cookie and in the X-Xsrftoken header (the server compares the two). The cookie comes from the
-    health check the frontend calls first (`/_stcore/health`)."""
-    import urllib.request
-
+    health check the frontend calls first (`/_stcore/health`). `cookies`: the browser's own (behind
+    nginx, the sticky one: the file must reach the replica that has the session)."""
+    jar = dict(cookies or {})
     health = url.split("/_stcore/", 1)[0] + "/_stcore/health"  # a base path (behind nginx) kept
-    with urllib.request.urlopen(health, timeout=timeout) as page:
-        cookies = [c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie") or []]
-    token = next((c.split("=", 1)[1] for c in cookies if c.startswith("_streamlit_xsrf=")), "")
+    request = urllib.request.Request(health, headers={"Cookie": _cookie_header(jar)} if jar else {})
+    with urllib.request.urlopen(request, timeout=timeout) as page:
+        jar.update(c.split(";", 1)[0].split("=", 1) for c in page.headers.get_all("Set-Cookie") or [] if "=" in c)
+    token = jar.get("_streamlit_xsrf", "")
     boundary = f"----keras-classroom-bench-{random.getrandbits(64):x}"
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
             f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": "; ".join(cookies)}
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": _cookie_header(jar)}
     if token:
         headers["X-Xsrftoken"] = token
     request = urllib.request.Request(url, data=body, method="PUT", headers=headers)

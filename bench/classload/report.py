@@ -139,6 +139,34 @@ def memory_summary(sampler, idle, students, left, end, tolerance_mb=64, toleranc
     return out
 
 
+def replica_summary(sampler, replicas, students_at, left, end, students_on):
+    """Each replica of a lecture hall (name -> pid): the students on it (`students_on`: name ->
+    count, by the sticky cookie), its server's and workers' CPU while they worked, peak PSS."""
+    from bench.classload.procmon import descendants_cpu
+
+    during = [s for s in sampler.samples if students_at <= s["t"] <= left and "roots" in s]
+    peak = [s for s in sampler.samples if students_at <= s["t"] <= end and "roots" in s]
+    rows = {}
+    for name, pid in replicas.items():
+        own = [s["roots"][pid] for s in during if pid in s["roots"]]
+        if len(own) < 2:
+            continue
+        wall = own[-1]["t"] - own[0]["t"]
+        rows[name] = {"pid": pid, "students": students_on.get(name, 0), "wall_s": wall,
+                      "server_cpu_s": own[-1]["cpu"] - own[0]["cpu"],
+                      "workers_cpu_s": descendants_cpu(own[0], own[1:-1], own[-1]),
+                      "peak_pss": max(s["roots"][pid]["pss"] + s["roots"][pid]["kids_pss"] for s in peak
+                                      if pid in s["roots"])}
+    return rows
+
+
+def print_replicas(rows, out):
+    for name, r in rows.items():
+        out(f"  {name} (pid {r['pid']}): {r['students']} students; server {r['server_cpu_s']:.1f} s CPU "
+            f"({r['server_cpu_s'] / max(r['wall_s'], 1e-9):.2f} cores), workers {r['workers_cpu_s']:.1f} s; "
+            f"peak {r['peak_pss'] / MB:.0f} MB PSS with its workers")
+
+
 def print_memory(memory, cooldown, out, start=None):
     if memory["gone_at"] is not None:
         when = f" {memory['gone_at'] - start:.0f} s after the students came" if start else ""

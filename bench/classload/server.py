@@ -5,6 +5,7 @@ Only addresses on this machine are accepted (a load test sends its traffic to lo
 import contextlib
 import ipaddress
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -95,6 +96,81 @@ class Server:
             self.process.terminate()
             try:
                 self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+
+
+class Lecture:
+    """A lecture hall: `deploy/launch.py --replicas N` (N or "auto") in `app_dir`, its replicas
+    behind nginx on loopback, the class's store in a redis-server of its own. `base` is nginx's
+    address (the class's); `replicas` maps each replica's name (the sticky cookie's value) to its
+    process id once it is ready. The same interface as Server otherwise."""
+
+    def __init__(self, replicas, app_dir=ROOT, env=(), log=None, timeout=240.0):
+        self.replicas_asked, self.app_dir, self.env = str(replicas), app_dir, dict(env)
+        self.log_path = log or tempfile.mktemp(prefix="classload-lecture-", suffix=".log")
+        self.timeout = timeout
+        self.process = None
+        self.base = None
+        self.replicas = {}  # name -> pid
+        self.replica_urls = {}  # name -> its own loopback address (behind nginx)
+        self._logs = ""
+
+    def __enter__(self):
+        port, first = free_port(), free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self._log = open(self.log_path, "w")
+        argv = ["deploy.launch", "--replicas", self.replicas_asked, "--port", str(port), "--host", "127.0.0.1",
+                "--first-port", str(first)]
+        self.process = subprocess.Popen(  # (named "classload-lecture PORT" on its command line: see Server)
+            [sys.executable, "-c", LAUNCHER, "classload-lecture", str(port)],
+            cwd=self.app_dir, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONUNBUFFERED="1", CLASSLOAD_ARGV="\x1f".join(argv), **self.env))
+        try:
+            deadline = time.time() + self.timeout
+            while "replicas ready" not in self._launcher_text():
+                if self.process.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"deploy/launch.py did not start the replicas:\n{self._launcher_text()[-3000:]}")
+                time.sleep(0.2)
+            wait_healthy(self.base, process=self.process)
+            names = re.findall(r"replica (r\d+) starting on 127\.0\.0\.1:(\d+)", self._launcher_text())
+            self.replicas = {name: pid_listening_on(int(p)) for name, p in names}
+            self.replica_urls = {name: f"http://127.0.0.1:{p}" for name, p in names}
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    @property
+    def pid(self):
+        """Every replica's process id (procmon samples each tree and sums them)."""
+        return tuple(self.replicas.values())
+
+    def _launcher_text(self):
+        with contextlib.suppress(OSError), open(self.log_path, errors="replace") as f:
+            return f.read()
+        return ""
+
+    def log_text(self):
+        """The replicas' logs (read while they run: the launcher removes its directory when it stops)."""
+        found = re.search(r"\(logs in (\S+)\)", self._launcher_text())
+        if found:
+            texts = []
+            for name in sorted(self.replicas):
+                with contextlib.suppress(OSError), open(os.path.join(found.group(1), f"replica-{name}.log"),
+                                                        errors="replace") as f:
+                    texts.append(f.read())
+            self._logs = "\n".join(texts) or self._logs
+        return self._logs
+
+    def __exit__(self, *exc):
+        if self.process is not None and self.process.poll() is None:
+            self.log_text()
+            self.process.terminate()  # the launcher stops nginx, the replicas and redis-server
+            try:
+                self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
