@@ -69,3 +69,27 @@ def test_each_simulated_student_keeps_its_own_cookies_as_a_browser_does():
     student._keep_cookies(["classroom_replica=r2; Path=/; HttpOnly; SameSite=Lax; _streamlit_xsrf=2|ab|cd|1"])
     assert student.cookies == {"classroom_replica": "r2", "_streamlit_xsrf": "2|ab|cd|1"}
     assert student.cookie_header() == "classroom_replica=r2; _streamlit_xsrf=2|ab|cd|1"
+
+
+def test_a_fragments_run_marked_early_because_a_timers_run_began_counts_as_answered():
+    """Streamlit's queue marks a finished fragment run "early for rerun" when another fragment's run
+    (the sidebar's 10 s timer) begins before its messages left the server, and keeps its elements:
+    the browser draws them. The load test once counted each such nudge as lost (41 on /evaluate,
+    whose image slider lives in a fragment, in a 15-minute class)."""
+    import time
+
+    import pytest
+
+    from bench.classload.protocol import EARLY, FRAGMENT_SUCCESS, ActionError, Run, Session
+
+    def answered(*runs):
+        student = Session("http://127.0.0.1:9", timeout=0.3)
+        student.runs = list(runs)
+        return student._wait_run(0, "slider's", time.time()).id
+
+    now = time.time()
+    assert answered(Run("nudge", ("slider's",), now, status=EARLY), Run("timer", ("timer's",), now)) == "nudge"
+    assert answered(Run("nudge", ("slider's",), now, status=EARLY),  # stopped to run it again: that run answers
+                    Run("again", ("slider's",), now, status=FRAGMENT_SUCCESS)) == "again"
+    with pytest.raises(ActionError, match="no finished run within 0 s"):  # stopped, and nothing began since
+        answered(Run("nudge", ("slider's",), now, status=EARLY))

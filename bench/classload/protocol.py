@@ -47,6 +47,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 SUCCESS = ForwardMsg.FINISHED_SUCCESSFULLY
 FRAGMENT_SUCCESS = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+EARLY = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 MAIN, SIDEBAR = 0, 1  # delta_path[0]: the root container
 # Widget kinds a student moves, as this client names them.
 MOVABLE = ("slider", "select_slider", "selectbox", "radio", "segmented", "number", "checkbox")
@@ -374,6 +375,15 @@ class Session:
         info.file_urls.CopyFrom(urls)
         return self.rerun("upload", [state], fragment_id=widget.fragment_id)
 
+    def story(self, since):
+        """What led to a failed action, for its report: the last actions sent, and every run the
+        server began since `since` (fragment ids shortened, status: None while unfinished)."""
+        with self._cond:
+            runs = [f"run {','.join(f[:6] for f in r.fragment_ids) or 'whole'} +{r.started - since:.1f}s "
+                    f"status={r.status}" for r in self.runs if r.started >= since - 1]
+        return [f"session {self.session_id}", *self.history,
+                *(runs if len(runs) <= 12 else [*runs[:6], "...", *runs[-5:]])]
+
     def close(self):
         self.closed = True
         with self._cond:
@@ -508,10 +518,10 @@ class Session:
         self._changed = []
         target = where.get("page_name", next((k for k, v in self.pages.items() if v == where.get("page_script_hash")),
                                              self.page))
-        self.history = (self.history + [f"/{target}"
-                                        f"{'#' + fragment_id[:6] if fragment_id else ''}"
-                                        f"{' ' + ', '.join(changed) if changed else ''}"
-                                        f"{' (auto)' if auto else ''}"])[-6:]
+        if not auto:  # (a timed fragment's reruns show among the runs of `story`)
+            self.history = (self.history + [f"/{target}"
+                                            f"{'#' + fragment_id[:6] if fragment_id else ''}"
+                                            f"{' ' + ', '.join(changed) if changed else ''}"])[-6:]
         payload = message.SerializeToString()
         with self._cond:
             seq = len(self.runs)
@@ -540,10 +550,19 @@ class Session:
         deadline = sent + self.timeout
         with self._cond:
             while True:
-                for run in self.runs[seq:]:
+                runs = self.runs[seq:]
+                for k, run in enumerate(runs):
                     if run.status == SUCCESS and not run.fragment_ids:
                         return run
-                    if fragment_id and run.status == FRAGMENT_SUCCESS and fragment_id in run.fragment_ids:
+                    if fragment_id and fragment_id in run.fragment_ids and (
+                            run.status == FRAGMENT_SUCCESS
+                            or run.status == EARLY and any(later.fragment_ids and fragment_id not in later.fragment_ids
+                                                           for later in runs[k + 1:])):
+                        # (EARLY: when another fragment's run, a timer's, begins before a fragment
+                        # run's messages have left the server, Streamlit's queue marks the finished
+                        # run "early for rerun" and keeps all its elements (ForwardMsgQueue.clear):
+                        # the browser draws them. A run stopped to run this fragment again, or the
+                        # whole page, is followed by that run and waits for it.)
                         return run
                 if self.closed:
                     raise ActionError("disconnected", "the connection closed before the run finished")

@@ -71,6 +71,8 @@ def error_examples(samples, sessions, log_tracebacks, out, limit=5):
         f"tracebacks in the server log: {len(log_tracebacks) if log_tracebacks is not None else 'n/a (not our server)'}")
     for s in failed[:limit]:
         out(f"    {s['kind']} /{s['page'].lstrip('/')}: {s['error'][:200]}")
+        if s.get("after"):
+            out(f"      after: {' | '.join(s['after'])}")
     shown = set()
     for e in exceptions:
         text = f"{e['kind']} on /{e['page']}: {e['message'][:160]}"

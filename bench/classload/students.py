@@ -63,9 +63,10 @@ class Plan:
     def next_index(self):
         return next(self._index)
 
-    def on_request(self, request_type, name, response_time, response_length, exception=None, **_):
+    def on_request(self, request_type, name, response_time, response_length, exception=None, context=None, **_):
         self.samples.append({"kind": request_type, "page": name, "ms": response_time, "bytes": response_length,
-                             "error": None if exception is None else str(exception), "t": time.time()})
+                             "error": None if exception is None else str(exception), "t": time.time(),
+                             **({"after": context["after"]} if context and "after" in context else {})})
 
 
 class Student(User):
@@ -93,7 +94,7 @@ class Student(User):
         try:
             result = action()
         except ActionError as e:
-            self.report(kind, page, (time.time() - start) * 1000, 0, e)
+            self.report(kind, page, (time.time() - start) * 1000, 0, e, after=self.session.story(since=start))
             return None
         except Exception as e:  # noqa: BLE001  (a broken connection, ...)
             self.report(kind, page, (time.time() - start) * 1000, 0, ActionError("client", f"{type(e).__name__}: {e}"))
@@ -105,9 +106,10 @@ class Student(User):
         self.report(result.kind, page, result.seconds * 1000, result.bytes, error)
         return result
 
-    def report(self, kind, page, ms, size, exception=None):
+    def report(self, kind, page, ms, size, exception=None, after=None):
         self.environment.events.request.fire(request_type=kind, name=f"/{page}", response_time=ms,
-                                             response_length=size, exception=exception, context={})
+                                             response_length=size, exception=exception,
+                                             context={"after": after} if after else {})
 
     def on_stop(self):
         if self.session is not None:
