@@ -93,3 +93,21 @@ def test_a_fragments_run_marked_early_because_a_timers_run_began_counts_as_answe
                     Run("again", ("slider's",), now, status=FRAGMENT_SUCCESS)) == "again"
     with pytest.raises(ActionError, match="no finished run within 0 s"):  # stopped, and nothing began since
         answered(Run("nudge", ("slider's",), now, status=EARLY))
+
+
+def test_a_whole_run_whose_end_streamlit_dropped_fails_at_once_and_says_why():
+    """A timer's fragment run that begins after a whole run that never ended: Streamlit dropped
+    that run's last events (a race in 1.67's AppSession). The action fails with the reason, not
+    as a timeout."""
+    import time
+
+    import pytest
+
+    from bench.classload.protocol import ActionError, Run, Session
+
+    student = Session("http://127.0.0.1:9", timeout=0.3)  # (waiting for a run would end as a "timeout")
+    now = time.time()
+    student.runs = [Run("switch", (), now), Run("timer", ("timer's",), now + 1)]
+    with pytest.raises(ActionError, match="a timer's fragment run began first") as lost:
+        student._wait_run(0, "", now)
+    assert lost.value.kind == "finish_lost" and student.finishes_lost == 1

@@ -233,6 +233,7 @@ class Session:
         self.errors = []  # {"time", "page", "kind", "message"}
         self.bytes_received = self.messages_received = 0
         self.watch = None
+        self.finishes_lost = 0  # whole runs whose end Streamlit never sent (see _wait_run)
         self.closed = False
         self.history = []  # the last actions sent: an error's example says what led to it
         self._direction = {}
@@ -564,6 +565,18 @@ class Session:
                         # the browser draws them. A run stopped to run this fragment again, or the
                         # whole page, is followed by that run and waits for it.)
                         return run
+                    if run.status is None and not run.fragment_ids and any(later.fragment_ids for later in runs[k + 1:]):
+                        # A whole run whose end never came, though a fragment's run (a timer's)
+                        # began after it: that run's request reached the server after the whole
+                        # run had ended but before the event loop had handled the run's last
+                        # events; Streamlit started a new script runner and dropped the old one's
+                        # pending events — its `script_finished` and any elements still queued
+                        # (AppSession.request_rerun and _handle_scriptrunner_event_on_event_loop
+                        # in 1.67). A browser misses them too, until the next whole run.
+                        self.finishes_lost += 1
+                        raise ActionError("finish_lost", "the run's end (and maybe its last elements) never came: a "
+                                                         "timer's fragment run began first and Streamlit dropped the "
+                                                         "ended run's pending events")
                 if self.closed:
                     raise ActionError("disconnected", "the connection closed before the run finished")
                 left = deadline - time.time()
