@@ -163,6 +163,8 @@ class Lecture:
                                                         errors="replace") as f:
                     texts.append(f.read())
             self._logs = "\n".join(texts) or self._logs
+            with contextlib.suppress(OSError), open(self.log_path + ".replicas", "w") as kept:
+                kept.write(self._logs)  # (the launcher's directory goes when it stops: a traceback stays here)
         return self._logs
 
     def __exit__(self, *exc):
