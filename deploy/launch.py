@@ -43,9 +43,9 @@ COOKIE = "classroom_replica"  # the sticky cookie nginx sets: the name of the re
 FIRST_PORT = 8501
 # `--replicas auto`: one replica per core. A Streamlit server runs every student's page in Python
 # threads that take turns under one lock (the GIL), so a single process serving a class never used
-# much more than one core: 0.78-0.92 of a core at 30 and 100 students while the second core idled
-# (bench/class_load.py; deploy/README.md has the runs). A replica per core uses them all; more
-# replicas than cores only add memory (each imports TensorFlow: ~0.5 GB).
+# much more than one core: 0.78-0.80 of a core at 30 students, 0.92 at 100 (issue 23's run) while
+# the second core idled (bench/class_load.py; deploy/README.md has the runs). A replica per core
+# uses them all; more replicas than cores only add memory (each imports TensorFlow: ~0.5 GB).
 CORES_PER_REPLICA = 1
 HEALTH = "/_stcore/health"
 
