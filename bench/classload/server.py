@@ -52,6 +52,33 @@ def wait_healthy(base, timeout=120.0, process=None):
     raise RuntimeError(f"{base} did not answer /_stcore/health within {timeout:.0f} s")
 
 
+def _start(name, port, argv, cwd, log, env):
+    """`python -m ARGV...` started through a small launcher so that its command line reads
+    "NAME PORT": on a shared machine a `pkill -f streamlit` meant for someone else's server then
+    does not end a measurement midway (it happened here)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, name, str(port)],
+        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONUNBUFFERED="1", CLASSLOAD_ARGV="\x1f".join(argv), **env))
+
+
+def _end(process, wait):
+    """Terminate a process we started (it stops what it started), then kill it after `wait` s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _read(path):
+    with contextlib.suppress(OSError), open(path, errors="replace") as f:
+        return f.read()
+    return ""
+
+
 class Server:
     """A `streamlit run SCRIPT` in `app_dir` (the repo root by default), its log in a file."""
 
@@ -68,13 +95,7 @@ class Server:
         self._log = open(self.log_path, "w")
         argv = ["streamlit", "run", self.script, "--server.headless", "true", "--server.port", str(port),
                 "--server.address", "127.0.0.1", *self.args]
-        # `python -m streamlit run ...`, started through a small launcher so that its command line
-        # reads "classload-server PORT": on a shared machine a `pkill -f streamlit` meant for
-        # someone else's server then does not end a measurement midway (it happened here).
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, "classload-server", str(port)],
-            cwd=self.app_dir, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", CLASSLOAD_ARGV="\x1f".join(argv), **self.env))
+        self.process = _start("classload-server", port, argv, self.app_dir, self._log, self.env)
         try:
             wait_healthy(self.base, process=self.process)
         except BaseException:
@@ -87,18 +108,10 @@ class Server:
         return self.process.pid
 
     def log_text(self):
-        with contextlib.suppress(OSError), open(self.log_path, errors="replace") as f:
-            return f.read()
-        return ""
+        return _read(self.log_path)
 
     def __exit__(self, *exc):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        _end(self.process, 15)
         self._log.close()
 
 
@@ -124,10 +137,7 @@ class Lecture:
         self._log = open(self.log_path, "w")
         argv = ["deploy.launch", "--replicas", self.replicas_asked, "--port", str(port), "--host", "127.0.0.1",
                 "--first-port", str(first)]
-        self.process = subprocess.Popen(  # (named "classload-lecture PORT" on its command line: see Server)
-            [sys.executable, "-c", LAUNCHER, "classload-lecture", str(port)],
-            cwd=self.app_dir, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", CLASSLOAD_ARGV="\x1f".join(argv), **self.env))
+        self.process = _start("classload-lecture", port, argv, self.app_dir, self._log, self.env)
         try:
             deadline = time.time() + self.timeout
             while "replicas ready" not in self._launcher_text():
@@ -149,9 +159,7 @@ class Lecture:
         return tuple(self.replicas.values())
 
     def _launcher_text(self):
-        with contextlib.suppress(OSError), open(self.log_path, errors="replace") as f:
-            return f.read()
-        return ""
+        return _read(self.log_path)
 
     def log_text(self):
         """The replicas' logs (read while they run: the launcher removes its directory when it stops)."""
@@ -170,12 +178,7 @@ class Lecture:
     def __exit__(self, *exc):
         if self.process is not None and self.process.poll() is None:
             self.log_text()
-            self.process.terminate()  # the launcher stops nginx, the replicas and redis-server
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        _end(self.process, 60)  # the launcher stops nginx, the replicas and redis-server
         self._log.close()
 
 
