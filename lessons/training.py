@@ -71,6 +71,9 @@ def draw(entry, epochs):
 
 def keep_and_test(ended):
     """The run kept (the best on validation unless the student picks another); its test, once."""
+    if not ended:  # a run still going (the page reran during it) or stopped before its test
+        st.caption(t("training.keep_waits"))
+        return
     labels = [training.run_label(r.job, ui.lang()) for r in ended]
     best = training.best_on_validation(training.last_validation(ended)) or 0
     kept = st.selectbox(t("training.choose"), range(len(ended)), index=best,

@@ -5,7 +5,8 @@ import math
 import pytest
 
 from lib import i18n, models, snippets, training, ui
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, session_runs, settle, shown_code
+from tests.helpers import (exercise_widgets, finish, open_page, run_snippet, session_runs, settle, shown_code,
+                           wait_until)
 
 SEED = models.PRESETS["seed"][1]
 
@@ -203,3 +204,22 @@ def test_a_second_click_replaces_the_sessions_own_run_still_waiting():
     busy.stop()
     settle(at)
     assert second.status == "done"
+
+
+def test_a_rerun_while_the_only_run_is_training_waits_for_its_test_instead_of_crashing():
+    """A slider moved while a run trains reruns the whole page: the run has epochs but no test yet,
+    so there is nothing to keep; the page says so (it raised a TypeError: seen first under a
+    100-student load test, where other nudges rerun pages during runs)."""
+    at = open_page("lessons/training.py", "ko", query={"training.epochs": "100"})
+    at.button(key="training.run.start").click().run()
+    run = session_runs(at)[0]
+    wait_until(lambda: run.epochs_done() >= 1 or not run.active, 180, "no epoch ended within 180 s")
+    at.run()
+    try:
+        assert not at.exception, at.exception
+        assert run.active and not run.test_scores()  # still training: the case this test is about
+        assert any(c.value == i18n.translate("training.keep_waits", "ko") for c in at.caption)
+        assert not [m.value for m in at.markdown if "테스트 정확도" in m.value]
+    finally:
+        run.stop()
+        finish(run)
