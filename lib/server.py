@@ -229,50 +229,11 @@ def _keep_keras_state_between_reruns():
     script_runner._clean_problem_modules = lambda: None
 
 
-# Streamlit 1.67 race (deploy/README.md, "finish_lost" in bench/): a fragment's rerun that reaches
-# a session whose runner has just finished a whole run (its requests closed, STOP) makes a new
-# runner at once, and the old runner's events still queued on the event loop (the run's last
-# elements, its script_finished, its SHUTDOWN) are dropped as a stranger's. The run's finish is
-# queued before the runner closes its requests (ScriptRunner: the run's events, then
-# on_scriptrunner_ready), so waiting on the loop until that runner's SHUTDOWN is handled (it
-# clears the session's runner) delivers all of it; then the rerun starts as it would have.
-RERUN_WAIT_S = 0.002
-RERUN_WAITS = 250  # at most 0.5 s: a runner that never says SHUTDOWN must not hold the rerun back
-
-
-def _stopped(runner):
-    """Whether a session's script runner has closed its requests (it will take no rerun)."""
-    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
-
-    requests = getattr(runner, "_requests", None)  # private in Streamlit 1.67: absent, nothing waits
-    return getattr(requests, "_state", None) == ScriptRequestType.STOP
-
-
-def _fragment_reruns_let_the_finished_run_end():
-    from streamlit.runtime.app_session import AppSession
-
-    stock = AppSession.request_rerun
-    if getattr(stock, "lets_the_finished_run_end", False):
-        return
-
-    def request_rerun(self, client_state, _waited=0):
-        runner = self._scriptrunner
-        if (client_state is not None and client_state.fragment_id and runner is not None
-                and _waited < RERUN_WAITS and _stopped(runner)):
-            self._event_loop.call_later(RERUN_WAIT_S, request_rerun, self, client_state, _waited + 1)
-            return
-        stock(self, client_state)
-
-    request_rerun.lets_the_finished_run_end = True
-    AppSession.request_rerun = request_rerun
-
-
 def prepare():
     """Start importing the heavy libraries in the background, once per process (idempotent)."""
     global _warm_up
     with _lock:
         if _warm_up is None:
-            _fragment_reruns_let_the_finished_run_end()
             _warm_up = threading.Thread(target=_import_and_freeze, name="warm-up", daemon=True)
             _warm_up.start()
     return _warm_up
