@@ -258,6 +258,39 @@ def test_stop_ends_a_long_run_and_keeps_what_it_learned(server, page):
     assert "Stopped at epoch" in status and page.locator('[data-testid="stException"]').count() == 0
 
 
+# _fullData: the traces with their arrays decoded (data keeps what the server sent, base64)
+BALLS_JS = """() => { const gd = document.querySelector('.js-plotly-plot');
+    return gd._fullData.map((t, k) => [k, t.mode, Array.from(t.x), Array.from(t.y)]); }"""
+
+
+def test_play_rolls_each_optimizers_ball_along_its_own_path_to_its_end(server, page):
+    """The race's frames live in the browser: Play moves every optimizer's ball through its own
+    path's points, step by step, and leaves it at the path's end."""
+    page.goto(f"{server}/optimizers?lang=en")
+    settle(page)
+    traces = page.evaluate(BALLS_JS)
+    paths = [t for t in traces if t[1] == "lines+markers"]
+    balls = [t for t in traces if t[1] == "markers"][:len(paths)]  # after the paths, before the stars
+    assert len(paths) == 6 and all(len(ball[2]) == 1 for ball in balls), traces
+
+    seen = [set() for _ in paths]
+
+    def where():
+        for k, (index, _, x, y) in enumerate(balls):
+            now = page.evaluate(BALLS_JS)[index]
+            seen[k].add((now[2][0], now[3][0]))
+        # each ball moves (one that reaches the minimum early waits there); together they pass many steps
+        return all(len(points) >= 2 for points in seen) and sum(map(len, seen)) >= 15
+
+    page.locator(".js-plotly-plot .updatemenu-button").first.click()
+    wait_until(where, 30, lambda: f"the balls did not roll: {[len(points) for points in seen]}", interval=0.05)
+    for k, (_, _, x, y) in enumerate(paths):  # every place a ball was is a point of its own path
+        on_path = set(zip(x, y))
+        assert seen[k] <= on_path, (k, seen[k] - on_path)
+    wait_until(lambda: [page.evaluate(BALLS_JS)[b[0]][2:] for b in balls] == [[p[2][-1:], p[3][-1:]] for p in paths],
+               30, "the balls did not stop at their paths' ends")
+
+
 def test_the_language_switch_and_page_links_keep_the_language(server, page):
     page.goto(f"{server}/?lang=en")
     settle(page)

@@ -231,6 +231,16 @@ def shown_trio(at):
     return [note.get("text", "") for note in figure["layout"]["annotations"]]
 
 
+def decoded(value):
+    """A figure's dict with Plotly's base64 arrays (a checked figure sends its arrays so) as lists."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    if isinstance(value, dict):
+        return {k: decoded(v) for k, v in value.items()}
+    return [decoded(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
 def test_the_race_sends_the_same_figure_when_the_server_skips_plotlys_checks(monkeypatch):
     """A running server builds the race's frames as plain dicts (lib/plots/base.py): what the
     browser gets, as st.plotly_chart reads it, is the checked figure's, value for value."""
@@ -240,14 +250,6 @@ def test_the_race_sends_the_same_figure_when_the_server_skips_plotlys_checks(mon
 
     from lib import plots
     from lib.plots import base
-
-    def decoded(value):  # Plotly sends a checked figure's arrays as base64: compare the numbers
-        if isinstance(value, dict) and "bdata" in value:
-            import base64
-            return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
-        if isinstance(value, dict):
-            return {k: decoded(v) for k, v in value.items()}
-        return [decoded(v) for v in value] if isinstance(value, list) else value
 
     name = "ravine"
     paths = [(label, optimizers.trajectory(label, name, learning_rate=0.01, steps=60)) for label in ("SGD", "Adam")]
@@ -261,3 +263,71 @@ def test_the_race_sends_the_same_figure_when_the_server_skips_plotlys_checks(mon
     assert sent[False]["frames"] == sent[True]["frames"] and sent[False]["data"] == sent[True]["data"]
     unchecked = {k: v for k, v in sent[False]["layout"].items() if v != []}  # a check drops empty lists
     assert unchecked == sent[True]["layout"]
+
+
+def _pixel(picture, x, y):
+    """The RGB of a landscape picture (a PNG data URI) at fractions (x, y) of its width and height
+    from the top-left corner."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(base64.b64decode(picture.split(",", 1)[1]))).convert("RGB")
+    return np.array(image.getpixel((round(x * (image.width - 1)), round(y * (image.height - 1)))), dtype=int)
+
+
+def test_the_landscape_picture_is_low_where_the_surface_is_low_and_the_right_way_up():
+    """The saddle x² − y² is lowest at the top and bottom edges (|y| = 2) and highest at the left and
+    right (|x| = 2): the picture's valley blue (#bfdbfe) must be there, not mirrored; the heights
+    white; and a line between bands crosses the middle row once per band it climbs."""
+    from lib import plots
+
+    saddle = optimizers.SURFACES["saddle"]
+    picture = plots.landscape_picture(optimizers.landscape(saddle, 400), saddle.log_levels, pixels=200)
+    assert picture.startswith("data:image/png;base64,")
+    valley, heights = np.array([0xbf, 0xdb, 0xfe]), np.array([0xff, 0xff, 0xff])
+    for x, y, shade in ((0.5, 0.01, valley), (0.5, 0.99, valley), (0.01, 0.5, heights), (0.99, 0.5, heights)):
+        assert np.abs(_pixel(picture, x, y) - shade).max() <= 12, (x, y, _pixel(picture, x, y))
+    brightness = np.array([_pixel(picture, k / 199, 0.5).sum() for k in range(200)])  # y = 0: z = x²
+    nearby = np.array([brightness[max(k - 3, 0):k + 4].max() for k in range(200)])
+    on_a_line = (nearby - brightness >= 40).astype(int)  # a line (half a pixel wide, or more) darkens its pixel
+    # 24 bands over z in [-4, 4]: from x = 0 (z = 0) to x = ±2 (z = 4) each side climbs 12 bands, 11 lines;
+    # the middle is where the saddle's two zero lines cross.
+    assert int((np.diff(on_a_line) == 1).sum()) == 2 * 11 + 1
+    # Up is up: Rosenbrock's valley floor y = x² passes (0, 0) (z = 1), while (0, 2), straight above
+    # it, is 401 high; mirrored, the two would swap. (x in -2 .. 2, y in -1 .. 3, from the top-left.)
+    rosenbrock = optimizers.SURFACES["rosenbrock"]
+    picture = plots.landscape_picture(optimizers.landscape(rosenbrock, 400), rosenbrock.log_levels, pixels=200)
+    width = 199  # the picture's last pixel; a band's own shade is the brightest near a point (lines are dark)
+    floor, above = (max(_pixel(picture, 0.5 + dx / width, y + dy / width).sum()
+                        for dx in range(-3, 4) for dy in range(-3, 4)) for y in (3 / 4, 1 / 4))
+    assert floor <= above - 20, (floor, above)  # 729 against 758 (mirrored: 758 against 729)
+
+
+def test_the_races_frames_move_one_ball_a_path_to_that_step():
+    """Play and the step slider move a ball per optimizer: each frame holds one point a path, the
+    path's own point at the frame's step (the last one drawn for a path that left the map), and
+    names the ball traces, which start at each path's end; the landscape is a picture under them."""
+    from lib import plots
+
+    name = "ravine"
+    paths = [(label, optimizers.trajectory(label, name, learning_rate=rate, steps=60))
+             for label, rate in (("SGD", 0.1), ("Adam", 0.1), ("SGD", 3.0))]
+    figure = decoded(plots.race_figure(optimizers.SURFACES[name], optimizers.landscape(name), paths, "en").to_dict())
+    assert figure["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
+    assert all(trace["type"] == "scatter" for trace in figure["data"])  # no contour left to trace again
+    balls = figure["frames"][0]["traces"]
+    assert balls == [3, 4, 5]  # after the three paths
+    for k, (label, path) in enumerate(paths):
+        drawn = np.column_stack([figure["data"][k]["x"], figure["data"][k]["y"]])
+        assert np.allclose(drawn, np.round(path[:len(drawn)], 3))
+        assert np.allclose([figure["data"][balls[k]]["x"][0], figure["data"][balls[k]]["y"][0]], drawn[-1])
+        for frame in figure["frames"]:
+            step = min(int(frame["name"]), len(drawn) - 1)
+            ball = frame["data"][k]
+            assert (len(ball["x"]), len(ball["y"])) == (1, 1)
+            assert np.allclose([ball["x"][0], ball["y"][0]], drawn[step]), (label, frame["name"])
+    assert len(np.column_stack([figure["data"][2]["x"], figure["data"][2]["y"]])) < 61  # SGD at 3.0 left the map
+    assert [s["label"] for s in figure["layout"]["sliders"][0]["steps"]][-1] == "60"
+

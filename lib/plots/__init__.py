@@ -11,7 +11,7 @@ from lib.plots.filters import bank_figure, feature_map_figure, learned_kernels_f
 from lib.plots.model import model_diagram
 from lib.plots.losses import (LOSS_COLORS, confidence_figure, metric_race_figure, race_lines_figure,
                               regression_figure)
-from lib.plots.optimizers import data_race_figure, race_figure, rate_trio_figure
+from lib.plots.optimizers import PICTURE_PIXELS, data_race_figure, landscape_picture, race_figure, rate_trio_figure
 from lib.plots.overfitting import curve_fit_figure, runs_loss_figure
 from lib.plots.overview import PIPELINE, pipeline_figure, workbook_figure
 from lib.plots.pooling import pooled_pair_figure, shift_figure, windows_figure
@@ -19,7 +19,7 @@ from lib.plots.saving import file_figure
 from lib.plots.training import compare_figure, curves_figure, step_loss_figure
 
 __all__ = ["file_figure", "confusion_figure", "input_figure", "maps_figure", "mistakes_figure", "per_class_figure",
-           "vector_figure", "LOSS_COLORS", "confidence_figure", "metric_race_figure", "race_lines_figure", "regression_figure", "data_race_figure", "race_figure", "rate_trio_figure", "FUNCTION_COLORS", "boundary_figure", "functions_figure", "gradients_figure", "maxout_figure",
+           "vector_figure", "LOSS_COLORS", "confidence_figure", "metric_race_figure", "race_lines_figure", "regression_figure", "data_race_figure", "landscape_picture", "PICTURE_PIXELS", "race_figure", "rate_trio_figure", "FUNCTION_COLORS", "boundary_figure", "functions_figure", "gradients_figure", "maxout_figure",
            "softmax_figure", "CATEGORICAL", "category_color", "GRAY_SCALE", "LAYER_COLORS", "PIPELINE", "SIGNED_SCALE", "TEST", "TRAIN",
            "compare_figure", "curve_fit_figure", "curves_figure", "runs_loss_figure", "feature_map_figure", "image_grid", "model_diagram", "pipeline_figure",
            "pixel_figure", "pooled_pair_figure", "shift_figure", "step_loss_figure", "windows_figure",

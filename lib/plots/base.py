@@ -85,7 +85,7 @@ class Canvas:
 
     def __init__(self, rows=1, cols=1, titles=(), *, spacing=0.06, vspacing=0.12):
         self.rows, self.cols = rows, cols
-        self.data, self.shapes, self.notes, self.axes = [], [], [], {}
+        self.data, self.shapes, self.notes, self.axes, self.pictures = [], [], [], {}, []
         width = (1 - spacing * (cols - 1)) / cols
         height = (1 - vspacing * (rows - 1)) / rows
         for row in range(1, rows + 1):
@@ -136,6 +136,13 @@ class Canvas:
         self.axis(x, visible=False, constrain="domain")
         self.axis(y, visible=False, autorange="reversed", scaleanchor=x, constrain="domain")
 
+    def backdrop(self, source, x_range, y_range, row=1, col=1):
+        """A picture (a data URI) stretched over the data ranges of cell (row, col), under the traces."""
+        x, y = self.at(row, col)
+        (x0, x1), (y0, y1) = x_range, y_range
+        self.pictures.append(dict(source=source, xref=x, yref=y, x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
+                                  xanchor="left", yanchor="top", sizing="stretch", layer="below"))
+
     def box(self, x0, y0, x1, y1, color, *, fill=0.12, width=2, dash=None, at=("x", "y")):
         """A filled rectangle in data coordinates, drawn under the traces."""
         self.shapes.append(dict(type="rect", xref=at[0], yref=at[1], x0=x0, y0=y0, x1=x1, y1=y1, layer="below",
@@ -161,6 +168,8 @@ class Canvas:
                     plot_bgcolor="white", showlegend=False, shapes=self.shapes, annotations=self.notes)
         if title:
             spec["title"] = dict(text=title, x=0, xanchor="left")
+        if self.pictures:
+            spec["images"] = self.pictures
         for name, props in self.axes.items():
             spec[name.replace("x", "xaxis", 1) if name[0] == "x" else name.replace("y", "yaxis", 1)] = props
         spec.update(layout)

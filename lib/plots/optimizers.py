@@ -1,5 +1,8 @@
-"""Optimizer figures: paths on a contour map (animated in the browser), the learning-rate trio,
-and a race of optimizers on real data."""
+"""Optimizer figures: paths on a picture of the landscape (animated in the browser), the
+learning-rate trio, and a race of optimizers on real data."""
+import base64
+import io
+
 import numpy as np
 
 from lib.i18n import translate
@@ -8,6 +11,9 @@ from lib.plots.base import Canvas, category_color
 MARKERS = 60  # step dots drawn per path: each is an SVG node the browser restyles on every redraw
 FRAMES = 25  # animation frames: the browser plays them, the server is not asked again
 LANDSCAPE_SCALE = [[0.0, "#bfdbfe"], [0.35, "#e0f2fe"], [1.0, "#ffffff"]]  # the valley floor blue, the heights white
+BANDS = 24  # heights between the lowest and the highest point of the map, one shade each
+BAND_LINE = (0x94, 0xa3, 0xb8)  # the line between two bands
+PICTURE_PIXELS = 400  # the landscape's picture: about the plot's size on a laptop
 
 
 def _visible(path, frame):
@@ -18,19 +24,49 @@ def _visible(path, frame):
     return path[:max(stop, 1)], stop < len(path)
 
 
-def _contours(canvas, xs, ys, z, log_levels, at=(1, 1)):
-    shown = np.log10(z - z.min() + 1e-3) if log_levels else z
-    canvas.trace("contour", *at, x=np.round(xs, 4), y=np.round(ys, 4), z=np.round(shown, 4),
-                 colorscale=LANDSCAPE_SCALE, showscale=False, ncontours=24, contours=dict(coloring="fill", showlines=True),
-                 line=dict(width=0.8, color="#94a3b8"), hoverinfo="skip")
+def _scale_colors(t):
+    """LANDSCAPE_SCALE's colour at each t in [0, 1], as RGB."""
+    stops = np.array([at for at, _ in LANDSCAPE_SCALE])
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in LANDSCAPE_SCALE], dtype="float64")
+    return np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=-1)
+
+
+def landscape_picture(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
+    """The landscape as a PNG data URI, `pixels` wide and high: its heights in BANDS shades (on a
+    log scale with `log_levels`) and a line where one band meets the next — a contour map as a
+    picture. The browser decodes a picture once and stretches it under the paths; a contour trace
+    it traced anew on every nudge (on the Optimizers page, more of a nudge than the paths). A
+    landscape grid finer than `pixels` (two points a pixel) smooths the lines when shrunk."""
+    from PIL import Image
+
+    _, _, z = landscape
+    shown = np.log10(z - z.min() + 1e-3) if log_levels else np.asarray(z, dtype="float64")
+    low, high = float(shown.min()), float(shown.max())
+    band = np.clip(np.floor((shown - low) / max(high - low, 1e-12) * BANDS), 0, BANDS - 1).astype(int)
+    rgb = _scale_colors((band + 0.5) / BANDS)
+    edge = np.zeros(band.shape, dtype=bool)
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    edge[1:, :] |= band[1:, :] != band[:-1, :]
+    rgb[edge] = BAND_LINE
+    picture = Image.fromarray(np.round(rgb[::-1]).astype("uint8"))  # row 0 of z is the lowest y: the bottom
+    picture = picture.resize((pixels, pixels), Image.Resampling.BOX).quantize(64)
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _backdrop(canvas, surface, landscape, at=(1, 1)):
+    """The landscape under cell `at`: its picture, or a grid (xs, ys, z) made into one."""
+    picture = landscape if isinstance(landscape, str) else landscape_picture(landscape, surface.log_levels)
+    canvas.backdrop(picture, surface.x_range, surface.y_range, *at)
 
 
 def race_figure(surface, landscape, paths, lang, *, height=520):
-    """The surface's contours, every optimizer's path from the same start, the minima as stars;
-    a Play button and a step slider animate the walks in the browser."""
-    xs, ys, z = landscape
+    """The landscape (a grid (xs, ys, z) or its `landscape_picture`), every optimizer's path from
+    the same start, the minima as stars; a Play button and a step slider move a ball along each
+    path in the browser, all at the same step."""
     canvas = Canvas()
-    _contours(canvas, xs, ys, z, surface.log_levels)
+    _backdrop(canvas, surface, landscape)
     frame = (surface.x_range, surface.y_range)
     shown = []
     for k, (label, path) in enumerate(paths):
@@ -40,6 +76,10 @@ def race_figure(surface, landscape, paths, lang, *, height=520):
         canvas.trace("scatter", x=shown[-1][:, 0], y=shown[-1][:, 1],
                      mode="lines+markers", name=label + (" ✕" if left else ""), line=dict(color=color, width=2.5),
                      marker=dict(size=3, maxdisplayed=MARKERS), hovertemplate=f"{label}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
+    balls = len(canvas.data)  # the first ball's trace: one a path, under the stars and the start
+    for k, path in enumerate(shown):
+        canvas.trace("scatter", x=path[-1:, 0], y=path[-1:, 1], mode="markers", showlegend=False, hoverinfo="skip",
+                     marker=dict(size=10, color=category_color(k), line=dict(color="white", width=1.5)))
     if surface.minima:
         canvas.trace("scatter", x=[m[0] for m in surface.minima], y=[m[1] for m in surface.minima], mode="markers",
                      name=translate("optimizers.fig.minimum", lang),
@@ -48,9 +88,10 @@ def race_figure(surface, landscape, paths, lang, *, height=520):
     canvas.trace("scatter", x=[float(start[0])], y=[float(start[1])], mode="markers",
                  name=translate("optimizers.fig.start", lang), marker=dict(symbol="circle-open", size=14, color="#0f172a",
                                                                            line=dict(width=3)))
-    canvas.axis("x", range=list(surface.x_range), title=dict(text="x"), constrain="domain")
-    canvas.axis("y", range=list(surface.y_range), title=dict(text="y"), scaleanchor="x", constrain="domain")
-    animation = _animation(shown, lang)
+    plain = dict(constrain="domain", showgrid=False, zeroline=False)  # no grid over the landscape's lines
+    canvas.axis("x", range=list(surface.x_range), title=dict(text="x"), **plain)
+    canvas.axis("y", range=list(surface.y_range), title=dict(text="y"), scaleanchor="x", **plain)
+    animation = _animation(shown, balls, lang)
     # Margins fixed by hand, wide enough for the axis titles, the legend and the Play bar: letting
     # Plotly grow them to fit ("autoexpand") redraws the whole figure a second time on every update.
     margin = dict(l=55, r=210, t=20, b=120 if animation else 50, autoexpand=False)
@@ -58,16 +99,16 @@ def race_figure(surface, landscape, paths, lang, *, height=520):
                          margin=margin, **animation)
 
 
-def _animation(shown, lang):
-    """Frames that grow every path step by step, with Play and a step slider — plain dicts of numpy
-    arrays: Plotly checks frames even when told not to check the figure, and it walks a Python list
-    number by number but takes a numpy array whole (this map: ~120 ms of a nudge down to ~20)."""
+def _animation(shown, first, lang):
+    """Frames that put every path's ball (traces `first`, `first` + 1, ...) at the same step, with
+    Play and a step slider. A frame moves the balls only (one point each), not the paths: frames
+    that grew every path step by step sent each path FRAMES times over (two thirds of the figure)
+    for the browser to read on every nudge."""
     longest = max((len(p) for p in shown), default=1)
     if longest < 3:
         return {}
-    steps = sorted(set(np.linspace(1, longest, FRAMES).astype(int)))
-    frames = [dict(name=str(s), traces=list(range(1, 1 + len(shown))),  # trace 0 is the contour map
-                   data=[dict(type="scatter", x=p[:s, 0], y=p[:s, 1]) for p in shown])
+    steps = sorted(set(np.linspace(0, longest - 1, FRAMES).astype(int)))
+    frames = [dict(name=str(s), traces=list(range(first, first + len(shown))), data=[_ball(p, s) for p in shown])
               for s in steps]
     play = translate("optimizers.fig.play", lang)
     return dict(
@@ -77,18 +118,26 @@ def _animation(shown, lang):
                  args=[None, dict(frame=dict(duration=80, redraw=False), transition=dict(duration=0), fromcurrent=False)])])],
         sliders=[dict(x=0.16, y=-0.08, len=0.8, pad=dict(t=10), active=len(steps) - 1,
                       currentvalue=dict(prefix=translate("optimizers.fig.step", lang) + " ", xanchor="right", font=dict(size=12)),
-                      steps=[dict(label=str(s - 1), method="animate",
+                      steps=[dict(label=str(s), method="animate",
                                   args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=False))])
                              for s in steps])])
 
 
+def _ball(path, step):
+    """Where a ball is at `step`: the path's point then, or its last one (a path that left the map)."""
+    at = min(step, len(path) - 1)
+    return dict(type="scatter", x=path[at:at + 1, 0], y=path[at:at + 1, 1])
+
+
 def rate_trio_figure(surface, landscape, trio, lang):
-    """One optimizer at three learning rates, side by side: too small, chosen, too large."""
-    xs, ys, z = landscape
+    """One optimizer at three learning rates, side by side: too small, chosen, too large, each on
+    the landscape (a grid (xs, ys, z) or its `landscape_picture`)."""
+    if not isinstance(landscape, str):
+        landscape = landscape_picture(landscape, surface.log_levels)
     canvas = Canvas(1, 3, tuple(label for label, _, _ in trio), spacing=0.04)
     frame = (surface.x_range, surface.y_range)
     for col, (_, path, color) in enumerate(trio, start=1):
-        _contours(canvas, xs, ys, z, surface.log_levels, at=(1, col))
+        _backdrop(canvas, surface, landscape, at=(1, col))
         visible, left = _visible(path, frame)
         canvas.trace("scatter", col=col, x=np.round(visible[:, 0], 4), y=np.round(visible[:, 1], 4),
                      mode="lines+markers", line=dict(color=color, width=2.5), marker=dict(size=3, maxdisplayed=MARKERS),
