@@ -122,6 +122,15 @@ def _walker(optimizer, options, surface_name):
     return _Walker(optimizer, options, SURFACES[surface_name].function)
 
 
+@functools.lru_cache(maxsize=512)  # at most 1001 x 2 numbers a path: 8 MB when full
+def _named_walk(optimizer, options, surface, start, learning_rate, steps):
+    """A walk on a named surface, for the whole server: a class moving the same slider asks for
+    the same walks (a path is read-only, so no page can change another's)."""
+    path = _walker(optimizer, options, surface)(start, learning_rate, steps)
+    path.setflags(write=False)
+    return path
+
+
 def trajectory(optimizer, surface, *, learning_rate, steps, start=None, **options):
     """The path (steps + 1, 2) of a real `keras.optimizers.<optimizer>` stepping the point (x, y)
     downhill on `surface` (a name in SURFACES, or any f(x, y) of arithmetic, then with `start`).
@@ -135,12 +144,10 @@ def trajectory(optimizer, surface, *, learning_rate, steps, start=None, **option
         start = SURFACES[surface].start if start is None else tuple(start)
         if not SURFACES[surface].contains(start):
             raise OptimizerError("start_outside", f"start {start} is outside the plot", x=start[0], y=start[1])
-        walker = _walker(optimizer, key, surface)
-    else:
-        if start is None:
-            raise OptimizerError("needs_start", "a surface given as a function needs a start")
-        walker = _Walker(optimizer, key, surface)
-    return walker(tuple(float(v) for v in start), float(learning_rate), int(steps))
+        return _named_walk(optimizer, key, surface, tuple(float(v) for v in start), float(learning_rate), int(steps))
+    if start is None:
+        raise OptimizerError("needs_start", "a surface given as a function needs a start")
+    return _Walker(optimizer, key, surface)(tuple(float(v) for v in start), float(learning_rate), int(steps))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -331,3 +331,14 @@ def test_the_races_frames_move_one_ball_a_path_to_that_step():
     assert len(np.column_stack([figure["data"][2]["x"], figure["data"][2]["y"]])) < 61  # SGD at 3.0 left the map
     assert [s["label"] for s in figure["layout"]["sliders"][0]["steps"]][-1] == "60"
 
+
+def test_a_walk_asked_again_is_the_same_read_only_path():
+    """A class moving one slider asks for the same walks: the server walks once and every page reads
+    that path, which none can change under another's feet."""
+    first = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=37, start=(0.5, -0.5))
+    again = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=37, start=(0.5, -0.5))
+    assert again is first and first.shape == (38, 2)
+    with pytest.raises(ValueError, match="read-only"):
+        first[0, 0] = 1.0
+    other = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=37, start=(0.5, -0.4))
+    assert other is not first and not np.allclose(other[0], first[0])
