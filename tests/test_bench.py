@@ -111,3 +111,25 @@ def test_a_whole_run_whose_end_streamlit_dropped_fails_at_once_and_says_why():
     with pytest.raises(ActionError, match="a timer's fragment run began first") as lost:
         student._wait_run(0, "", now)
     assert lost.value.kind == "finish_lost" and student.finishes_lost == 1
+
+
+def test_the_floor_ratios_are_given_in_all_and_per_page_against_each_floor():
+    """class_load.py --floor runs the floor twice (Streamlit's defaults; the repo's settings) and
+    gives the app's nudges as multiples of each: p50 and p95 in all and per page, and the server's
+    CPU per nudge."""
+    from bench import class_load
+
+    def nudges(page, values):
+        return [dict(kind="nudge:slider", page=page, ms=v, error=None) for v in values]
+
+    app = dict(samples=nudges("/optimizers", [100, 200, 300]) + nudges("/pooling", [20, 40, 60])
+               + [dict(kind="switch", page="/pooling", ms=900, error=None)],
+               cpu=dict(server_s=0.6), nudges=6)
+    floor = dict(samples=nudges("", [10, 20, 30]), cpu=dict(server_s=0.03), nudges=3)
+    said = []
+    everything = [s["ms"] for s in app["samples"] if s["kind"].startswith("nudge")]
+    class_load.floor_ratios(app, floor, class_load.FLOORS["floor_same"], everything, said.append)
+    assert said[0].startswith("  page / floor (this repo's settings): p50 ")
+    assert [line.split()[0] for line in said[1:3]] == ["/optimizers", "/pooling"]
+    assert "p50 10.0x" in said[1] and "p50  2.0x" in said[2]  # 200 / 20 and 40 / 20
+    assert said[3].startswith("  server CPU per nudge, page / floor (this repo's settings): 100 / 10 ms = 10.0x")
