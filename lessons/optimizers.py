@@ -9,7 +9,7 @@ RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.
 MOMENTA = (0.5, 0.8, 0.9, 0.95, 0.99)
 BETAS_2 = (0.9, 0.99, 0.999, 0.9999)
 LABELS = {k: label for k, (label, _, _) in optimizers.RACERS.items()}
-DEFAULT_RACERS = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"]
+DEFAULT_RACERS = list(optimizers.DEFAULT_RACERS)
 TRIO = ((0.1, "#64748b"), (1.0, "#16a34a"), (10.0, "#dc2626"))  # a tenth of the rate, it, ten times
 NUMBERS = dict.fromkeys(("loss", "distance"), st.column_config.NumberColumn(format="%.4g"))
 RISING = ":material/trending_up:"  # the icon of a warning that a loss went up and away

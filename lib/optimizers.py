@@ -17,6 +17,10 @@ import numpy as np
 from lib.errors import Refusal
 
 OPTIMIZERS = ("SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam", "AdamW", "Lion")
+# The Optimizers page's first view: these racers, settings and steps on the first surface.
+DEFAULT_RACERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad")
+DEFAULT_SETTINGS = dict(momentum=0.9, rho=0.9, beta_1=0.9, beta_2=0.999)
+DEFAULT_STEPS = 200
 MAX_STEPS = 1000
 MAX_LEARNING_RATE = 100.0
 
@@ -229,6 +233,20 @@ def racer(key, settings):
     (momentum, rho, beta_1, beta_2)."""
     _, name, takes = RACERS[key]
     return name, {k: True if k == "nesterov" else settings[k] for k in takes}
+
+
+def warm_up():
+    """Walk the Optimizers page's first view once, in the background (lib.server.once_imported):
+    the default racers on the first surface, and SGD at a tenth and ten times the rate (the trio).
+    Compiling each optimizer's loop takes ~0.1 s the first time, ~0.8 s for the view on a server
+    also sending pages, which the first student to open the page would otherwise wait; the paths
+    stay in the server's cache of walks."""
+    surface = next(iter(SURFACES.values()))
+    walks = [(racer(key, DEFAULT_SETTINGS), surface.learning_rate) for key in DEFAULT_RACERS]
+    walks += [(racer("sgd", DEFAULT_SETTINGS), surface.learning_rate * factor) for factor in (0.1, 10)]
+    for (optimizer, options), rate in walks:
+        trajectory(optimizer, surface.name, learning_rate=min(rate, MAX_LEARNING_RATE), steps=DEFAULT_STEPS,
+                   **options)
 
 
 def landscape(surface, n=80):

@@ -18,6 +18,7 @@ seconds, once per server). `imported` and `class_model_ready` say how far it has
 """
 import collections
 import gc
+import logging
 import os
 import threading
 
@@ -39,6 +40,11 @@ def _import_and_freeze():
     gc.freeze()
     _keep_keras_state_between_reruns()
     imported.set()
+    for action in list(on_imported):
+        try:
+            action()
+        except Exception:  # a head start only: the page does the same work when it is opened
+            logging.getLogger(__name__).exception("warm-up step %r failed", action)
     from lib.class_model import class_model
 
     class_model()  # train the shared read-only CNN now, not while a student waits
@@ -66,6 +72,17 @@ def _large_blocks_go_back():
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass
+
+
+# What runs in the warm-up thread once the imports are done, before the class model is trained: the
+# entry point adds the first view of a page whose Keras work a student would otherwise wait for.
+on_imported = []
+
+
+def once_imported(action):
+    """Run `action()` once, in the background, as soon as Keras is imported (kept once)."""
+    if action not in on_imported:
+        on_imported.append(action)
 
 
 # What runs once the last session of a class is gone: the entry point adds the pages' caches

@@ -342,3 +342,20 @@ def test_a_walk_asked_again_is_the_same_read_only_path():
         first[0, 0] = 1.0
     other = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=37, start=(0.5, -0.4))
     assert other is not first and not np.allclose(other[0], first[0])
+
+
+def test_the_warm_up_walks_exactly_the_pages_first_view():
+    """lib.server runs optimizers.warm_up once Keras is imported, so the first student to open the
+    page finds its walks compiled and made: the page's first view (its default racers, settings,
+    steps and surface, and the trio) must then need no walk the warm-up did not make."""
+    at = open_page("lessons/optimizers.py").run()
+    assert list(at.multiselect(key="optimizers.racers").value) == list(optimizers.DEFAULT_RACERS)
+    assert {name: at.select_slider(key=f"optimizers.{name}").value for name in optimizers.DEFAULT_SETTINGS} \
+        == optimizers.DEFAULT_SETTINGS
+    assert at.slider(key="optimizers.steps").value == optimizers.DEFAULT_STEPS
+    optimizers._named_walk.cache_clear()
+    optimizers.warm_up()
+    made = optimizers._named_walk.cache_info()
+    assert made.currsize == len(optimizers.DEFAULT_RACERS) + 2
+    open_page("lessons/optimizers.py").run()
+    assert optimizers._named_walk.cache_info().misses == made.misses  # every walk of the view was there
