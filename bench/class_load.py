@@ -366,7 +366,7 @@ def goals(args, results, out=print):
         ok &= report.goal_line("nudge p95 <= 1.5 s", p95 <= 1500, f"p95 {p95:.0f} ms over {len(nudge)} nudges", out)
         for name in ("floor", "floor_same"):  # Streamlit's defaults, then the repo's settings
             if name in results:
-                floor_ratios(app, results[name], FLOORS[name], nudge, out)
+                report.floor_ratios(app, results[name], report.FLOORS[name], nudge, out)
     elif args.scenario == "train-same":
         t = app["training"]
         worst = t.get("epoch1", {}).get("max", float("nan")) if t else float("nan")
@@ -394,35 +394,6 @@ def goals(args, results, out=print):
                                f"{memory['server_pss']['after'] / report.MB:.0f} MB, workers "
                                f"{memory['workers_pss']['after'] / report.MB:.0f} MB", out)
     return ok
-
-
-FLOORS = {"floor": "floor (Streamlit's defaults)", "floor_same": "floor (this repo's settings)"}
-
-
-def floor_ratios(app, floor, label, nudge, out):
-    """The app's nudges against one floor run: p50 and p95 in all and per page, server CPU per nudge."""
-    def ms(samples, page=None):
-        return [s["ms"] for s in samples if s["kind"].startswith("nudge") and not s["error"]
-                and (page is None or s["page"] == page)]
-
-    fn = ms(floor["samples"])
-    if not fn or not nudge:
-        return
-    p50, p95 = report.percentile(fn, 50), report.percentile(fn, 95)
-    out(f"  page / {label}: p50 {report.percentile(nudge, 50):.0f} / {p50:.0f} ms = "
-        f"{report.percentile(nudge, 50) / max(p50, 1e-9):.1f}x; p95 {report.percentile(nudge, 95):.0f} / {p95:.0f} ms = "
-        f"{report.percentile(nudge, 95) / max(p95, 1e-9):.1f}x")
-    pages = sorted({s["page"] for s in app["samples"] if s["kind"].startswith("nudge")})
-    for page in pages:
-        own = ms(app["samples"], page)
-        if own:
-            out(f"    {page or '/':22} n={len(own):4}  p50 {report.percentile(own, 50) / max(p50, 1e-9):4.1f}x"
-                f"  p95 {report.percentile(own, 95) / max(p95, 1e-9):4.1f}x")
-    if app["cpu"]["server_s"] is not None and app["nudges"] and floor["nudges"]:
-        a = app["cpu"]["server_s"] / app["nudges"] * 1000
-        f = floor["cpu"]["server_s"] / floor["nudges"] * 1000
-        out(f"  server CPU per nudge, page / {label}: {a:.0f} / {f:.0f} ms = {a / max(f, 1e-9):.1f}x "
-            "(all pages at once; bench/nudge.py --floor gives it per page, one tab)")
 
 
 def main(argv=None):

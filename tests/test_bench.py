@@ -117,7 +117,7 @@ def test_the_floor_ratios_are_given_in_all_and_per_page_against_each_floor():
     """class_load.py --floor runs the floor twice (Streamlit's defaults; the repo's settings) and
     gives the app's nudges as multiples of each: p50 and p95 in all and per page, and the server's
     CPU per nudge."""
-    from bench import class_load
+    from bench.classload import report  # (not bench.class_load: it patches threads for gevent on import)
 
     def nudges(page, values):
         return [dict(kind="nudge:slider", page=page, ms=v, error=None) for v in values]
@@ -128,7 +128,7 @@ def test_the_floor_ratios_are_given_in_all_and_per_page_against_each_floor():
     floor = dict(samples=nudges("", [10, 20, 30]), cpu=dict(server_s=0.03), nudges=3)
     said = []
     everything = [s["ms"] for s in app["samples"] if s["kind"].startswith("nudge")]
-    class_load.floor_ratios(app, floor, class_load.FLOORS["floor_same"], everything, said.append)
+    report.floor_ratios(app, floor, report.FLOORS["floor_same"], everything, said.append)
     assert said[0].startswith("  page / floor (this repo's settings): p50 ")
     assert [line.split()[0] for line in said[1:3]] == ["/optimizers", "/pooling"]
     assert "p50 10.0x" in said[1] and "p50  2.0x" in said[2]  # 200 / 20 and 40 / 20

@@ -198,3 +198,32 @@ def print_timeline(sampler, start, end, out, every=30.0):
 def goal_line(name, ok, detail, out):
     out(f"  [{'PASS' if ok else 'FAIL'}] {name}: {detail}")
     return ok
+
+
+FLOORS = {"floor": "floor (Streamlit's defaults)", "floor_same": "floor (this repo's settings)"}
+
+
+def floor_ratios(app, floor, label, nudge, out):
+    """The app's nudges against one floor run: p50 and p95 in all and per page, server CPU per nudge."""
+    def ms(samples, page=None):
+        return [s["ms"] for s in samples if s["kind"].startswith("nudge") and not s["error"]
+                and (page is None or s["page"] == page)]
+
+    fn = ms(floor["samples"])
+    if not fn or not nudge:
+        return
+    p50, p95 = percentile(fn, 50), percentile(fn, 95)
+    out(f"  page / {label}: p50 {percentile(nudge, 50):.0f} / {p50:.0f} ms = "
+        f"{percentile(nudge, 50) / max(p50, 1e-9):.1f}x; p95 {percentile(nudge, 95):.0f} / {p95:.0f} ms = "
+        f"{percentile(nudge, 95) / max(p95, 1e-9):.1f}x")
+    pages = sorted({s["page"] for s in app["samples"] if s["kind"].startswith("nudge")})
+    for page in pages:
+        own = ms(app["samples"], page)
+        if own:
+            out(f"    {page or '/':22} n={len(own):4}  p50 {percentile(own, 50) / max(p50, 1e-9):4.1f}x"
+                f"  p95 {percentile(own, 95) / max(p95, 1e-9):4.1f}x")
+    if app["cpu"]["server_s"] is not None and app["nudges"] and floor["nudges"]:
+        a = app["cpu"]["server_s"] / app["nudges"] * 1000
+        f = floor["cpu"]["server_s"] / floor["nudges"] * 1000
+        out(f"  server CPU per nudge, page / {label}: {a:.0f} / {f:.0f} ms = {a / max(f, 1e-9):.1f}x "
+            "(all pages at once; bench/nudge.py --floor gives it per page, one tab)")
