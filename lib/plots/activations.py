@@ -19,7 +19,7 @@ def functions_figure(curves, x0, lang):
         color = FUNCTION_COLORS[name]
         k = int(np.argmin(np.abs(x - x0)))
         for col, values in ((1, y), (2, dy)):
-            canvas.trace("scatter", col=col, x=np.round(x, 4).tolist(), y=np.round(values, 4).tolist(), mode="lines",
+            canvas.trace("scatter", col=col, x=np.round(x, 4), y=np.round(values, 4), mode="lines",
                          name=name, legendgroup=name, showlegend=col == 1, line=dict(color=color, width=2.5),
                          hovertemplate=f"{name}(%{{x:.2f}}) = %{{y:.3f}}<extra></extra>")
             canvas.trace("scatter", col=col, x=[float(x[k])], y=[float(values[k])], mode="markers",
