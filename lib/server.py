@@ -40,11 +40,7 @@ def _import_and_freeze():
     gc.freeze()
     _keep_keras_state_between_reruns()
     imported.set()
-    for action in list(on_imported):
-        try:
-            action()
-        except Exception:  # a head start only: the page does the same work when it is opened
-            logging.getLogger(__name__).exception("warm-up step %r failed", action)
+    _after_import()
     from lib.class_model import class_model
 
     class_model()  # train the shared read-only CNN now, not while a student waits
@@ -83,6 +79,16 @@ def once_imported(action):
     """Run `action()` once, in the background, as soon as Keras is imported (kept once)."""
     if action not in on_imported:
         on_imported.append(action)
+
+
+def _after_import():
+    """Each `once_imported` action; one that fails is logged and the next still runs (a head start
+    only: the page does the same work when it is opened), and the class model is trained after."""
+    for action in list(on_imported):
+        try:
+            action()
+        except Exception:
+            logging.getLogger(__name__).exception("warm-up step %r failed", action)
 
 
 # What runs once the last session of a class is gone: the entry point adds the pages' caches

@@ -130,6 +130,30 @@ def test_when_the_class_has_left_the_server_forgets_its_figures(monkeypatch):
     assert forgotten == [3, "forget", 0, 0, 2, "forget", 0]
 
 
+def test_the_warm_ups_head_starts_run_once_each_and_one_that_fails_is_logged_not_fatal(monkeypatch, caplog):
+    """What runs once Keras is imported (the Optimizers page's first walks) is kept once however
+    often the entry point asks; a step that raises is logged and the next still runs, so the class
+    model after them is still trained."""
+    from lib import server
+
+    ran = []
+    monkeypatch.setattr(server, "on_imported", [])
+
+    def broken():
+        raise RuntimeError("no walk today")
+
+    def walk():
+        ran.append("walked")
+
+    for _ in range(3):  # every rerun of the entry point asks again
+        server.once_imported(broken)
+        server.once_imported(walk)
+    assert server.on_imported == [broken, walk]
+    server._after_import()
+    assert ran == ["walked"]
+    assert "warm-up step" in caplog.text and "no walk today" in caplog.text
+
+
 def test_while_the_server_has_no_session_its_idle_actions_run_every_period(monkeypatch):
     from lib import server
 
