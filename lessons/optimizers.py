@@ -10,6 +10,7 @@ MOMENTA = (0.5, 0.8, 0.9, 0.95, 0.99)
 BETAS_2 = (0.9, 0.99, 0.999, 0.9999)
 LABELS = {k: label for k, (label, _, _) in optimizers.RACERS.items()}
 DEFAULT_RACERS = list(optimizers.DEFAULT_RACERS)
+DEFAULTS = optimizers.DEFAULT_SETTINGS  # momentum, rho, betas: what the server walks before anyone asks
 TRIO = ((0.1, "#64748b"), (1.0, "#16a34a"), (10.0, "#dc2626"))  # a tenth of the rate, it, ten times
 NUMBERS = dict.fromkeys(("loss", "distance"), st.column_config.NumberColumn(format="%.4g"))
 RISING = ":material/trending_up:"  # the icon of a warning that a loss went up and away
@@ -32,7 +33,7 @@ def start_box(column, axis, bounds, start):
 
 
 @ui.shared(max_entries=16)
-def landscape(name):
+def map_picture(name):
     """The surface's map as a picture, from two grid points a pixel (its lines come out smooth)."""
     grid = optimizers.landscape(name, 2 * plots.PICTURE_PIXELS)
     return plots.landscape_picture(grid, optimizers.SURFACES[name].log_levels)
@@ -69,13 +70,13 @@ with controls:
                        key=key("racers"), default=DEFAULT_RACERS, labels=LABELS.get)
     rate_label = t("optimizers.learning_rate")
     lr = ui.bound(st.select_slider, rate_label, RATES, surface.learning_rate, key=key("lr"))
-    steps = ui.bound(st.slider, t("optimizers.steps"), 10, optimizers.MAX_STEPS, 200, 10,
+    steps = ui.bound(st.slider, t("optimizers.steps"), 10, optimizers.MAX_STEPS, optimizers.DEFAULT_STEPS, 10,
                      key=key("steps"))
     with st.expander(t("optimizers.more")):  # each racer takes the settings it has
-        momentum = ui.bound(st.select_slider, "momentum", MOMENTA, 0.9, key=key("momentum"))
-        rho = ui.bound(st.select_slider, "rho (RMSprop)", MOMENTA, 0.9, key=key("rho"))
-        beta_1 = ui.bound(st.select_slider, "beta_1 (Adam)", MOMENTA, 0.9, key=key("beta_1"))
-        beta_2 = ui.bound(st.select_slider, "beta_2 (Adam)", BETAS_2, 0.999, key=key("beta_2"))
+        momentum = ui.bound(st.select_slider, "momentum", MOMENTA, DEFAULTS["momentum"], key=key("momentum"))
+        rho = ui.bound(st.select_slider, "rho (RMSprop)", MOMENTA, DEFAULTS["rho"], key=key("rho"))
+        beta_1 = ui.bound(st.select_slider, "beta_1 (Adam)", MOMENTA, DEFAULTS["beta_1"], key=key("beta_1"))
+        beta_2 = ui.bound(st.select_slider, "beta_2 (Adam)", BETAS_2, DEFAULTS["beta_2"], key=key("beta_2"))
         settings = dict(momentum=momentum, rho=rho, beta_1=beta_1, beta_2=beta_2)
         x_col, y_col = st.columns(2)
         start_point = (start_box(x_col, "x", surface.x_range, surface.start[0]),
@@ -98,7 +99,7 @@ with picture:
     elif not chosen:
         st.info(t("optimizers.choose_one"))
     else:
-        ui.plot(plots.race_figure(surface, landscape(name), list(walks.items()), ui.lang()))
+        ui.plot(plots.race_figure(surface, map_picture(name), list(walks.items()), ui.lang()))
 if results:
     ends = list(results.values())  # where each walk ended: an optimizers.summary
     table = {"optimizer": list(results), "loss": [end.final_loss for end in ends],
@@ -122,7 +123,7 @@ if not problem:
         path = optimizers.trajectory(optimizer, name, **dict(course, learning_rate=rate), **options)
         ended = outcome(optimizers.summary(path, name))
         trio.append((f"{LABELS[trio_racer]} · lr = {rate:g} — {ended}", path, color))
-    ui.plot(plots.rate_trio_figure(surface, landscape(name), trio, ui.lang()))
+    ui.plot(plots.rate_trio_figure(surface, map_picture(name), trio, ui.lang()))
 
 ui.section("optimizers", "data")
 data_controls, data_picture = ui.controls_and_picture()
