@@ -69,8 +69,8 @@ facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/act
 if shown:  # each function's value and slope at x0, by Keras, rounded for reading
     at_x0 = [[round(float(v[0]), 4) for v in activations.evaluate(name, [x0])] for name in shown]
     facts["tanh_slope"] = dict(zip(shown, at_x0)).get("tanh", (None, None))[1]
-    ui.table({"function": list(shown), "f(x)": [y for y, _ in at_x0],
-              "f'(x)": [d for _, d in at_x0]}, prefix="activations.col")
+    ui.live_table({"function": list(shown), "f(x)": [y for y, _ in at_x0],
+                   "f'(x)": [d for _, d in at_x0]}, prefix="activations.col")
     st.caption(t("activations.readout", x=f"{x0:g}"))
 linear_gap, stack_params, one_params = activations.collapse_gap("linear")
 st.markdown(t("activations.collapse", linear=f"{linear_gap:.1e}", stack=stack_params,

@@ -12,7 +12,7 @@ LABELS = {k: label for k, (label, _, _) in optimizers.RACERS.items()}
 DEFAULT_RACERS = list(optimizers.DEFAULT_RACERS)
 DEFAULTS = optimizers.DEFAULT_SETTINGS  # momentum, rho, betas: what the server walks before anyone asks
 TRIO = ((0.1, "#64748b"), (1.0, "#16a34a"), (10.0, "#dc2626"))  # a tenth of the rate, it, ten times
-NUMBERS = dict.fromkeys(("loss", "distance"), st.column_config.NumberColumn(format="%.4g"))
+NUMBERS = dict.fromkeys(("loss", "distance"), "{:.4g}")
 RISING = ":material/trending_up:"  # the icon of a warning that a loss went up and away
 OVERVIEW_URL = ("http://shuuki4.github.io/deep%20learning/2016/05/20/"
                 "Gradient-Descent-Algorithm-Overview.html")
@@ -104,7 +104,7 @@ if results:
     ends = list(results.values())  # where each walk ended: an optimizers.summary
     table = {"optimizer": list(results), "loss": [end.final_loss for end in ends],
              "distance": [end.distance for end in ends], "outcome": [outcome(end) for end in ends]}
-    ui.table(table, prefix="optimizers.col", column_config=NUMBERS)
+    ui.live_table(table, prefix="optimizers.col", formats=NUMBERS)
     left = [label for label, result in results.items() if result.left_at is not None]
     if left:
         st.warning(t("optimizers.left_plot", names=", ".join(left)), icon=RISING)

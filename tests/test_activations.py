@@ -138,7 +138,7 @@ def test_a_maxout_unit_learns_abs_as_two_pieces(runner):
 def test_the_page_reads_out_the_numbers_its_code_prints(tmp_path):
     at = open_page("lessons/activations.py", query={"activations.show": ["relu", "sigmoid", "maxout"], "activations.x": "1.5"})
     assert not at.exception and len(at.get("plotly_chart")) >= 6
-    table = at.dataframe[0].value
+    table = at.table[0].value
     out = run_snippet(shown_code(at), tmp_path)
     for _, row in table.iterrows():
         printed = re.search(rf"{row.iloc[0]}: f\(1.5\) = (-?[0-9.]+), f'\(1.5\) = (-?[0-9.]+)", out).groups()

@@ -132,7 +132,7 @@ def test_every_surface_has_its_minima_where_the_function_is_lowest():
 def test_the_page_draws_the_race_and_its_code_prints_the_table(tmp_path):
     at = open_page("lessons/optimizers.py")
     assert not at.exception and len(at.get("plotly_chart")) >= 2
-    table = at.dataframe[0].value
+    table = at.table[0].value
     out = run_snippet(shown_code(at), tmp_path)
     for _, row in table.iterrows():
         if isinstance(row.iloc[1], float) and not math.isnan(row.iloc[1]):

@@ -28,7 +28,7 @@ from lib.ui.lesson import join_lesson, lesson_maker, lesson_notice  # noqa: F401
 from lib.ui.kernel_editor import kernel_editor  # noqa: F401
 from lib.ui.layer_editor import layer_editor, new_rows  # noqa: F401
 from lib.ui.layout import (PLOT_CONFIG, code_panel, controls_and_picture, header, notice, page_end,  # noqa: F401
-                           page_link, pass_cost, plot, references, section, start_button, table)
+                           live_table, page_link, pass_cost, plot, references, section, start_button, table)
 from lib.ui.live_run import FOLLOW_COST, Entry, LiveRun, run_notice, session_id  # noqa: F401
 from lib.ui.pages import (HIDDEN, PAGES, ROOT, SECTIONS, PageInfo, available_pages, is_available,  # noqa: F401
                           page_info)

@@ -3,6 +3,7 @@ import weakref
 
 import streamlit as st
 
+from lib.ui.layout import live_table
 from lib.ui.text import t
 from lib.ui.url import bound
 
@@ -13,8 +14,6 @@ def dense_unit_view(model, x, key, caption, outputs=None):
     activation — equal to what Keras's layer outputs. `outputs` are the layers' outputs for x when
     the page has them (a stranger's model is never run here); else this server's own model is run.
     Returns (layer name, its position, unit), or None."""
-    import pandas as pd
-
     from lib import evaluate
 
     dense = [layer.name for layer in model.layers if type(layer).__name__ == "Dense"]
@@ -36,8 +35,9 @@ def dense_unit_view(model, x, key, caption, outputs=None):
         st.caption(t("dense.per_position", shape="×".join(map(str, inputs.shape[:-1])), n=inputs.shape[-1]))
     unit_math = evaluate.dense_unit(inputs.reshape(-1, len(kernel))[0], kernel, bias, layer.get_config()["activation"],
                                     unit)
-    st.dataframe(pd.DataFrame([{t("dense.col.input"): f"x[{i}]", "x": round(xi, 4), "w": round(wi, 4),
-                                "x·w": round(term, 4)} for i, xi, wi, term in unit_math.terms]), hide_index=True)
+    terms = list(zip(*unit_math.terms)) or [()] * 4  # (i, x, w, x·w) columns
+    live_table({t("dense.col.input"): [f"x[{i}]" for i in terms[0]], "x": [round(v, 4) for v in terms[1]],
+                "w": [round(v, 4) for v in terms[2]], "x·w": [round(v, 4) for v in terms[3]]})
     st.markdown(t("dense.sum", shown=len(unit_math.terms), inputs=len(kernel), rest=f"{unit_math.rest:.4f}",
                   total=f"{unit_math.weighted_sum:.4f}", bias=f"{unit_math.bias:.4f}", z=f"{unit_math.z:.4f}",
                   activation=unit_math.activation, output=f"{unit_math.output:.4f}"))
