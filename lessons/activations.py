@@ -48,30 +48,95 @@ def draw_toy(chosen_job, entry):
                      epochs=len(history["loss"]), accuracy=accuracy, test=len(job.data.x_test)))
 
 
+@ui.part("activations", "explorer")
+def explorer():
+    """The chosen functions over a range, and each one's value and slope at x0, by Keras."""
+    in_code = ui.redraws("activations", "explorer", "end")  # the page's code prints these values
+    controls, picture = ui.controls_and_picture()
+    with controls:
+        shown = ui.choice(st.multiselect, t("activations.functions"), activations.ACTIVATIONS,
+                          key=key("show"), default=["relu", "sigmoid", "tanh"], on_change=in_code)
+        low, high = ui.bound(st.slider, t("activations.range"), -10.0, 10.0, (-4.0, 4.0), 0.5,
+                             key=key("range"))
+        x0 = ui.bound(st.slider, t("activations.at"), -10.0, 10.0, 1.0, 0.1, key=key("x"),
+                      on_change=in_code)
+    with picture:
+        if not shown:
+            st.info(t("activations.choose_one"))
+        elif not low < high:
+            st.error(t("activations.error.empty_range", low=low, high=high), icon=":material/block:")
+        else:
+            curves = {name: activations.curve(name, low, high) for name in shown}
+            ui.plot(plots.functions_figure(curves, x0, ui.lang()))
+    facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/activations.toml)
+    if shown:  # each function's value and slope at x0, by Keras, rounded for reading
+        at_x0 = [[round(float(v[0]), 4) for v in activations.evaluate(name, [x0])] for name in shown]
+        facts["tanh_slope"] = dict(zip(shown, at_x0)).get("tanh", (None, None))[1]
+        ui.live_table({"function": list(shown), "f(x)": [y for y, _ in at_x0],
+                       "f'(x)": [d for _, d in at_x0]}, prefix="activations.col")
+        st.caption(t("activations.readout", x=f"{x0:g}"))
+    return dict(shown=shown, x0=x0, facts=facts)
+
+
+@ui.part("activations", "softmax")
+def softmax():
+    """Scores in, probabilities out: softmax at a temperature, and the loss of the true class."""
+    in_code = ui.redraws("activations", "softmax", "end")
+    classes = ui.bound(st.slider, t("activations.classes"), 3, 10, 5, key=key("classes"),
+                       on_change=in_code)
+    score_columns = st.columns(5)
+    logits = [ui.bound(score_columns[k % 5].slider, f"z{k}", -5.0, 5.0, DEFAULT_LOGITS[k], 0.1,
+                       key=key(f"z{k}"), on_change=in_code) for k in range(classes)]
+    temperature_col, truth_col = st.columns(2)
+    temperature = ui.bound(temperature_col.slider, t("activations.temperature"), 0.0, 5.0, 1.0, 0.1,
+                           key=key("temperature"), on_change=in_code)
+    true_class = ui.choice(truth_col.selectbox, t("activations.true_class"), range(classes),
+                           key=key("truth"), on_change=in_code)
+    facts = {}
+    try:
+        probabilities = activations.softmax(logits, temperature)
+        ui.plot(plots.softmax_figure(logits, probabilities, true_class, ui.lang()))
+        verdict = activations.verdict(probabilities, true_class)  # right or wrong
+        loss = activations.cross_entropy(probabilities, true_class)
+        facts.update(p_true=float(probabilities[true_class]), softmax_loss=loss)
+        st.markdown(t(f"activations.softmax_numbers.{verdict}", total=f"{probabilities.sum():.3f}",
+                      best=int(np.argmax(probabilities)), true=true_class,
+                      p=f"{probabilities[true_class]:.4f}", loss=f"{loss:.4f}"))
+        if probabilities[true_class] < activations.EPSILON:
+            st.caption(t("activations.clipped"))
+    except activations.ActivationError as e:
+        ui.say(e, kind="warning", icon=":material/thermostat:")
+    code_temperature = temperature if temperature > 0 else 1.0  # the code never divides by 0
+    return dict(code=dict(logits=logits, temperature=code_temperature, true_class=true_class), facts=facts)
+
+
+@ui.part("activations", "vanishing")
+def vanishing():
+    """The gradient's size at each layer of a deep stack, for sigmoid, ReLU and one more."""
+    depth_col, third_col = st.columns(2)
+    depth = ui.bound(depth_col.slider, t("activations.depth"), 2, activations.MAX_DEPTH, 10,
+                     key=key("depth"))
+    third = ui.choice(third_col.selectbox, t("activations.third"), activations.ACTIVATIONS,
+                      key=key("third"), default="tanh")
+    compared = {name: activations.gradient_norms(name, depth) for name in ("sigmoid", "relu", third)}
+    ui.plot(plots.gradients_figure(compared, ui.lang()))
+    ratio = compared["sigmoid"][-1] / max(compared["sigmoid"][0], 1e-30)  # output end over input end
+    st.markdown(t("activations.vanishing_numbers", depth=depth, ratio=f"{ratio:.0e}"))
+    return dict(facts={"first_gradient": compared[third][0]})
+
+
+@ui.part("activations", "end")
+def page_end():
+    """What to notice, and the code that prints the explorer's and the softmax's numbers."""
+    explored, scored = ui.part_result("activations", "explorer"), ui.part_result("activations", "softmax")
+    code = snippets.activations_snippet(explored["shown"] or ["relu"], explored["x0"], **scored["code"],
+                                        lang=ui.lang())
+    ui.page_end("activations", code, *REFERENCES)
+
+
 ui.header("activations")
 ui.section("activations", "explorer", idea=False)
-controls, picture = ui.controls_and_picture()
-with controls:
-    shown = ui.choice(st.multiselect, t("activations.functions"), activations.ACTIVATIONS,
-                      key=key("show"), default=["relu", "sigmoid", "tanh"])
-    low, high = ui.bound(st.slider, t("activations.range"), -10.0, 10.0, (-4.0, 4.0), 0.5,
-                         key=key("range"))
-    x0 = ui.bound(st.slider, t("activations.at"), -10.0, 10.0, 1.0, 0.1, key=key("x"))
-with picture:
-    if not shown:
-        st.info(t("activations.choose_one"))
-    elif not low < high:
-        st.error(t("activations.error.empty_range", low=low, high=high), icon=":material/block:")
-    else:
-        curves = {name: activations.curve(name, low, high) for name in shown}
-        ui.plot(plots.functions_figure(curves, x0, ui.lang()))
-facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/activations.toml)
-if shown:  # each function's value and slope at x0, by Keras, rounded for reading
-    at_x0 = [[round(float(v[0]), 4) for v in activations.evaluate(name, [x0])] for name in shown]
-    facts["tanh_slope"] = dict(zip(shown, at_x0)).get("tanh", (None, None))[1]
-    ui.live_table({"function": list(shown), "f(x)": [y for y, _ in at_x0],
-                   "f'(x)": [d for _, d in at_x0]}, prefix="activations.col")
-    st.caption(t("activations.readout", x=f"{x0:g}"))
+explored = explorer()
 linear_gap, stack_params, one_params = activations.collapse_gap("linear")
 st.markdown(t("activations.collapse", linear=f"{linear_gap:.1e}", stack=stack_params,
               one=one_params, relu=f"{activations.collapse_gap('relu')[0]:.2f}"))
@@ -83,28 +148,7 @@ ui.plot(plots.image_grid([edges, after], titles, cols=2, height_per_row=300))
 st.markdown(t("activations.relu_idea", zeroed=f"{100 * float(np.mean(edges < 0)):.0f}"))
 
 ui.section("activations", "softmax")
-classes = ui.bound(st.slider, t("activations.classes"), 3, 10, 5, key=key("classes"))
-score_columns = st.columns(5)
-logits = [ui.bound(score_columns[k % 5].slider, f"z{k}", -5.0, 5.0, DEFAULT_LOGITS[k], 0.1,
-                   key=key(f"z{k}")) for k in range(classes)]
-temperature_col, truth_col = st.columns(2)
-temperature = ui.bound(temperature_col.slider, t("activations.temperature"), 0.0, 5.0, 1.0, 0.1,
-                       key=key("temperature"))
-true_class = ui.choice(truth_col.selectbox, t("activations.true_class"), range(classes),
-                       key=key("truth"))
-try:
-    probabilities = activations.softmax(logits, temperature)
-    ui.plot(plots.softmax_figure(logits, probabilities, true_class, ui.lang()))
-    verdict = activations.verdict(probabilities, true_class)  # right or wrong
-    loss = activations.cross_entropy(probabilities, true_class)
-    facts.update(p_true=float(probabilities[true_class]), softmax_loss=loss)
-    st.markdown(t(f"activations.softmax_numbers.{verdict}", total=f"{probabilities.sum():.3f}",
-                  best=int(np.argmax(probabilities)), true=true_class,
-                  p=f"{probabilities[true_class]:.4f}", loss=f"{loss:.4f}"))
-    if probabilities[true_class] < activations.EPSILON:
-        st.caption(t("activations.clipped"))
-except activations.ActivationError as e:
-    ui.say(e, kind="warning", icon=":material/thermostat:")
+scored = softmax()
 
 ui.section("activations", "maxout")
 pieces_col, fit_col = ui.controls_and_picture()
@@ -122,16 +166,7 @@ with fit_col:
     maxout_live.show(functools.partial(draw_maxout, activations.MAXOUT_PIECES[:shown_pieces]))
 
 ui.section("activations", "vanishing")
-depth_col, third_col = st.columns(2)
-depth = ui.bound(depth_col.slider, t("activations.depth"), 2, activations.MAX_DEPTH, 10,
-                 key=key("depth"))
-third = ui.choice(third_col.selectbox, t("activations.third"), activations.ACTIVATIONS,
-                  key=key("third"), default="tanh")
-compared = {name: activations.gradient_norms(name, depth) for name in ("sigmoid", "relu", third)}
-ui.plot(plots.gradients_figure(compared, ui.lang()))
-ratio = compared["sigmoid"][-1] / max(compared["sigmoid"][0], 1e-30)  # output end over input end
-facts["first_gradient"] = compared[third][0]
-st.markdown(t("activations.vanishing_numbers", depth=depth, ratio=f"{ratio:.0e}"))
+vanished = vanishing()
 
 ui.section("activations", "learning")
 toy_controls, toy_picture = ui.controls_and_picture()
@@ -147,9 +182,6 @@ with toy_controls:
 with toy_picture:
     toy_live.show(functools.partial(draw_toy, toy_job))
 
-code_temperature = temperature if temperature > 0 else 1.0  # the code never divides by 0
-code = snippets.activations_snippet(shown or ["relu"], x0, logits, code_temperature, true_class,
-                                    ui.lang())
-ui.page_end("activations", code, *REFERENCES)
-ui.tasks("activations", facts)
+page_end()
+ui.tasks("activations", {**explored["facts"], **scored["facts"], **vanished["facts"]})
 training.runner()  # start the workers once the page is drawn: Keras loads before the first click

@@ -11,6 +11,8 @@ BETAS_2 = (0.9, 0.99, 0.999, 0.9999)
 LABELS = {k: label for k, (label, _, _) in optimizers.RACERS.items()}
 DEFAULT_RACERS = list(optimizers.DEFAULT_RACERS)
 DEFAULTS = optimizers.DEFAULT_SETTINGS  # momentum, rho, betas: what the server walks before anyone asks
+SETTINGS = (("momentum", "momentum", MOMENTA), ("rho", "rho (RMSprop)", MOMENTA),  # (name, label, values)
+            ("beta_1", "beta_1 (Adam)", MOMENTA), ("beta_2", "beta_2 (Adam)", BETAS_2))
 TRIO = ((0.1, "#64748b"), (1.0, "#16a34a"), (10.0, "#dc2626"))  # a tenth of the rate, it, ten times
 NUMBERS = dict.fromkeys(("loss", "distance"), "{:.4g}")
 RISING = ":material/trending_up:"  # the icon of a warning that a loss went up and away
@@ -25,11 +27,12 @@ def surface_changed():
                              key("start_y"): surface.start[1]})
 
 
-def start_box(column, axis, bounds, start):
+def start_box(column, axis, surface, on_change):
     """Where the racers start along one axis: a number on the map drawn."""
-    low, high = map(float, bounds)
+    low, high = map(float, surface.x_range if axis == "x" else surface.y_range)
+    start = surface.start[0 if axis == "x" else 1]
     return ui.bound(column.number_input, t(f"optimizers.start_{axis}"), low, high, float(start),
-                    0.1, key=key(f"start_{axis}"))
+                    0.1, key=key(f"start_{axis}"), on_change=on_change)
 
 
 @ui.shared(max_entries=16)
@@ -60,79 +63,102 @@ def draw_race(entry, epochs):
         st.caption(chosen_one)
 
 
+@ui.part("optimizers", "race")
+def surface_race():
+    """The racers walking down the surface, where each ended, and one of them at three learning
+    rates. A nudge reruns this part and the page's code; a change of racers or their settings,
+    which the race on the digits below runs too, the whole page."""
+    in_code = ui.redraws("optimizers", "race", "end")
+    controls, picture = ui.controls_and_picture()
+    with controls:
+        name = ui.choice(st.selectbox, t("optimizers.surface"), optimizers.SURFACES, key=key("surface"),
+                         labels=ui.labels("optimizers.surfaces"),
+                         on_change=ui.redraws("optimizers", "race", "end", first=surface_changed))
+        surface = optimizers.SURFACES[name]
+        chosen = ui.choice(st.multiselect, t("optimizers.racers"), optimizers.RACERS, key=key("racers"),
+                           default=DEFAULT_RACERS, labels=LABELS.get, on_change=ui.reruns_page())
+        lr = ui.bound(st.select_slider, t("optimizers.learning_rate"), RATES, surface.learning_rate,
+                      key=key("lr"), on_change=in_code)
+        steps = ui.bound(st.slider, t("optimizers.steps"), 10, optimizers.MAX_STEPS, optimizers.DEFAULT_STEPS, 10,
+                         key=key("steps"), on_change=in_code)
+        with st.expander(t("optimizers.more")):  # each racer takes the settings it has
+            settings = {setting: ui.bound(st.select_slider, label, values, DEFAULTS[setting], key=key(setting),
+                                          on_change=ui.reruns_page()) for setting, label, values in SETTINGS}
+            x_col, y_col = st.columns(2)
+            start_point = (start_box(x_col, "x", surface, in_code), start_box(y_col, "y", surface, in_code))
+
+    racers = {racer: optimizers.racer(racer, settings) for racer in chosen}  # (Keras name, options)
+    course = dict(learning_rate=lr, steps=steps, start=start_point)  # the same for every racer
+    walks, problem = {}, None  # {label: path}
+    try:
+        for racer, (optimizer, options) in racers.items():
+            walks[LABELS[racer]] = optimizers.trajectory(optimizer, name, **course, **options)
+    except optimizers.OptimizerError as e:
+        problem = ui.refusal_text(e)
+    results = {label: optimizers.summary(path, name) for label, path in walks.items()}
+
+    with picture:
+        if problem:
+            st.error(problem, icon=":material/block:")
+        elif not chosen:
+            st.info(t("optimizers.choose_one"))
+        else:
+            ui.plot(plots.race_figure(surface, map_picture(name), list(walks.items()), ui.lang()))
+    if results:
+        ends = list(results.values())  # where each walk ended: an optimizers.summary
+        table = {"optimizer": list(results), "loss": [end.final_loss for end in ends],
+                 "distance": [end.distance for end in ends], "outcome": [outcome(end) for end in ends]}
+        ui.live_table(table, prefix="optimizers.col", formats=NUMBERS)
+        left = [label for label, result in results.items() if result.left_at is not None]
+        if left:
+            st.warning(t("optimizers.left_plot", names=", ".join(left)), icon=RISING)
+    st.caption(t(f"optimizers.about.{name}"))
+    if chosen:
+        st.markdown("\n".join(f"- **{LABELS[r]}**: {t(f'optimizers.racer_about.{r}')}" for r in chosen))
+
+    ui.section("optimizers", "trio")
+    trio_racer = ui.choice(st.selectbox, t("optimizers.trio_optimizer"), optimizers.RACERS,
+                           key=key("trio"), default="sgd", labels=LABELS.get)
+    if not problem:
+        optimizer, options = optimizers.racer(trio_racer, settings)
+        trio = []  # (label, path, colour) at a tenth of the learning rate, at it, at ten times it
+        for factor, color in TRIO:
+            rate = min(lr * factor, optimizers.MAX_LEARNING_RATE)
+            path = optimizers.trajectory(optimizer, name, **dict(course, learning_rate=rate), **options)
+            ended = outcome(optimizers.summary(path, name))
+            trio.append((f"{LABELS[trio_racer]} · lr = {rate:g} — {ended}", path, color))
+        ui.plot(plots.rate_trio_figure(surface, map_picture(name), trio, ui.lang()))
+
+    return dict(surface=surface, chosen=chosen, racers=racers, lr=lr, steps=steps, start=start_point,
+                shown=bool(results) and not problem, facts=optimizers.race_facts(results))
+
+
+@ui.part("optimizers", "end")
+def page_end():
+    """What to notice, and the code that walks the racers above."""
+    walked = ui.part_result("optimizers", "race")
+    ui.notice("optimizers")
+    if walked["shown"]:
+        shown = [(LABELS[racer], training.Compile(optimizer, walked["lr"], options))
+                 for racer, (optimizer, options) in walked["racers"].items()]
+        ui.code_panel(snippets.trajectory_snippet(walked["surface"], shown, walked["lr"], walked["steps"],
+                                                  walked["start"], ui.lang()))
+    ui.references(("common.ref_optimizers", "https://keras.io/api/optimizers/"),
+                  ("common.ref_optimizers_overview", OVERVIEW_URL))
+
+
 ui.header("optimizers")
-controls, picture = ui.controls_and_picture()
-with controls:
-    name = ui.choice(st.selectbox, t("optimizers.surface"), optimizers.SURFACES, key=key("surface"),
-                     labels=ui.labels("optimizers.surfaces"), on_change=surface_changed)
-    surface = optimizers.SURFACES[name]
-    chosen = ui.choice(st.multiselect, t("optimizers.racers"), optimizers.RACERS,
-                       key=key("racers"), default=DEFAULT_RACERS, labels=LABELS.get)
-    rate_label = t("optimizers.learning_rate")
-    lr = ui.bound(st.select_slider, rate_label, RATES, surface.learning_rate, key=key("lr"))
-    steps = ui.bound(st.slider, t("optimizers.steps"), 10, optimizers.MAX_STEPS, optimizers.DEFAULT_STEPS, 10,
-                     key=key("steps"))
-    with st.expander(t("optimizers.more")):  # each racer takes the settings it has
-        momentum = ui.bound(st.select_slider, "momentum", MOMENTA, DEFAULTS["momentum"], key=key("momentum"))
-        rho = ui.bound(st.select_slider, "rho (RMSprop)", MOMENTA, DEFAULTS["rho"], key=key("rho"))
-        beta_1 = ui.bound(st.select_slider, "beta_1 (Adam)", MOMENTA, DEFAULTS["beta_1"], key=key("beta_1"))
-        beta_2 = ui.bound(st.select_slider, "beta_2 (Adam)", BETAS_2, DEFAULTS["beta_2"], key=key("beta_2"))
-        settings = dict(momentum=momentum, rho=rho, beta_1=beta_1, beta_2=beta_2)
-        x_col, y_col = st.columns(2)
-        start_point = (start_box(x_col, "x", surface.x_range, surface.start[0]),
-                       start_box(y_col, "y", surface.y_range, surface.start[1]))
-
-racers = {racer: optimizers.racer(racer, settings) for racer in chosen}  # (Keras name, options)
-course = dict(learning_rate=lr, steps=steps, start=start_point)  # the same for every racer
-walks, problem = {}, None  # {label: path}
-try:
-    for racer, (optimizer, options) in racers.items():
-        walks[LABELS[racer]] = optimizers.trajectory(optimizer, name, **course, **options)
-except optimizers.OptimizerError as e:
-    problem = ui.refusal_text(e)
-results = {label: optimizers.summary(path, name) for label, path in walks.items()}
-facts = optimizers.race_facts(results)  # what the page's tasks are checked against
-
-with picture:
-    if problem:
-        st.error(problem, icon=":material/block:")
-    elif not chosen:
-        st.info(t("optimizers.choose_one"))
-    else:
-        ui.plot(plots.race_figure(surface, map_picture(name), list(walks.items()), ui.lang()))
-if results:
-    ends = list(results.values())  # where each walk ended: an optimizers.summary
-    table = {"optimizer": list(results), "loss": [end.final_loss for end in ends],
-             "distance": [end.distance for end in ends], "outcome": [outcome(end) for end in ends]}
-    ui.live_table(table, prefix="optimizers.col", formats=NUMBERS)
-    left = [label for label, result in results.items() if result.left_at is not None]
-    if left:
-        st.warning(t("optimizers.left_plot", names=", ".join(left)), icon=RISING)
-st.caption(t(f"optimizers.about.{name}"))
-if chosen:
-    st.markdown("\n".join(f"- **{LABELS[r]}**: {t(f'optimizers.racer_about.{r}')}" for r in chosen))
-
-ui.section("optimizers", "trio")
-trio_racer = ui.choice(st.selectbox, t("optimizers.trio_optimizer"), optimizers.RACERS,
-                       key=key("trio"), default="sgd", labels=LABELS.get)
-if not problem:
-    optimizer, options = optimizers.racer(trio_racer, settings)
-    trio = []  # (label, path, colour) at a tenth of the learning rate, at it, at ten times it
-    for factor, color in TRIO:
-        rate = min(lr * factor, optimizers.MAX_LEARNING_RATE)
-        path = optimizers.trajectory(optimizer, name, **dict(course, learning_rate=rate), **options)
-        ended = outcome(optimizers.summary(path, name))
-        trio.append((f"{LABELS[trio_racer]} · lr = {rate:g} — {ended}", path, color))
-    ui.plot(plots.rate_trio_figure(surface, map_picture(name), trio, ui.lang()))
+walked = surface_race()
+racers, chosen = walked["racers"], walked["chosen"]
 
 ui.section("optimizers", "data")
 data_controls, data_picture = ui.controls_and_picture()
 live = ui.LiveRun(key("race_run"))
 with data_controls:
-    data_lr = ui.bound(st.select_slider, rate_label, RATES, 0.01, key=key("data_lr"))
+    data_lr = ui.bound(st.select_slider, t("optimizers.learning_rate"), RATES, 0.01, key=key("data_lr"))
     data_epochs = ui.bound(st.slider, "epochs", 1, 20, 5, key=key("data_epochs"))
-    race = dict(learning_rate=data_lr, epochs=data_epochs)
-    race_job = optimizers.data_race_job(list(racers.values()), **race) if racers else None
+    race_job = (optimizers.data_race_job(list(racers.values()), learning_rate=data_lr, epochs=data_epochs)
+                if racers else None)
     race_labels = [LABELS[racer] for racer in chosen]
     live.buttons(t("optimizers.race"), race_job, stop=True, icon=":material/sprint:",
                  labels=race_labels)
@@ -143,13 +169,7 @@ if race_job is not None:
         race_code = snippets.optimizer_race_snippet(race_job, ui.lang(), race_labels)
         ui.code_panel(race_code, part="race", heading=False)
 
-ui.notice("optimizers")
-if results and not problem:
-    shown = [(LABELS[racer], training.Compile(optimizer, lr, options))
-             for racer, (optimizer, options) in racers.items()]
-    ui.code_panel(snippets.trajectory_snippet(surface, shown, lr, steps, start_point, ui.lang()))
-ui.references(("common.ref_optimizers", "https://keras.io/api/optimizers/"),
-              ("common.ref_optimizers_overview", OVERVIEW_URL))
-ui.tasks("optimizers", facts)
+page_end()
+ui.tasks("optimizers", walked["facts"])
 
 training.runner()  # start the workers once the page is drawn: Keras loads before any click

@@ -57,6 +57,18 @@ def _runs_are_not_stopped_by_their_budget():
     Runner.submit, Job.checked, runner_module.GRACE_SECONDS = submit, checked, grace
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _pages_rerun_whole_under_apptest():
+    """AppTest (Streamlit 1.67) takes the output of a rerun of a page's named parts for the whole
+    page, and the page tests look at whole pages: under it a control reruns what Streamlit chooses
+    (lib/ui/parts.py). The parts themselves are checked in Chromium (tests/test_browser.py)."""
+    from lib.ui import parts
+
+    parts.RERUN_NAMED_PARTS = False
+    yield
+    parts.RERUN_NAMED_PARTS = True
+
+
 @pytest.fixture(scope="module")
 def runner():
     """The test process's shared runner, the one its pages use under AppTest: its worker is warm,

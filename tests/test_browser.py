@@ -291,6 +291,50 @@ def test_play_rolls_each_optimizers_ball_along_its_own_path_to_its_end(server, p
                30, "the balls did not stop at their paths' ends")
 
 
+def _nudge(tab, label, key="ArrowRight"):
+    """Press `key` on the slider labelled `label`; return how many websocket frames the server then
+    sent, once the page settled."""
+    before = len(tab.frames_at)
+    thumb = tab.locator('[data-testid="stSlider"]', has_text=label).locator('input[type="range"]').last
+    thumb.focus()
+    thumb.press(key)
+    wait_until(lambda: len(tab.frames_at) > before, 30, f"nudging {label!r} sent nothing",
+               pause=lambda s: tab.wait_for_timeout(s * 1000))  # (Playwright delivers frames while it waits)
+    settle(tab)
+    return len(tab.frames_at) - before
+
+
+def test_a_nudge_in_a_part_of_a_page_sends_that_part_and_the_pages_code_not_the_whole_page(server, page):
+    """Activations is drawn in parts (lib/ui/parts.py): a nudge of the explorer's x reruns the
+    explorer and the page's code at its end — its table, the code and the address follow the new
+    x — while the other parts are not sent again; a nudge of the range, which the code does not
+    print, sends the explorer alone; a nudge of the whole page's own controls sends it all."""
+    page.goto(f"{server}/activations?lang=en")
+    settle(page)
+    code, table = page.locator('[data-testid="stCode"]').last, page.locator('[data-testid="stTable"]').first
+    assert "X = 1.0\n" in code.inner_text()
+    part_and_code = _nudge(page, "Read the values at x =")
+    assert "X = 1.1\n" in code.inner_text() and "activations.x=1.1" in page.url
+    assert table.locator("tbody tr").first.inner_text().split() == ["relu", "1.1", "1"]  # f(1.1), f'(1.1)
+    part_alone = _nudge(page, "x from … to")
+    whole_page = _nudge(page, "pieces shown", "ArrowLeft")
+    assert part_alone < part_and_code < whole_page / 2, (part_alone, part_and_code, whole_page)
+    assert "X = 1.1\n" in code.inner_text()  # the whole page's run shows what the part set
+
+
+def test_a_task_done_by_a_nudge_in_a_part_is_marked_done_at_once(server, page):
+    """The tasks in the sidebar are drawn on the whole page's run: a part that reran alone and
+    completed one (softmax sure of the true class: p ≥ 0.95 at temperature 0.3, 0.896 at 0.4)
+    reruns the whole page, so the panel says it without another click."""
+    page.goto(f"{server}/activations?lang=en&activations.temperature=0.4")
+    settle(page)
+    panel = page.locator('[data-testid="stSidebar"] h3', has_text="Tasks on this page")
+    assert panel.inner_text().startswith("Tasks on this page · 0 of 3")
+    _nudge(page, "temperature (divides the scores)", "ArrowLeft")
+    wait_until(lambda: panel.inner_text().startswith("Tasks on this page · 1 of 3"), 30,
+               lambda: f"the panel still says {panel.inner_text()!r}", pause=lambda s: page.wait_for_timeout(s * 1000))
+
+
 def test_the_language_switch_and_page_links_keep_the_language(server, page):
     page.goto(f"{server}/?lang=en")
     settle(page)

@@ -8,6 +8,7 @@
     live_run  a training run started, followed, explained       state     what one page leaves for another
     models    the models a page looks at, and their exams
     task_panel a page's tasks in the sidebar, checked from what it computed; the checklist
+    parts     parts of a page that redraw alone (keyed fragments), and what they computed
     classroom the class's store, who this browser is and where; the teacher's key and class view
     drawings  the class's own handwriting: a student gives a drawing, the teacher trains on the set
     follow    bring the class here: the teacher's push, and students following it
@@ -37,6 +38,7 @@ from lib.ui.classroom import be_seen, class_view_live, student_id, teacher_unloc
 from lib.ui.drawings import class_drawings, give_drawing, when_class_leaves as drop_class_drawings  # noqa: F401
 from lib.ui.drawings import when_server_starts as drop_drawings_left_behind  # noqa: F401
 from lib.ui.task_panel import checklist as task_checklist, task_open, tasks  # noqa: F401
+from lib.ui.parts import part, part_result, redraws, reruns_page  # noqa: F401
 from lib.ui.state import LOADED_MODEL, MODEL_STACK, TRAINING_RUN  # noqa: F401
 from lib.ui.text import labels, lang, literal, refusal_text, say, spec_error_text, t  # noqa: F401
 from lib.ui.url import (BOUND, IGNORED, MAX_LINK_TEXT, bound, choice, class_link, ignored_in_link,  # noqa: F401

@@ -35,7 +35,8 @@ def tasks(page_id, facts):
     changed, and draw the panel in the sidebar (the frame adds the checklist: `checklist`)."""
     page_tasks = catalogue.for_page(page_id)
     student = student_id()
-    facts = {name: catalogue.plain(value) for name, value in {**page_settings(page_id), **facts}.items()}
+    facts = _checked_facts(page_id, facts)
+    st.session_state[f"tasks.seen.{page_id}"] = facts  # what a part's rerun checks again (recheck)
     kept, changed = progress().of(student), False
     verdicts = {}
     for task in page_tasks:
@@ -52,6 +53,34 @@ def tasks(page_id, facts):
     if page_tasks:
         with st.sidebar:
             _panel(page_id, page_tasks, verdicts, progress().of(student) if changed else kept, facts)
+
+
+def recheck(page_id, facts):
+    """For a part of the page that reran alone (lib/ui/parts.py): the page's tasks checked again,
+    with the part's new `facts` over those of the page's last whole run. What a check keeps for
+    its next run is kept here; when the panel would say something else — a task done, the open
+    task's line and hints — the whole page reruns and says it; otherwise the panel stands as drawn."""
+    seen = st.session_state.get(f"tasks.seen.{page_id}")
+    if seen is None:
+        return
+    now = {**seen, **_checked_facts(page_id, facts)}
+    student = student_id()
+    kept = progress().of(student)
+    _keep_results(page_id, student, kept, now)  # the class view's numbers follow a part too
+    if task_open(page_id) and now != seen:
+        st.rerun()  # the open task's line, hints and "show me" read these facts
+    for task in catalogue.for_page(page_id):
+        record = kept.get(task.id, {})
+        verdict = task.verdict(now, record.get("memory"))
+        if verdict.done and record.get("status") != DONE:
+            st.rerun()
+        if verdict.memory is not None and verdict.memory != record.get("memory"):
+            progress().remember(student, task.id, verdict.memory)
+
+
+def _checked_facts(page_id, facts):
+    """What a page's tasks are checked against: its URL-bound settings and `facts`, as plain values."""
+    return {name: catalogue.plain(value) for name, value in {**page_settings(page_id), **facts}.items()}
 
 
 RESULTS_EVERY_S = 10  # a page's results go to the class's store at most this often per session
