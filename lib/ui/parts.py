@@ -17,6 +17,7 @@ whose setting another part shows too (the page's code, at its end) reruns those 
 import functools
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib.ui.task_panel import recheck
@@ -66,8 +67,12 @@ def redraws(page_id, *names, first=None):
     def rerun():
         if first is not None:
             first()
-        if RERUN_NAMED_PARTS:
+        if not RERUN_NAMED_PARTS:
+            return
+        try:
             st.rerun(keys)
+        except StreamlitAPIException:  # a part the page has not drawn yet (a nudge during its first run)
+            st.rerun()
     return rerun
 
 
