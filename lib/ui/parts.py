@@ -1,7 +1,7 @@
 """Parts of a page that redraw alone.
 
 A nudge reruns the whole page: Streamlit sends every element of it again and the browser renders
-every one (108 on Activations, for one slider; on a 2-core machine 2.6x the bare page's latency).
+every one (108 on Activations, for one slider: 2.4-3.0x the bare slider page's latency, 2 cores).
 A part is a section drawn by a keyed fragment: a nudge of one of its controls reruns and sends
 that part alone. What it computed is kept for the rest of the page (`part_result`), and a control
 whose setting another part shows too (the page's code, at its end) reruns those parts with it
