@@ -36,7 +36,7 @@ def tasks(page_id, facts):
     page_tasks = catalogue.for_page(page_id)
     student = student_id()
     facts = _checked_facts(page_id, facts)
-    st.session_state[f"tasks.seen.{page_id}"] = facts  # what a part's rerun checks again (recheck)
+    st.session_state[f"tasks.seen.{page_id}"] = facts  # what a part's rerun checks over (recheck)
     kept, changed = progress().of(student), False
     verdicts = {}
     for task in page_tasks:
@@ -57,17 +57,21 @@ def tasks(page_id, facts):
 
 def recheck(page_id, facts):
     """For a part of the page that reran alone (lib/ui/parts.py): the page's tasks checked again,
-    with the part's new `facts` over those of the page's last whole run. What a check keeps for
-    its next run is kept here; when the panel would say something else — a task done, the open
-    task's line and hints — the whole page reruns and says it; otherwise the panel stands as drawn."""
+    with the part's new `facts` over the page's latest (another part's may be newer than the page's
+    last whole run). What a check keeps for its next run is kept here; when the panel would say
+    something else — a task done, the open task's line and hints — the whole page reruns and says
+    it; otherwise the panel stands as drawn."""
     seen = st.session_state.get(f"tasks.seen.{page_id}")
     if seen is None:
         return
     now = {**seen, **_checked_facts(page_id, facts)}
+    if now == seen:  # nothing the tasks read has changed
+        return
+    st.session_state[f"tasks.seen.{page_id}"] = now  # the page's latest facts, whichever part last ran
     student = student_id()
     kept = progress().of(student)
     _keep_results(page_id, student, kept, now)  # the class view's numbers follow a part too
-    if task_open(page_id) and now != seen:
+    if task_open(page_id):
         st.rerun()  # the open task's line, hints and "show me" read these facts
     for task in catalogue.for_page(page_id):
         record = kept.get(task.id, {})
