@@ -13,7 +13,7 @@ another one, which does not know them.
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib import optimizers, saving, server, ui
+from lib import optimizers, saving, server, training, ui
 
 AFRESH = "deploy.afresh"  # session key: (the notice's catalog key, the page it is shown on)
 
@@ -75,6 +75,7 @@ server.when_class_leaves(saving.forget_files)
 server.while_idle(ui.drop_class_drawings)  # once the class has gone, unless the teacher keeps them
 server.once_at_start(ui.drop_drawings_left_behind)  # by a class that ended while no server watched
 server.once_imported(optimizers.warm_up)  # the Optimizers page's first walks, compiled before anyone asks
+server.once_ready(training.runner)  # the first training worker loads Keras before anyone opens a page
 ui.choose_language()
 ui.join_lesson()  # a lesson link: before the menu, which shows only the lesson's pages
 page = ui.navigation()

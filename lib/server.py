@@ -45,6 +45,7 @@ def _import_and_freeze():
 
     class_model()  # train the shared read-only CNN now, not while a student waits
     class_model_ready.set()
+    _run_each(on_ready)
     threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
 
 
@@ -81,10 +82,27 @@ def once_imported(action):
         on_imported.append(action)
 
 
+# What runs in the warm-up thread once the class model is trained: the entry point adds the start
+# of the first training worker, whose own import of Keras (seconds of a core) would otherwise
+# begin when a student first opens a page that trains, and slow that page's first nudges.
+on_ready = []
+
+
+def once_ready(action):
+    """Run `action()` once, in the background, as soon as the class model is trained (kept once)."""
+    if action not in on_ready:
+        on_ready.append(action)
+
+
 def _after_import():
-    """Each `once_imported` action; one that fails is logged and the next still runs (a head start
-    only: the page does the same work when it is opened), and the class model is trained after."""
-    for action in list(on_imported):
+    """Each `once_imported` action (the class model is trained after them)."""
+    _run_each(on_imported)
+
+
+def _run_each(actions):
+    """Each action in turn; one that fails is logged and the next still runs (a head start only:
+    the page does the same work when it is opened)."""
+    for action in list(actions):
         try:
             action()
         except Exception:

@@ -176,6 +176,31 @@ def test_a_deep_link_on_a_fresh_server_says_what_it_waits_for_then_draws(browser
     assert chart, "no chart within 180 s"
 
 
+def _training_workers(server_pid):
+    """The server's training worker processes (children running lib.training.worker)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            parent = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+            if parent == server_pid and "lib.training.worker" in open(f"/proc/{pid}/cmdline").read():
+                found.append(int(pid))
+    return found
+
+
+def test_a_fresh_server_starts_its_training_worker_before_a_page_that_trains_is_opened(browser):
+    """The first worker imports Keras (seconds of a core) once the server's warm-up is done, not
+    when a student first opens a page that trains: then it slowed that page's first nudges
+    (Activations' first slider 242 ms against 86, by ../shared/tools/walk-app)."""
+    with streamlit_server() as base:
+        tab = new_tab(browser)
+        tab.goto(f"{base}/?lang=en")  # the overview: it trains nothing
+        settle(tab)
+        wait_until(lambda: _training_workers(streamlit_server.pid), 180,
+                   "no training worker started while only the overview was open", interval=0.5,
+                   pause=lambda s: tab.wait_for_timeout(s * 1000))
+        tab.close()
+
+
 @pytest.mark.parametrize("lang", list(i18n.LANGUAGES))
 @pytest.mark.parametrize("info", ui.available_pages(), ids=lambda p: p.id)
 def test_every_page_loads_in_both_languages_with_its_figure_which_a_control_moves(server, page, info, lang):

@@ -299,7 +299,9 @@ _runner_lock = threading.Lock()
 
 
 def runner():
-    """The server's runner, started on first use (its workers then import Keras in the background)."""
+    """The server's runner, started on first use (its workers then import Keras in the background):
+    by the server's warm-up once the class model is trained (lib.server.once_ready), or by the first
+    page that trains if that comes first."""
     global _runner
     with _runner_lock:
         if _runner is None:
