@@ -202,3 +202,25 @@ def test_streamlit_does_not_collect_every_object_after_every_run():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_a_page_opened_while_the_server_warms_up_keeps_its_place_on_the_next_run(monkeypatch):
+    """The note a page shows while Keras loads leaves its place behind, empty, on the runs after:
+    one element fewer above the page made the browser draw the whole page anew (every chart) at
+    the student's first nudge."""
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    from lib import server
+    from tests.helpers import ROOT
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.switch_page("lessons/pooling.py")
+    monkeypatch.setattr(server, "imported", threading.Event())  # Keras not imported yet
+    at.run()
+    cold = [node.type for node in at.main.children.values()]  # (the note is cleared once the page has run)
+    server.imported.set()
+    at.run()
+    warm = [node.type for node in at.main.children.values()]
+    assert not at.exception and cold == warm, (cold, warm)

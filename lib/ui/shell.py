@@ -35,19 +35,23 @@ def _switch_language():
 def get_ready(page):
     """Before a page that computes with Keras runs on a fresh server: a note at the top of the page
     saying what the student waits for (TensorFlow's import, the class model's training) — never an
-    empty column. The page itself runs at once and draws what it can; the note is returned, for the
-    caller to clear when the page has run. None on a warm server, or for a page that needs nothing."""
+    empty column. The page itself runs at once and draws what it can. Returns the note's place, for
+    the caller to clear when the page has run: on every run of such a page, empty on a warm server,
+    so the page below it stays where it was from its first run to the next (one element fewer above
+    it made the browser draw the whole page anew, every chart, at the student's first nudge); None
+    for a page that needs nothing."""
     page_id = page_of(page.url_path)  # (the menu's default page has the address "")
     info = page_info(page_id) if page_id else None
     needs = info.needs if info else ""
-    pending = [name for name, event in (("keras", server.imported), ("class_model", server.class_model_ready))
-               if needs and not event.is_set() and (name == "keras" or needs == "class_model")]
-    if not pending:
+    if not needs:
         return None
     note = st.empty()
-    note.info(t(f"common.preparing.{'_and_'.join(pending)}", page=t(f"nav.{info.id}")),
-              icon=":material/hourglass_top:")
-    time.sleep(0.2)  # the note reaches the browser before TensorFlow's import holds the interpreter
+    pending = [name for name, event in (("keras", server.imported), ("class_model", server.class_model_ready))
+               if not event.is_set() and (name == "keras" or needs == "class_model")]
+    if pending:
+        note.info(t(f"common.preparing.{'_and_'.join(pending)}", page=t(f"nav.{info.id}")),
+                  icon=":material/hourglass_top:")
+        time.sleep(0.2)  # the note reaches the browser before TensorFlow's import holds the interpreter
     return note
 
 
