@@ -133,3 +133,17 @@ def test_the_floor_ratios_are_given_in_all_and_per_page_against_each_floor():
     assert [line.split()[0] for line in said[1:3]] == ["/optimizers", "/pooling"]
     assert "p50 10.0x" in said[1] and "p50  2.0x" in said[2]  # 200 / 20 and 40 / 20
     assert said[3].startswith("  server CPU per nudge, page / floor (this repo's settings): 100 / 10 ms = 10.0x")
+
+
+def test_the_walkers_ratios_are_each_sliders_median_round_over_the_median_of_every_floor_nudge():
+    from bench.walk_ratio import ratios
+
+    floors = [{"pages": {"/": {"latency_ms": [ms], "server_cpu_ms": [40]}}} for ms in (80.0, 720.0, 100.0)]
+    walks = [{"pages": {"/evaluate?lang=ko": {"latency_ms": [ms, 90.0], "server_cpu_ms": [cpu, 20]}}}
+             for ms, cpu in ((300.0, 50), (None, 60), (180.0, 70))]  # None: the walker saw no answer
+    summary = ratios(floors, walks)
+    assert summary["floor_median_ms"] == 100.0  # the floor's own 720 ms outlier does not move it
+    first, second = summary["pages"]["/evaluate"][0], summary["pages"]["/evaluate"][1]
+    assert first["ratio"] == 2.4 and first["worst_ratio"] == 3.0 and first["cpu_ratio"] == 1.5
+    assert first["latency_ms"] == [300.0, None, 180.0]
+    assert second["ratio"] == 0.9 and second["cpu_ratio"] == 0.5
