@@ -141,9 +141,8 @@ def show_how(passes, image, label, left, right):
         ui.plot(plots.softmax_figure(logits[0], probabilities, label, ui.lang()))
     with left:
         ui.plot(plots.input_figure(image, ui.lang(), label=label))
-    for name, output in outputs[:-1]:  # a batch of one image
-        figure = plots.maps_figure if output.ndim == 4 else plots.vector_figure
-        ui.plot(figure(output[0], f"{name} → {'×'.join(map(str, output.shape[1:]))}"))
+    ui.plot(plots.layers_figure([(f"{name} → {'×'.join(map(str, output.shape[1:]))}", output[0])  # a batch of one
+                                 for name, output in outputs[:-1]]))
     ui.dense_unit_view(model, x[0], key, t("evaluate.unit_input"), outputs=outputs)
 
 

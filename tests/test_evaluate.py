@@ -518,7 +518,7 @@ def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tm
     from tests.helpers import open_page
 
     at = open_page("lessons/evaluate.py", query={"evaluate.image": "5"})
-    assert not at.exception and len(at.get("plotly_chart")) >= 7
+    assert not at.exception and len(at.get("plotly_chart")) >= 6
     out = code_prints_the_exam_table(at, tmp_path, ui.models.class_exam(evaluate.class_model().dataset))
     answer = next(re.search(r"answers \*\*(\d)\*\*", m.value) for m in at.markdown if "answers **" in m.value).group(1)
     assert f"predicted: {answer} answer key: " in out
@@ -638,7 +638,8 @@ def test_a_loaded_functional_model_is_graded_and_followed_on_the_page():
     d = data.load_dataset("digits", test_size=0.2)
     want = evaluate.report(model, d.x_test, d.y_test).scores.accuracy
     assert at.dataframe[0].value.iloc[1, 1] == pytest.approx(want, abs=1e-4)
-    titles = [json.loads(chart.proto.spec)["layout"].get("title", {}).get("text", "") for chart in at.get("plotly_chart")]
+    titles = [note.get("text") for chart in at.get("plotly_chart")
+              for note in json.loads(chart.proto.spec)["layout"].get("annotations", [])]
     assert "conv → 8×8×4" in titles and "flat → 64" in titles  # followed layer by layer
 
 
@@ -702,6 +703,29 @@ def test_a_long_layer_output_is_drawn_as_its_first_bars_and_says_how_many_of_how
     assert len(figure.data[0].y) == 256 and figure.data[0].y[-1] == 255
     assert figure.layout.title.text == "flatten → 224000  (0–255 / 224,000)"
     assert len(plots.vector_figure(np.ones(10), "dense → 10").data[0].y) == 10
+
+
+def test_the_layers_are_one_figure_a_row_each_with_every_map_where_its_hover_says():
+    """Maps side by side in one heatmap on one scale, NaN between them, each cell's (map, row,
+    column) in its hover data; a flat layer as bars, a long one cut with its title saying so."""
+    from lib import plots
+
+    rng = np.random.default_rng(0)
+    maps, flat = rng.normal(size=(4, 4, 10)), rng.normal(size=300)
+    figure = plots.layers_figure([("pool → 4×4×10", maps), ("flat → 300", flat)])
+    heat, bars = figure.data
+    z, where = np.array(heat.z, dtype=float), np.array(heat.customdata)
+    assert z.shape == (2 * 4 + 1, 8 * 4 + 7)  # ten maps, eight across, a one-cell gap between
+    for k in range(10):
+        top, left = (k // 8) * 5, (k % 8) * 5
+        assert np.allclose(z[top:top + 4, left:left + 4], np.round(maps[..., k], 4))
+        assert (where[top + 2, left + 3] == [k + 1, 2, 3]).all()
+    assert np.isnan(z[4]).all() and np.isnan(z[:, 4]).all() and heat.hoverongaps is False
+    assert heat.zmax == pytest.approx(np.abs(maps).max(), abs=1e-4) and heat.zmin == -heat.zmax
+    assert len(bars.y) == 256 and bars.y[-1] == pytest.approx(flat[255], abs=1e-4)
+    titles = [note.text for note in figure.layout.annotations]
+    assert titles == ["pool → 4×4×10", "flat → 300  (0–255 / 300)"]
+    assert figure.layout.yaxis.domain[0] > figure.layout.yaxis2.domain[1]  # the first layer on top
 
 
 def test_a_dense_units_largest_terms_are_a_stable_sorts_first_five_without_sorting_them_all():
