@@ -94,9 +94,9 @@ def layers_figure(layers, *, limit=16, bars=256):
     output) with the batch axis gone): a layer of maps as its first `limit` maps side by side on one
     red-blue scale (hover: which map, where, how much), a flat one as its first `bars` numbers as bars
     (the title then says how many of how many).
-    One figure, not one a layer: the browser draws a changed figure anew, ~40 ms each on the Evaluate
-    page in Chromium, and all of them change with the image (the class model's four layers: 150 ms
-    of Plotly a nudge as four figures, 95 as one)."""
+    One figure, not one a layer: the browser draws a changed figure anew, ~30 ms each on the Evaluate
+    page in Chromium, and all of them change with the image (the class model's four layers: 150-168
+    ms of Plotly a nudge as four figures, 108-117 as one)."""
     rows = []  # (title, output, height in px)
     for title, output in layers:
         output = np.asarray(output)
