@@ -699,10 +699,11 @@ def test_with_mnist_in_the_cache_its_recipe_is_the_same_28x28_cnn(monkeypatch):
 def test_a_long_layer_output_is_drawn_as_its_first_bars_and_says_how_many_of_how_many():
     from lib import plots
 
-    figure = plots.vector_figure(np.arange(224_000, dtype="float32"), "flatten → 224000")
+    figure = plots.layers_figure([("flatten → 224000", np.arange(224_000, dtype="float32")),
+                                  ("dense → 10", np.ones(10))])
     assert len(figure.data[0].y) == 256 and figure.data[0].y[-1] == 255
-    assert figure.layout.title.text == "flatten → 224000  (0–255 / 224,000)"
-    assert len(plots.vector_figure(np.ones(10), "dense → 10").data[0].y) == 10
+    assert [note.text for note in figure.layout.annotations] == ["flatten → 224000  (0–255 / 224,000)", "dense → 10"]
+    assert len(figure.data[1].y) == 10
 
 
 def test_the_layers_are_one_figure_a_row_each_with_every_map_where_its_hover_says():

@@ -68,7 +68,7 @@ def size(array):
     return "×".join(map(str, np.shape(array)))
 
 
-def _domain(start, end):
+def unit_domain(start, end):
     """An axis domain inside [0, 1]: sums of fractions can land a hair outside it (-5.5e-17),
     which Plotly refuses."""
     return [min(max(round(start, 9), 0.0), 1.0), min(max(round(end, 9), 0.0), 1.0)]
@@ -92,8 +92,8 @@ class Canvas:
             for col in range(1, cols + 1):
                 x, y = self.at(row, col)
                 left, top = (col - 1) * (width + spacing), 1 - (row - 1) * (height + vspacing)
-                self.axes[x] = dict(domain=_domain(left, left + width), anchor=y)
-                self.axes[y] = dict(domain=_domain(top - height, top), anchor=x)
+                self.axes[x] = dict(domain=unit_domain(left, left + width), anchor=y)
+                self.axes[y] = dict(domain=unit_domain(top - height, top), anchor=x)
                 title = titles[(row - 1) * cols + col - 1] if len(titles) >= (row - 1) * cols + col else ""
                 if title and (rows > 1 or cols > 1):
                     self.notes.append(dict(text=title, x=left + width / 2, y=top, xref="paper", yref="paper",
@@ -191,6 +191,19 @@ class _AnimatedFigure(go.Figure):
 
     def to_dict(self):
         return {**super().to_dict(), "frames": self._plain_frames}
+
+
+def tiles(images, across, gap=1):
+    """Equal images in rows of `across` in one array, NaN (drawn blank) `gap` cells between them:
+    one heatmap instead of a subplot each. Returns (array, each image's top-left (row, column))."""
+    images = np.asarray(images, dtype="float64")
+    n, h, w = images.shape[:3]
+    rows = -(-n // across)
+    tiled = np.full((rows * (h + gap) - gap, min(n, across) * (w + gap) - gap), np.nan)
+    corners = [((k // across) * (h + gap), (k % across) * (w + gap)) for k in range(n)]
+    for picture, (top, left) in zip(images, corners):
+        tiled[top:top + h, left:left + w] = picture
+    return tiled, corners
 
 
 def image_grid(images, titles, *, cols=4, signed=True, height_per_row=200, numbers=None):

@@ -3,7 +3,7 @@ through every layer of the network."""
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import HIGHLIGHT, SIGNED_SCALE, TEST, TRAIN, Canvas, _domain, image_grid
+from lib.plots.base import HIGHLIGHT, TEST, TRAIN, Canvas, tiles, unit_domain
 
 
 def confusion_figure(matrix, class_names, lang, *, chosen=None):
@@ -76,15 +76,6 @@ def input_figure(image, lang, *, label=None):
     return canvas.figure(240, caption, top=40)
 
 
-def maps_figure(output, title, *, limit=16):
-    """A layer's output for one image, one small map per channel (at most `limit`): what each
-    filter found where, on one red-blue scale."""
-    maps = np.transpose(np.asarray(output), (2, 0, 1))[:limit]
-    figure = image_grid(maps, [f"#{k + 1}" for k in range(len(maps))], cols=min(len(maps), 8), height_per_row=120)
-    figure.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=14)), margin=dict(t=60))
-    return figure
-
-
 MAP_ROW_PX, BAR_ROW_PX, TITLE_PX, TICKS_PX = 110, 140, 34, 22  # a row of maps, bars, a title, the bars' numbers
 MAPS_ACROSS = 8
 
@@ -116,7 +107,7 @@ def layers_figure(layers, *, limit=16, bars=256):
         top -= TITLE_PX
         canvas.notes.append(dict(text=title, x=0, y=top / total, xref="paper", yref="paper", xanchor="left",
                                  yanchor="bottom", showarrow=False, font=dict(size=14)))
-        canvas.axis(y, domain=_domain((top - px) / total, top / total))
+        canvas.axis(y, domain=unit_domain((top - px) / total, top / total))
         top -= px
         if output.ndim == 3:
             _maps_row(canvas, row, output[..., :limit])
@@ -129,36 +120,15 @@ def layers_figure(layers, *, limit=16, bars=256):
 
 
 def _maps_row(canvas, row, maps):
-    """A layer's maps (h, w, channels) side by side in one heatmap, NaN between them."""
+    """A layer's maps (h, w, channels) side by side in one red-blue heatmap, NaN between them; its
+    hover names the map and the cell within it."""
     maps = np.transpose(maps, (2, 0, 1))
     n, h, w = maps.shape
-    across = min(n, MAPS_ACROSS)
-    gap = max(1, w // 8)
-    z = np.full((-(-n // across) * (h + gap) - gap, across * (w + gap) - gap), np.nan)
+    z, corners = tiles(maps, MAPS_ACROSS, gap=max(1, w // 8))
     where = np.full(z.shape + (3,), -1)  # each cell's map number (from 1), row and column
-    for k, picture in enumerate(maps):
-        top, left = (k // across) * (h + gap), (k % across) * (w + gap)
-        z[top:top + h, left:left + w] = picture
+    for k, (top, left) in enumerate(corners):
         where[top:top + h, left:left + w] = np.stack(np.broadcast_arrays(k + 1, *np.indices((h, w))), axis=-1)
-    limit = max(float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 0.0, 1e-6)
-    canvas.trace("heatmap", row=row, z=np.round(z, 4), customdata=where, colorscale=SIGNED_SCALE, zmin=-limit,
-                 zmax=limit, zmid=0, showscale=False, hoverongaps=False,
-                 hovertemplate="#%{customdata[0]} (%{customdata[1]}, %{customdata[2]}): %{z:.3f}<extra></extra>")
-    x, y = canvas.at(row, 1)
-    canvas.axis(x, visible=False, constrain="domain")
-    canvas.axis(y, visible=False, autorange="reversed", scaleanchor=x, constrain="domain")
+    canvas.image(z, row=row, signed=True)
+    hover = "#%{customdata[0]} (%{customdata[1]}, %{customdata[2]}): %{z:.3f}<extra></extra>"
+    canvas.data[-1].update(customdata=where, hoverongaps=False, hovertemplate=hover)
 
-
-def vector_figure(values, title, *, highlight=None, limit=256):
-    """A flat layer output as bars, one per number (`highlight` the unit looked at below); of a long
-    one the first `limit` (a Flatten of a wide layer has hundreds of thousands: as bars they would
-    stop the browser, and nobody reads them), the title saying how many of how many."""
-    values = np.asarray(values).ravel()
-    if len(values) > limit:
-        title, values = f"{title}  (0–{limit - 1} / {len(values):,})", values[:limit]
-    canvas = Canvas()
-    colors = [HIGHLIGHT if k == highlight else TRAIN for k in range(len(values))]
-    canvas.trace("bar", x=list(range(len(values))), y=np.round(values, 4).tolist(), marker_color=colors,
-                 hovertemplate="%{x}: %{y:.4f}<extra></extra>")
-    canvas.axis("x", dtick=max(1, len(values) // 16))
-    return canvas.figure(200, title, top=40)

@@ -1,8 +1,6 @@
 """The overview's figure (the seed's "figure needed") and the seed's data analogies."""
-import numpy as np
-
 from lib.i18n import translate
-from lib.plots.base import LAYER_COLORS, TEST, TRAIN, Canvas, wrap
+from lib.plots.base import LAYER_COLORS, TEST, TRAIN, Canvas, tiles, wrap
 
 PIPELINE = (  # (step, colour, sub-steps drawn inside the box)
     ("data", "#64748b", ("train", "test", "labels")),
@@ -39,20 +37,11 @@ def pipeline_figure(lang):
     return canvas.figure(280)
 
 
-def _strip(images, gap=1):
-    """Images side by side in one array, separated by NaN columns (drawn blank)."""
-    h, w = images.shape[1:3]
-    strip = np.full((h, len(images) * (w + gap) - gap), np.nan, dtype="float32")
-    for k, picture in enumerate(images):
-        strip[:, k * (w + gap):k * (w + gap) + w] = picture
-    return strip
-
-
 def image_strip(canvas, images, captions, colors, *, col=1):
     """Gray images in a row with a caption under each (digits: dark ink on white paper)."""
     w = images.shape[2]
-    canvas.trace("heatmap", col=col, z=_strip(images), colorscale="Greys", zmin=0, zmax=1, showscale=False,
-                 hoverinfo="skip")
+    strip, _ = tiles(images, across=len(images))
+    canvas.trace("heatmap", col=col, z=strip, colorscale="Greys", zmin=0, zmax=1, showscale=False, hoverinfo="skip")
     for k, (caption, color) in enumerate(zip(captions, colors)):
         canvas.text(k * (w + 1) + (w - 1) / 2, images.shape[1] + 0.4, f"<b>{caption}</b>", at=canvas.at(1, col),
                     yanchor="top", font=dict(size=15, color=color))
