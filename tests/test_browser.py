@@ -43,7 +43,9 @@ def _need_browser():
 @contextlib.contextmanager
 def streamlit_server(*options, env=()):
     """`streamlit run streamlit_app.py` on a free port (with more command-line `options` and
-    environment `env`); yields its base URL. The process's id is `streamlit_server.pid`."""
+    environment `env`); yields its base URL. The process's id is `streamlit_server.pid`. It builds
+    its figures unchecked, as a deployed server does (lib.plots.base.VALIDATE; the tests in this
+    process check them)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -52,7 +54,7 @@ def streamlit_server(*options, env=()):
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", *options],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1", **dict(env)))
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1", KERAS_CLASSROOM_VALIDATE_FIGURES="0", **dict(env)))
     streamlit_server.pid = server.pid
     base = f"http://127.0.0.1:{port}"
 
@@ -358,6 +360,19 @@ def test_a_task_done_by_a_nudge_in_a_part_is_marked_done_at_once(server, page):
     _nudge(page, "temperature (divides the scores)", "ArrowLeft")
     wait_until(lambda: panel.inner_text().startswith("Tasks on this page · 1 of 3"), 30,
                lambda: f"the panel still says {panel.inner_text()!r}", pause=lambda s: page.wait_for_timeout(s * 1000))
+
+
+def test_a_photo_is_drawn_gray_and_a_feature_maps_zero_white_by_the_browser(server, page):
+    """The colours Chromium draws with are the ones the figures name (Python's "gray" and "RdBu_r"),
+    from a server that, as a deployed one, does not check its figures: Plotly.js does not know those
+    names and drew both in its default red-blue (the photo red and blue, the map's zero gray)."""
+    page.goto(f"{server}/filters?lang=en")
+    settle(page)
+    photo, feature_map = page.evaluate(
+        "document.querySelector('.js-plotly-plot')._fullData.slice(0, 2).map(trace => trace.colorscale)")
+    assert [photo[0], photo[-1]] == [[0, "rgb(0, 0, 0)"], [1, "rgb(254, 254, 253)"]], photo
+    assert feature_map[0] == [0, "rgb(5,48,97)"] and feature_map[-1] == [1, "rgb(103,0,31)"], feature_map
+    assert [0.5, "rgb(247,247,247)"] in feature_map, feature_map  # zero: white
 
 
 def test_the_language_switch_and_page_links_keep_the_language(server, page):

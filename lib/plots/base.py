@@ -39,6 +39,17 @@ def alpha(hex_color, opacity):
     return f"rgba({r},{g},{b},{opacity})"
 
 
+def scale_colors(name):
+    """A colour scale by its Plotly (Python) name, as the list of colours the browser is sent.
+    Plotly turns a name into its colours only when it checks a figure, which a running server does
+    not (VALIDATE); Plotly.js knows other names — "gray" and "RdBu_r" not at all, "Greys" the other
+    way round — and draws a name it does not know in its default red-blue (a gray photo came out
+    red and blue, a feature map's zero gray instead of white)."""
+    from plotly.colors import get_colorscale
+
+    return [list(stop) for stop in get_colorscale(name)]
+
+
 def cells(text):
     """Display width: a Hangul or other wide character takes two cells."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
@@ -113,8 +124,11 @@ class Canvas:
             props.update(visible=False, fixedrange=True)
 
     def trace(self, kind, row=1, col=1, **props):
-        """Add a trace (kind: 'heatmap', 'scatter', 'bar', ...) to cell (row, col)."""
+        """Add a trace (kind: 'heatmap', 'scatter', 'bar', ...) to cell (row, col); a colour scale
+        named ("gray", "RdBu_r") goes as its colours (`scale_colors`)."""
         x, y = self.at(row, col)
+        if isinstance(props.get("colorscale"), str):
+            props["colorscale"] = scale_colors(props["colorscale"])
         self.data.append(dict(type=kind, xaxis=x, yaxis=y, **props))
 
     def image(self, z, *, row=1, col=1, signed=False, limit=None, numbers=None, colorbar=None,
