@@ -349,6 +349,24 @@ def test_a_nudge_in_a_part_of_a_page_sends_that_part_and_the_pages_code_not_the_
     assert "X = 1.1\n" in code.inner_text()  # the whole page's run shows what the part set
 
 
+def test_a_nudge_of_the_filters_pixel_sends_the_convolution_and_the_code_and_stride_the_bank_too(server, page):
+    """Filters is drawn in parts: the output row reruns the convolution (its arithmetic and the
+    frames on the picture) and the page's code; the stride reruns the bank of filters with them;
+    neither sends the learned filters again."""
+    page.goto(f"{server}/filters?lang=en")
+    settle(page)
+    code = page.locator('[data-testid="stCode"]').last
+    assert "ROW, COL = 41, 63  #" in code.inner_text()
+    pixel = _nudge(page, "Output row")
+    assert "ROW, COL = 42, 63  #" in code.inner_text() and "filters.row=42" in page.url
+    assert "the feature map at row 42, column 63" in page.locator('[data-testid="stMain"]').inner_text()
+    with_bank = _nudge(page, "strides")
+    assert "STRIDE = 2\n" in code.inner_text()
+    assert "its output has shape (42, 63, 4)" in page.locator('[data-testid="stMain"]').inner_text()
+    learned = _nudge(page, "Digit to look at")
+    assert learned < pixel < with_bank, (learned, pixel, with_bank)
+
+
 def test_a_task_done_by_a_nudge_in_a_part_is_marked_done_at_once(server, page):
     """The tasks in the sidebar are drawn on the whole page's run: a part that reran alone and
     completed one (softmax sure of the true class: p ≥ 0.95 at temperature 0.3, 0.896 at 0.4)

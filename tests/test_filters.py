@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from scipy import signal
 
-from lib import data, filters, i18n, snippets
+from lib import data, filters, i18n, plots, snippets
 from tests.helpers import exercise_widgets, open_page, run_snippet, shown_code
 
 
@@ -193,6 +193,40 @@ def test_a_gif_is_refused_as_the_wrong_format():
     assert caught.value.code == "bad_format"
 
 
+def test_the_pixels_arithmetic_is_each_grids_numbers_in_place_coloured_as_the_charts_colour_them():
+    patch = np.array([[0.0, 0.5, 1.0], [0.25, 0.75, 0.1], [0.9, 0.3, 0.6]])
+    kernel = filters.KERNELS["sobel_x"]
+    drawn = plots.pixel_arithmetic(patch, kernel, "ko")
+    cells = re.findall(r'<td title="\((\d), (\d)\): (-?[0-9.]+)" style="background:(rgb\([^)]*\));color:([^;]+);', drawn)
+    assert len(cells) == 27  # three 3×3 grids: window, kernel, products, in this order
+    for grid, expected in enumerate((patch, kernel, patch * kernel)):
+        for r, c, value, _, _ in cells[9 * grid:9 * grid + 9]:
+            assert float(value) == pytest.approx(expected[int(r), int(c)], abs=5e-5)
+    color = {(k // 9, int(r), int(c)): (background, ink) for k, (r, c, _, background, ink) in enumerate(cells)}
+    assert color[0, 0, 0] == ("rgb(0, 0, 0)", "#ffffff") and color[0, 0, 2][0] == "rgb(254, 254, 253)"  # gray 0..1
+    assert color[1, 0, 1] == ("rgb(247, 247, 247)", "#0f172a")  # the kernel's zero: the red-blue scale's white
+    assert color[1, 1, 0][0] == "rgb(5, 48, 97)" and color[1, 1, 2][0] == "rgb(103, 0, 31)"  # -2 and 2: its ends
+    total = f"{(patch * kernel).sum():.3f}"
+    assert i18n.translate("filters.fig.products", "ko", total=total) in drawn
+    assert ">0.75<" in drawn and ">-2<" in drawn  # the window to two places, the kernel as it is
+
+
+def test_the_bank_is_a_picture_a_kernel_on_one_scale_each_pixel_scaled_up_whole():
+    maps = np.random.default_rng(3).normal(size=(3, 10, 20))
+    names = ["sobel_x", "sobel_y", "laplacian"]
+    pictures, captions = plots.bank_pictures(maps, names, "ko", width=100)
+    assert captions == [i18n.translate(f"filters.kernels.{n}", "ko") for n in names]
+    drawn = [np.asarray(Image.open(io.BytesIO(p)).convert("RGB")) for p in pictures]
+    assert [d.shape for d in drawn] == [(50, 100, 3)] * 3  # 20 px wide, 5× to about 100
+    limit = np.abs(maps).max()
+    for d, feature_map in zip(drawn, maps):
+        np.testing.assert_array_equal(d[::5, ::5], plots.base.paint(feature_map, signed=True, limit=limit))
+        np.testing.assert_array_equal(d[3::5, 4::5], d[::5, ::5])  # a map's pixel is a whole 5×5 block
+    k, r, c = np.unravel_index(np.abs(maps).argmax(), maps.shape)  # the largest magnitude of all three
+    assert tuple(drawn[k][5 * r, 5 * c]) in ((103, 0, 31), (5, 48, 97))  # the scale's end, red or blue
+    assert tuple(plots.base.paint(np.zeros(1), signed=True, limit=limit)[0]) == (247, 247, 247)  # zero: white
+
+
 # --- The page ---------------------------------------------------------------------------------
 
 def _numbers(at):
@@ -204,7 +238,10 @@ def test_the_page_opens_on_sobel_x_and_its_code_prints_the_same_numbers(tmp_path
     at = open_page("lessons/filters.py")
     total, value = _numbers(at)[:2]
     assert total == value  # the sum of the products is the feature map's value
-    assert len(at.get("plotly_chart")) == 5  # image and map, one pixel, the bank, learned kernels and maps
+    assert len(at.get("plotly_chart")) == 3  # image and map, learned kernels and maps (the bank: pictures)
+    assert any(c.value.startswith("One colour scale for all of them: white is zero, the deepest red and blue ±")
+               for c in at.caption)
+    assert f"Products (sum = {total})" in at.get("html")[0].proto.body  # the pixel's arithmetic
     low, high = re.search(r"from (-?[0-9]+\.[0-9]+) to (-?[0-9]+\.[0-9]+)", " ".join(c.value for c in at.caption)).groups()
     out = run_snippet(shown_code(at), tmp_path)
     assert "input: (85, 128)" in out and "feature map: (83, 126)" in out

@@ -3,6 +3,7 @@
 Train is always blue and test/validation orange; images are gray; signed values (feature maps,
 kernels, differences) use one red-blue scale centred on zero; layer kinds keep their colours.
 """
+import functools
 import os
 import unicodedata
 
@@ -39,15 +40,44 @@ def alpha(hex_color, opacity):
     return f"rgba({r},{g},{b},{opacity})"
 
 
+@functools.lru_cache(maxsize=16)
+def _named_scale(name):
+    from plotly.colors import get_colorscale
+
+    return tuple(tuple(stop) for stop in get_colorscale(name))  # (Plotly looks a name up in ~1.5 ms)
+
+
 def scale_colors(name):
     """A colour scale by its Plotly (Python) name, as the list of colours the browser is sent.
     Plotly turns a name into its colours only when it checks a figure, which a running server does
     not (VALIDATE); Plotly.js knows other names — "gray" and "RdBu_r" not at all, "Greys" the other
     way round — and draws a name it does not know in its default red-blue (a gray photo came out
     red and blue, a feature map's zero gray instead of white)."""
-    from plotly.colors import get_colorscale
+    return [list(stop) for stop in _named_scale(name)]
 
-    return [list(stop) for stop in get_colorscale(name)]
+
+def paint(z, *, signed=False, limit=None):
+    """`z` as an RGB picture (uint8, one more axis of 3) in the colours `Canvas.image` gives it: gray
+    from 0 to 1 (or `limit` (low, high)), or red-blue centred on zero (`signed`, ± `limit`, else ±
+    the largest magnitude). For pictures drawn without Plotly that must read like the charts."""
+    z = np.asarray(z, dtype="float64")
+    if signed:
+        limit = limit or max(float(np.abs(z).max()) if z.size else 0.0, 1e-6)
+        low, high, scale = -limit, limit, SIGNED_SCALE
+    else:
+        (low, high), scale = limit or (0.0, 1.0), GRAY_SCALE
+    where = np.clip((z - low) / max(high - low, 1e-12), 0.0, 1.0)
+    stops = scale_colors(scale)
+    at = [position for position, _ in stops]
+    rgb = np.array([[float(v) for v in color[color.index("(") + 1:-1].split(",")] for _, color in stops])
+    channels = [np.interp(where, at, rgb[:, k]) for k in range(3)]
+    return np.round(np.stack(channels, axis=-1)).astype("uint8")
+
+
+def cell_colors(z, *, signed=False, limit=None):
+    """The colour (CSS "rgb(r, g, b)") of each value of `z`, as `paint` paints it (for HTML)."""
+    rgb = paint(z, signed=signed, limit=limit)
+    return np.array([f"rgb({r}, {g}, {b})" for r, g, b in rgb.reshape(-1, 3)], dtype=object).reshape(rgb.shape[:-1])
 
 
 def cells(text):

@@ -1,6 +1,11 @@
 """Convolution figures: an image beside its feature map, and the arithmetic of one pixel."""
+import html
+import io
+
+import numpy as np
+
 from lib.i18n import translate
-from lib.plots.base import HIGHLIGHT, Canvas, image_grid, pair_height, size
+from lib.plots.base import HIGHLIGHT, Canvas, cell_colors, image_grid, paint, pair_height, size
 
 
 def feature_map_figure(picture, feature_map, lang, *, window=None, pixel=None):
@@ -17,23 +22,60 @@ def feature_map_figure(picture, feature_map, lang, *, window=None, pixel=None):
     return canvas.figure(pair_height(picture), top=40)
 
 
-def pixel_figure(patch, kernel, lang):
-    """Window × kernel = products, summed: the arithmetic of one output pixel, every cell numbered."""
+def pixel_arithmetic(patch, kernel, lang):
+    """Window × kernel = products, summed — the arithmetic of one output pixel — as HTML: three
+    small grids coloured as the charts colour them (the window gray from 0 to 1, the kernel and the
+    products red-blue about zero), every cell numbered, its value to four places on hover. HTML, not
+    a chart: it changes at every nudge of the pixel, and a changed chart is drawn anew (~25 ms of
+    the browser's time a nudge, measured in Chromium), a table is laid out in a few."""
     products = patch * kernel
-    canvas = Canvas(1, 3, (translate("filters.fig.window", lang), translate("filters.fig.kernel", lang),
-                           translate("filters.fig.products", lang, total=f"{products.sum():.3f}")), spacing=0.08)
-    small = patch.shape[0] <= 5
-    canvas.image(patch, col=1, numbers="%{z:.2f}" if small else None)
-    canvas.image(kernel, col=2, signed=True, numbers="%{z:.3~g}" if small else None)
-    canvas.image(products, col=3, signed=True, numbers="%{z:.2f}" if small else None)
-    for x, symbol in ((0.31, "×"), (0.655, "=")):
-        canvas.text(x, 0.45, f"<b>{symbol}</b>", at=("paper", "paper"), font=dict(size=28, color="#475569"))
-    return canvas.figure(300, top=50)
+    grids = ((translate("filters.fig.window", lang), patch, False, "{:.2f}"),
+             (translate("filters.fig.kernel", lang), kernel, True, "{:.3g}"),
+             (translate("filters.fig.products", lang, total=f"{products.sum():.3f}"), products, True, "{:.2f}"))
+    side = 52 if max(kernel.shape) <= 3 else 40  # a cell: wide enough for "-0.25" on a projector
+    blocks = [_grid_html(title, z, signed, number, side) for title, z, signed, number in grids]
+    symbol = '<div style="font-size:30px;font-weight:700;color:#475569;padding-top:24px">{}</div>'
+    return ('<div style="display:flex;flex-wrap:wrap;align-items:center;gap:14px">'
+            + symbol.format("×").join(blocks[:2]) + symbol.format("=") + blocks[2] + "</div>")
 
 
-def bank_figure(maps, names, lang):
-    """The feature maps of one Conv2D with several kernels, side by side on one colour scale."""
-    return image_grid(maps, [translate(f"filters.kernels.{n}", lang) for n in names], cols=min(4, len(names)))
+def _grid_html(title, z, signed, number, side):
+    """One grid of the arithmetic: its title above, a cell a value."""
+    colors = cell_colors(z, signed=signed)
+    rows = []
+    for r, row in enumerate(np.asarray(z, dtype="float64")):
+        cells = []
+        for c, value in enumerate(row):
+            background = colors[r, c]
+            red, green, blue = (int(v) for v in background[4:-1].split(","))
+            ink = "#ffffff" if 0.299 * red + 0.587 * green + 0.114 * blue < 140 else "#0f172a"
+            cells.append(f'<td title="({r}, {c}): {value:.4f}" style="background:{background};color:{ink};'
+                         f'width:{side}px;height:{side - 12}px;text-align:center;padding:0;'
+                         f'border:1px solid #e2e8f0">{number.format(value)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return ('<div><div style="font-size:14px;margin-bottom:4px">' + html.escape(title) + "</div>"
+            '<table style="border-collapse:collapse;font-size:15px;font-variant-numeric:tabular-nums;'
+            'margin:0">' + "".join(rows) + "</table></div>")
+
+
+def bank_pictures(maps, names, lang, *, width=240):
+    """The feature maps of one Conv2D with several kernels (`maps`: (kernels, h, w)) as PNG pictures
+    on one red-blue scale, each pixel scaled up whole to about `width` px, and their kernels' names:
+    (pictures, captions). Pictures, not a chart: they change at every nudge of the stride, and a
+    changed chart is drawn anew (the bank's four maps as one: 30-55 ms of the browser's main thread
+    a nudge, Chromium's profile); a picture is decoded in a few."""
+    from PIL import Image
+
+    maps = np.asarray(maps, dtype="float64")
+    shared = max(float(np.abs(maps).max()) if maps.size else 0.0, 1e-6)
+    whole = max(1, round(width / max(maps.shape[2], 1)))
+    pictures = []
+    for feature_map in maps:
+        rgb = paint(feature_map, signed=True, limit=shared).repeat(whole, axis=0).repeat(whole, axis=1)
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, "PNG", compress_level=1)
+        pictures.append(buffer.getvalue())
+    return pictures, [translate(f"filters.kernels.{n}", lang) for n in names]
 
 
 def learned_kernels_figure(kernels):

@@ -7,16 +7,17 @@ from lib import filters
 from lib.ui.text import say, t
 
 
-def kernel_editor(key):
+def kernel_editor(key, on_change=None):
     """The custom kernel the student types (float32), or None while a cell is not a number (the
-    editor says which). Widget keys from `key`: size, cells<n>, cells_now, cells_start, editor."""
+    editor says which). Widget keys from `key`: size, cells<n>, cells_now, cells_start, editor.
+    `on_change`: called when a cell or the size changes (a page drawn in parts redraws them)."""
     rows = _custom_cells(key)
     st.session_state[key("size")] = len(rows)  # the grid's size; changing it resizes the grid
     st.segmented_control(t("filters.size"), [3, 5], key=key("size"), required=True,
-                         format_func=lambda n: f"{n}×{n}", on_change=_resize_editor, args=(key,))
+                         format_func=lambda n: f"{n}×{n}", on_change=_resize_editor, args=(key, on_change))
     grid = pd.DataFrame(rows, columns=[str(c + 1) for c in range(len(rows))])
     editor = key(f"cells{st.session_state[key('editor')]}")
-    edited = st.data_editor(grid, key=editor, hide_index=True, width="stretch")
+    edited = st.data_editor(grid, key=editor, hide_index=True, width="stretch", on_change=on_change)
     cells = edited.astype(str).to_numpy().tolist()
     st.session_state[key("cells_now")] = cells  # what a resize of the grid starts from
     st.query_params[key("cells")] = filters.encode_cells(cells)
@@ -37,10 +38,12 @@ def _start_editor(key, rows):
     st.session_state[key("editor")] = st.session_state.get(key("editor"), 0) + 1
 
 
-def _resize_editor(key):
+def _resize_editor(key, then=None):
     """The grid's size changed: a fresh editor holding the typed cells, cut or padded to it."""
     typed = st.session_state[key("cells_now")]
     _start_editor(key, filters.resize_cells(typed, st.session_state[key("size")]))
+    if then is not None:
+        then()
 
 
 def _custom_cells(key):
