@@ -76,6 +76,7 @@ server.while_idle(ui.drop_class_drawings)  # once the class has gone, unless the
 server.once_at_start(ui.drop_drawings_left_behind)  # by a class that ended while no server watched
 server.once_imported(optimizers.warm_up)  # the Optimizers page's first walks, compiled before anyone asks
 server.once_ready(training.runner)  # the first training worker loads Keras before anyone opens a page
+server.once_ready(optimizers.walk_around)  # every learning rate of the Optimizers page's first view, walked
 ui.choose_language()
 ui.join_lesson()  # a lesson link: before the menu, which shows only the lesson's pages
 page = ui.navigation()

@@ -5,7 +5,7 @@ from lib import optimizers, plots, snippets, training, ui
 
 t = ui.t
 key = ui.keys("optimizers")
-RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0)
+RATES = optimizers.LEARNING_RATES  # the server walks the first view at each of them
 MOMENTA = (0.5, 0.8, 0.9, 0.95, 0.99)
 BETAS_2 = (0.9, 0.99, 0.999, 0.9999)
 LABELS = {k: label for k, (label, _, _) in optimizers.RACERS.items()}
@@ -13,7 +13,7 @@ DEFAULT_RACERS = list(optimizers.DEFAULT_RACERS)
 DEFAULTS = optimizers.DEFAULT_SETTINGS  # momentum, rho, betas: what the server walks before anyone asks
 SETTINGS = (("momentum", "momentum", MOMENTA), ("rho", "rho (RMSprop)", MOMENTA),  # (name, label, values)
             ("beta_1", "beta_1 (Adam)", MOMENTA), ("beta_2", "beta_2 (Adam)", BETAS_2))
-TRIO = ((0.1, "#64748b"), (1.0, "#16a34a"), (10.0, "#dc2626"))  # a tenth of the rate, it, ten times
+TRIO = tuple(zip(optimizers.TRIO_FACTORS, ("#64748b", "#16a34a", "#dc2626")))  # rate/10, rate, rate×10
 NUMBERS = dict.fromkeys(("loss", "distance"), "{:.4g}")
 RISING = ":material/trending_up:"  # the icon of a warning that a loss went up and away
 OVERVIEW_URL = ("http://shuuki4.github.io/deep%20learning/2016/05/20/"

@@ -23,6 +23,9 @@ DEFAULT_SETTINGS = dict(momentum=0.9, rho=0.9, beta_1=0.9, beta_2=0.999)
 DEFAULT_STEPS = 200
 MAX_STEPS = 1000
 MAX_LEARNING_RATE = 100.0
+# The page's learning rates (its slider), and the trio's: a tenth of the rate, the rate, ten times it.
+LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0)
+TRIO_FACTORS = (0.1, 1.0, 10.0)
 
 
 class OptimizerError(Refusal):
@@ -67,6 +70,7 @@ SURFACES = {s.name: s for s in (
             0.01, log_levels=True),
 )}
 
+_FIRST = next(iter(SURFACES.values()))  # the surface the page opens on
 
 def _check(optimizer, learning_rate, steps):
     if optimizer not in OPTIMIZERS:
@@ -126,13 +130,38 @@ def _walker(optimizer, options, surface_name):
     return _Walker(optimizer, options, SURFACES[surface_name].function)
 
 
-@functools.lru_cache(maxsize=512)  # at most 1001 x 2 numbers a path: 8 MB when full
+MAX_KEPT_WALKS = 512  # at most 1001 x 2 numbers a path: 8 MB when full
+_longest = {}  # (optimizer, options, surface, start, learning rate) -> the longest path walked so far
+_kept = threading.Lock()
+
+
 def _named_walk(optimizer, options, surface, start, learning_rate, steps):
     """A walk on a named surface, for the whole server: a class moving the same slider asks for
-    the same walks (a path is read-only, so no page can change another's)."""
-    path = _walker(optimizer, options, surface)(start, learning_rate, steps)
-    path.setflags(write=False)
-    return path
+    the same walks, and a walk of fewer steps is the start of a longer one (the same steps from the
+    same state), so the longest walked serves every shorter one. A path is read-only, so no page
+    can change another's."""
+    key = (optimizer, options, surface, start, learning_rate)
+    longest = _longest.get(key)
+    if longest is None or len(longest) <= steps:
+        longest = _walker(optimizer, options, surface)(start, learning_rate, steps)
+        longest.setflags(write=False)
+        with _kept:
+            if len(_longest) >= MAX_KEPT_WALKS and key not in _longest:
+                _longest.pop(next(iter(_longest)))  # the oldest
+            if len(_longest.get(key, ())) < len(longest):
+                _longest[key] = longest
+    return longest[:steps + 1]
+
+
+def forget_walks():
+    """Drop every walk kept (the tests start from none)."""
+    with _kept:
+        _longest.clear()
+
+
+def walks_kept():
+    """How many walks the server keeps."""
+    return len(_longest)
 
 
 def trajectory(optimizer, surface, *, learning_rate, steps, start=None, **options):
@@ -241,12 +270,29 @@ def warm_up():
     Compiling each optimizer's loop takes ~0.1 s the first time, ~0.8 s for the view on a server
     also sending pages, which the first student to open the page would otherwise wait; the paths
     stay in the server's cache of walks."""
-    surface = next(iter(SURFACES.values()))
-    walks = [(racer(key, DEFAULT_SETTINGS), surface.learning_rate) for key in DEFAULT_RACERS]
-    walks += [(racer("sgd", DEFAULT_SETTINGS), surface.learning_rate * factor) for factor in (0.1, 10)]
-    for (optimizer, options), rate in walks:
-        trajectory(optimizer, surface.name, learning_rate=min(rate, MAX_LEARNING_RATE), steps=DEFAULT_STEPS,
-                   **options)
+    for (optimizer, options), rate in _first_view():
+        trajectory(optimizer, _FIRST.name, learning_rate=rate, steps=DEFAULT_STEPS, **options)
+
+
+def walk_around():
+    """Walk the first view's neighbourhood once the server is ready (lib.server.once_ready): its
+    racers at every learning rate of the page, and the trio's SGD at a tenth and ten times each,
+    MAX_STEPS each (a walk of fewer steps is the start of one). A student's first nudges of the
+    rate or the steps, the first thing they try, then find their walks made: ~100 walks, ~2 s of
+    one core while nobody waits."""
+    near_first = sorted(LEARNING_RATES, key=lambda rate: abs(math.log(rate / _FIRST.learning_rate)))
+    for rate in near_first:
+        for (optimizer, options), each in _first_view(rate):
+            trajectory(optimizer, _FIRST.name, learning_rate=each, steps=MAX_STEPS, **options)
+
+
+def _first_view(rate=None):
+    """((Keras name, options), learning rate) of each walk of the page's first view at `rate`
+    (the surface's own by default): the default racers, then SGD at the trio's other two rates."""
+    rate = _FIRST.learning_rate if rate is None else rate
+    walks = [(racer(key, DEFAULT_SETTINGS), rate) for key in DEFAULT_RACERS]
+    walks += [(racer("sgd", DEFAULT_SETTINGS), rate * factor) for factor in TRIO_FACTORS if factor != 1.0]
+    return [(walk, min(each, MAX_LEARNING_RATE)) for walk, each in walks]
 
 
 def landscape(surface, n=80):

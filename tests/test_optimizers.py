@@ -337,14 +337,18 @@ def test_a_walk_asked_again_is_the_same_read_only_path():
     that path, which none can change under another's feet."""
     first = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=37, start=(0.5, -0.5))
     again = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=37, start=(0.5, -0.5))
-    assert again is first and first.shape == (38, 2)
+    assert np.shares_memory(again, first) and first.shape == (38, 2)  # one walk, read twice
+    shorter = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=20, start=(0.5, -0.5))
+    assert np.shares_memory(shorter, first) and shorter.shape == (21, 2)  # its start
     with pytest.raises(ValueError, match="read-only"):
         first[0, 0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        shorter[0, 0] = 1.0
     other = optimizers.trajectory("Adam", "himmelblau", learning_rate=0.05, steps=37, start=(0.5, -0.4))
     assert other is not first and not np.allclose(other[0], first[0])
 
 
-def test_the_warm_up_walks_exactly_the_pages_first_view():
+def test_the_warm_up_walks_exactly_the_pages_first_view(monkeypatch):
     """lib.server runs optimizers.warm_up once Keras is imported, so the first student to open the
     page finds its walks compiled and made: the page's first view (its default racers, settings,
     steps and surface, and the trio) must then need no walk the warm-up did not make."""
@@ -353,9 +357,45 @@ def test_the_warm_up_walks_exactly_the_pages_first_view():
     assert {name: at.select_slider(key=f"optimizers.{name}").value for name in optimizers.DEFAULT_SETTINGS} \
         == optimizers.DEFAULT_SETTINGS
     assert at.slider(key="optimizers.steps").value == optimizers.DEFAULT_STEPS
-    optimizers._named_walk.cache_clear()
+    optimizers.forget_walks()
     optimizers.warm_up()
-    made = optimizers._named_walk.cache_info()
-    assert made.currsize == len(optimizers.DEFAULT_RACERS) + 2
+    assert optimizers.walks_kept() == len(optimizers.DEFAULT_RACERS) + 2
+    walked = _count_walks(monkeypatch)
     open_page("lessons/optimizers.py").run()
-    assert optimizers._named_walk.cache_info().misses == made.misses  # every walk of the view was there
+    assert walked == []  # every walk of the view was there
+
+
+def _count_walks(monkeypatch):
+    """The walks Keras makes from now on: (optimizer, learning rate, steps) each."""
+    walked, real = [], optimizers._Walker.__call__
+
+    def counted(self, start, learning_rate, steps):
+        walked.append((self.optimizer.name, learning_rate, steps))
+        return real(self, start, learning_rate, steps)
+    monkeypatch.setattr(optimizers._Walker, "__call__", counted)
+    return walked
+
+
+def test_after_the_walk_around_the_first_views_rates_and_steps_need_no_new_walk(monkeypatch):
+    """optimizers.walk_around walks the first view at every rate of the slider for MAX_STEPS: a
+    nudge of the rate (any of them) or of the steps then finds every racer's and the trio's walk made."""
+    at = open_page("lessons/optimizers.py").run()
+    optimizers.forget_walks()
+    optimizers.walk_around()
+    walked = _count_walks(monkeypatch)
+    at.select_slider(key="optimizers.lr").set_value(optimizers.LEARNING_RATES[-1]).run()
+    at.slider(key="optimizers.steps").set_value(370).run()
+    at.select_slider(key="optimizers.lr").set_value(optimizers.LEARNING_RATES[0]).run()
+    assert not at.exception and walked == []
+    at.slider(key="optimizers.steps").set_value(optimizers.MAX_STEPS).run()
+    assert walked == []  # a walk of all MAX_STEPS is one of them too
+
+
+def test_a_walk_of_fewer_steps_is_the_start_of_a_longer_one_exactly():
+    """What lets the longest walk serve every shorter one (optimizers._named_walk), checked on walks
+    made afresh: the same numbers, bit for bit, for every racer of the page, a diverging one too."""
+    for name, options in [optimizers.racer(key, optimizers.DEFAULT_SETTINGS) for key in optimizers.RACERS]:
+        walker = optimizers._walker(name, tuple(sorted(options.items())), "rosenbrock")
+        for rate in (0.001, 0.3):
+            long, short = walker((-1.5, 2.0), rate, 300), walker((-1.5, 2.0), rate, 37)
+            np.testing.assert_array_equal(short, long[:38], err_msg=f"{name} at {rate}")
