@@ -140,9 +140,10 @@ def show_how(passes, image, label, left, right):
                       p=f"{probabilities.max():.3f}", loss=loss))
         ui.plot(plots.softmax_figure(logits[0], probabilities, label, ui.lang()))
     with left:
-        ui.plot(plots.input_figure(image, ui.lang(), label=label))
-    ui.plot(plots.layers_figure([(f"{name} → {'×'.join(map(str, output.shape[1:]))}", output[0])  # a batch of one
-                                 for name, output in outputs[:-1]]))
+        seen = (t("evaluate.fig.input") if label is None
+                else t("evaluate.fig.input_label", label=label))
+        st.image(plots.input_picture(image), caption=seen, width=224)
+    ui.layer_outputs(outputs[:-1])
     ui.dense_unit_view(model, x[0], key, t("evaluate.unit_input"), outputs=outputs)
 
 

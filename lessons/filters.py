@@ -10,13 +10,13 @@ key = ui.keys("filters")
 SOURCES = ("china", "flower", "digit", "upload")
 CUSTOM = "custom"
 BANK = ["sobel_x", "sobel_y", "laplacian", "gaussian_blur"]  # the filter bank a student starts with
-BANK_ACROSS = 4  # the bank's maps a row
 
 
 def choose_kernel(on_change):
     """The kernel chosen: a preset, or the custom grid's (None if a cell is not a number)."""
-    name = ui.choice(st.selectbox, t("filters.kernel"), [*filters.KERNELS, CUSTOM], key=key("kernel"),
-                     default="sobel_x", labels=ui.labels("filters.kernels"), on_change=on_change)
+    name = ui.choice(st.selectbox, t("filters.kernel"), [*filters.KERNELS, CUSTOM],
+                     default="sobel_x", key=key("kernel"), labels=ui.labels("filters.kernels"),
+                     on_change=on_change)
     if name != CUSTOM:
         st.session_state[key("last_preset")] = name
         st.session_state.pop(key("cells_start"), None)  # "custom" will start from this preset
@@ -31,7 +31,8 @@ def pixel_slider(name, side, container, on_change):
         return 0
     # the value lives in the session (a default as well would make Streamlit complain)
     st.session_state[key(name)] = min(st.session_state.get(key(name), side // 2), side - 1)
-    return ui.bound(container.slider, t(f"filters.{name}"), 0, side - 1, key=key(name), on_change=on_change)
+    return ui.bound(container.slider, t(f"filters.{name}"), 0, side - 1, key=key(name),
+                    on_change=on_change)
 
 
 @ui.shared_figure
@@ -67,11 +68,12 @@ def convolution():
                            labels=ui.labels("image.sources"), on_change=with_bank)
         image, image_how = ui.image_input(source, key(source), on_change=with_bank)
         kernel = choose_kernel(in_code)
-        stride = ui.bound(st.slider, t("filters.stride"), 1, 3, 1, key=key("stride"), on_change=with_bank)
+        stride = ui.bound(st.slider, t("filters.stride"), 1, 3, 1, key=key("stride"),
+                          on_change=with_bank)
         padding = ui.choice(st.segmented_control, t("filters.padding"), filters.PADDINGS,
                             key=key("padding"), required=True, on_change=with_bank)
     conv = dict(stride=stride, padding=padding)
-    # For the pooling page, which pools this feature map (widget state is gone once the student leaves).
+    # For the pooling page, which pools this feature map (widget state goes once the student leaves)
     ui.state.keep_filters_settings(image=image, image_how=image_how, kernel=kernel, **conv)
     feature_map, pixel = None, None
     facts = {}  # what the page's tasks are checked against (lib/tasks/catalogue/filters.toml)
@@ -99,14 +101,16 @@ def convolution():
         st.markdown(t("filters.pixel_result", row=row, col=col, total=by_hand, value=by_keras))
         with picture:
             window = (top, left, *kernel.shape)
-            ui.plot(plots.feature_map_figure(image, feature_map, ui.lang(), window=window, pixel=pixel))
+            framed = dict(window=window, pixel=pixel)
+            ui.plot(plots.feature_map_figure(image, feature_map, ui.lang(), **framed))
             sides = zip(image.shape, kernel.shape)
             height, width = (filters.output_size(n, k, **conv) for n, k in sides)
             st.markdown(t("filters.shape_formula", height=str(height), width=str(width),
                           padding_h=height.padding_total, padding_w=width.padding_total))
             low, high = f"{feature_map.min():.3f}", f"{feature_map.max():.3f}"
             st.caption(t("filters.map_range", low=low, high=high))
-    return dict(image=image, image_how=image_how, kernel=kernel, conv=conv, pixel=pixel, facts=facts)
+    return dict(image=image, image_how=image_how, kernel=kernel, conv=conv, pixel=pixel,
+                facts=facts)
 
 
 @ui.part("filters", "bank")
@@ -114,8 +118,8 @@ def bank_section():
     """Several kernels in one Conv2D, sliding as the convolution above does."""
     made = ui.part_result("filters", "convolution")
     ui.section("filters", "bank", idea=False)
-    bank = ui.choice(st.multiselect, t("filters.bank"), filters.KERNELS, key=key("bank"), default=BANK,
-                     labels=ui.labels("filters.kernels"))
+    bank = ui.choice(st.multiselect, t("filters.bank"), filters.KERNELS, key=key("bank"),
+                     default=BANK, labels=ui.labels("filters.kernels"))
     if not bank:
         return st.info(t("filters.bank_empty"))
     conv = made["conv"]
@@ -123,9 +127,7 @@ def bank_section():
         pictures, captions, shape, limit = bank_pictures(made["image"], tuple(bank), conv["stride"],
                                                          conv["padding"], ui.lang())
         st.markdown(t("filters.bank_idea", n=len(bank), h=shape[1], w=shape[2]))
-        for first in range(0, len(pictures), BANK_ACROSS):
-            for place, picture, caption in zip(st.columns(BANK_ACROSS), pictures[first:], captions[first:]):
-                place.image(picture, caption=caption, width="stretch")
+        ui.pictures(pictures, captions, across=4)
         st.caption(t("filters.bank_scale", limit=f"{limit:.3f}"))
         ui.page_link("model", t("filters.see_model"))
     except filters.KernelError as e:
@@ -142,19 +144,19 @@ def learned_section():
     st.markdown(t("filters.learned_idea", accuracy=f"{100 * accuracy:.1f}", data=trained_on))
     ui.plot(learned_kernels_figure())
     last_digit = data.DIGIT_COUNT - 1
-    learned_digit = ui.bound(st.slider, t("filters.learned_digit", last=last_digit), 0, last_digit, 0,
-                             key=key("learned_digit"))
+    label = t("filters.learned_digit", last=last_digit)
+    learned_digit = ui.bound(st.slider, label, 0, last_digit, 0, key=key("learned_digit"))
     ui.plot(learned_maps_figure(learned_digit, ui.lang()))
 
 
 @ui.part("filters", "end")
 def page_end():
-    """What to notice, and the code for the convolution above: its kernel, stride, padding, pixel."""
+    """What to notice, and the code of the convolution above: kernel, stride, padding, pixel."""
     made = ui.part_result("filters", "convolution")
     ui.notice("filters")
     if made["pixel"] is not None:
-        ui.code_panel(snippets.filters_snippet(kernel=made["kernel"], pixel=made["pixel"], lang=ui.lang(),
-                                               **made["conv"], **made["image_how"]))
+        ui.code_panel(snippets.filters_snippet(kernel=made["kernel"], pixel=made["pixel"],
+                                               lang=ui.lang(), **made["conv"], **made["image_how"]))
     ui.references(
         ("common.ref_conv2d", "https://keras.io/api/layers/convolution_layers/convolution2d/"),
         ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))

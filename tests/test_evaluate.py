@@ -1,6 +1,7 @@
 """lib.evaluate against references written here: counting by np.add.at, sorting by hand, Keras
 sub-models for every layer's output, the Dense arithmetic in numpy, model.evaluate itself for the
 scores, and drawings made with PIL for the canvas preprocessing."""
+import io
 import json
 import re
 
@@ -518,7 +519,9 @@ def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tm
     from tests.helpers import open_page
 
     at = open_page("lessons/evaluate.py", query={"evaluate.image": "5"})
-    assert not at.exception and len(at.get("plotly_chart")) >= 6
+    assert not at.exception and len(at.get("plotly_chart")) >= 5
+    scales = [c.value for c in at.caption if c.value.startswith("Maps shown: 8 of 8. White is zero;")]
+    assert len(scales) == 2  # the class model's Conv2D and its pooling, each a picture of its maps
     out = code_prints_the_exam_table(at, tmp_path, ui.models.class_exam(evaluate.class_model().dataset))
     answer = next(re.search(r"answers \*\*(\d)\*\*", m.value) for m in at.markdown if "answers **" in m.value).group(1)
     assert f"predicted: {answer} answer key: " in out
@@ -640,7 +643,7 @@ def test_a_loaded_functional_model_is_graded_and_followed_on_the_page():
     assert at.dataframe[0].value.iloc[1, 1] == pytest.approx(want, abs=1e-4)
     titles = [note.get("text") for chart in at.get("plotly_chart")
               for note in json.loads(chart.proto.spec)["layout"].get("annotations", [])]
-    assert "conv → 8×8×4" in titles and "flat → 64" in titles  # followed layer by layer
+    assert "**conv → 8×8×4**" in [m.value for m in at.markdown] and "flat → 64" in titles  # layer by layer
 
 
 def test_a_loaded_models_code_loads_its_file_and_prints_the_pages_numbers(tmp_path):
@@ -727,6 +730,26 @@ def test_the_layers_are_one_figure_a_row_each_with_every_map_where_its_hover_say
     titles = [note.text for note in figure.layout.annotations]
     assert titles == ["pool → 4×4×10", "flat → 300  (0–255 / 300)"]
     assert figure.layout.yaxis.domain[0] > figure.layout.yaxis2.domain[1]  # the first layer on top
+
+
+def test_a_layers_maps_are_one_picture_on_its_scale_and_the_input_dark_ink_on_white():
+    from lib import plots
+    from lib.plots.base import paint
+
+    maps = np.random.default_rng(1).normal(size=(4, 4, 20))
+    picture, shown, limit = plots.maps_picture(maps, width=100)
+    assert (shown, limit) == (16, pytest.approx(np.abs(maps[..., :16]).max()))  # the first 16 of 20
+    drawn = np.asarray(Image.open(io.BytesIO(picture)).convert("RGB"))
+    assert drawn.shape == (2 * 4 * 3 + 3, 8 * 4 * 3 + 7 * 3, 3)  # 8 across, a cell between, each pixel 3×3
+    for k in range(16):
+        top, left = (k // 8) * 5 * 3, (k % 8) * 5 * 3
+        np.testing.assert_array_equal(drawn[top:top + 12:3, left:left + 12:3],
+                                      paint(maps[..., k], signed=True, limit=limit))
+    assert (drawn[12:15] == 255).all() and (drawn[:, 12:15] == 255).all()  # white between the maps
+    ink = np.zeros((28, 28))
+    ink[10:18, 13:15] = 1.0
+    digit = np.asarray(Image.open(io.BytesIO(plots.input_picture(ink))).convert("L"))
+    assert digit.shape == (224, 224) and digit[0, 0] == 255 and digit[14 * 8, 13 * 8] == 0  # paper white, ink black
 
 
 def test_a_dense_units_largest_terms_are_a_stable_sorts_first_five_without_sorting_them_all():

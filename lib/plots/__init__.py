@@ -1,13 +1,14 @@
 """Every figure the app draws, in one visual language (Plotly): `base` holds the language (colours,
 scales, layout) and the pieces; each concept has its module. Builders take the numbers and the
 language and return a `plotly.graph_objects.Figure` — or, where a chart drawn anew at every nudge
-would cost the browser too much, HTML (`pixel_arithmetic`) or PNG pictures (`bank_pictures`)
-in the same colours (`base.paint`)."""
+would cost the browser too much, HTML (`pixel_arithmetic`) or PNG pictures (`bank_pictures`,
+`input_picture`, `maps_picture`) in the same colours (`base.paint`)."""
 from lib.plots.activations import (FUNCTION_COLORS, boundary_figure, functions_figure, gradients_figure,
                                    maxout_figure, softmax_figure)
 from lib.plots.base import CATEGORICAL, GRAY_SCALE, LAYER_COLORS, SIGNED_SCALE, TEST, TRAIN, category_color, image_grid, tiles
 from lib.plots.classroom import digits_figure, results_figure, tasks_figure, where_figure
-from lib.plots.evaluate import confusion_figure, input_figure, layers_figure, mistakes_figure, per_class_figure
+from lib.plots.evaluate import (confusion_figure, input_picture, layers_figure, maps_picture,
+                                mistakes_figure, per_class_figure)
 from lib.plots.filters import (bank_pictures, feature_map_figure, learned_kernels_figure, learned_maps_figure,
                                pixel_arithmetic)
 from lib.plots.model import model_diagram
@@ -20,7 +21,7 @@ from lib.plots.pooling import pooled_pair_figure, shift_figure, windows_figure
 from lib.plots.saving import file_figure
 from lib.plots.training import compare_figure, curves_figure, step_loss_figure
 
-__all__ = ["file_figure", "confusion_figure", "input_figure", "layers_figure", "mistakes_figure", "per_class_figure",
+__all__ = ["file_figure", "confusion_figure", "input_picture", "layers_figure", "maps_picture", "mistakes_figure", "per_class_figure",
            "tiles", "LOSS_COLORS", "confidence_figure", "metric_race_figure", "race_lines_figure", "regression_figure", "data_race_figure", "landscape_picture", "PICTURE_PIXELS", "race_figure", "rate_trio_figure", "FUNCTION_COLORS", "boundary_figure", "functions_figure", "gradients_figure", "maxout_figure",
            "softmax_figure", "CATEGORICAL", "category_color", "GRAY_SCALE", "LAYER_COLORS", "PIPELINE", "SIGNED_SCALE", "TEST", "TRAIN",
            "compare_figure", "curve_fit_figure", "curves_figure", "runs_loss_figure", "feature_map_figure", "image_grid", "model_diagram", "pipeline_figure",

@@ -4,6 +4,7 @@ Train is always blue and test/validation orange; images are gray; signed values 
 kernels, differences) use one red-blue scale centred on zero; layer kinds keep their colours.
 """
 import functools
+import io
 import os
 import unicodedata
 
@@ -56,22 +57,34 @@ def scale_colors(name):
     return [list(stop) for stop in _named_scale(name)]
 
 
-def paint(z, *, signed=False, limit=None):
+def paint(z, *, signed=False, limit=None, gray=GRAY_SCALE):
     """`z` as an RGB picture (uint8, one more axis of 3) in the colours `Canvas.image` gives it: gray
-    from 0 to 1 (or `limit` (low, high)), or red-blue centred on zero (`signed`, ± `limit`, else ±
-    the largest magnitude). For pictures drawn without Plotly that must read like the charts."""
+    from 0 to 1 (or `limit` (low, high); `gray`: the scale's name), or red-blue centred on zero
+    (`signed`, ± `limit`, else ± the largest magnitude); NaN white. For pictures drawn without
+    Plotly that must read like the charts."""
     z = np.asarray(z, dtype="float64")
     if signed:
-        limit = limit or max(float(np.abs(z).max()) if z.size else 0.0, 1e-6)
+        largest = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 0.0
+        limit = limit or max(largest, 1e-6)
         low, high, scale = -limit, limit, SIGNED_SCALE
     else:
-        (low, high), scale = limit or (0.0, 1.0), GRAY_SCALE
+        (low, high), scale = limit or (0.0, 1.0), gray
     where = np.clip((z - low) / max(high - low, 1e-12), 0.0, 1.0)
     stops = scale_colors(scale)
     at = [position for position, _ in stops]
     rgb = np.array([[float(v) for v in color[color.index("(") + 1:-1].split(",")] for _, color in stops])
-    channels = [np.interp(where, at, rgb[:, k]) for k in range(3)]
-    return np.round(np.stack(channels, axis=-1)).astype("uint8")
+    channels = np.stack([np.interp(where, at, rgb[:, k]) for k in range(3)], axis=-1)
+    channels[np.isnan(z)] = 255
+    return np.round(channels).astype("uint8")
+
+
+def png(rgb, *, whole=1):
+    """An RGB picture (uint8) as PNG bytes, each pixel scaled up to `whole` × `whole` (no blur)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(rgb).repeat(whole, axis=0).repeat(whole, axis=1)).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 def cell_colors(z, *, signed=False, limit=None):

@@ -3,7 +3,7 @@ through every layer of the network."""
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import HIGHLIGHT, TEST, TRAIN, Canvas, tiles, unit_domain
+from lib.plots.base import HIGHLIGHT, TEST, TRAIN, Canvas, paint, png, tiles, unit_domain
 
 
 def confusion_figure(matrix, class_names, lang, *, chosen=None):
@@ -67,13 +67,25 @@ def mistakes_figure(images, probabilities, labels, lang):
     return canvas.figure(330, top=30)
 
 
-def input_figure(image, lang, *, label=None):
-    """The one image the model is given, as it sees it: square pixels, dark ink on white."""
-    caption = translate("evaluate.fig.input", lang) if label is None else translate("evaluate.fig.input_label", lang,
-                                                                                    label=label)
-    canvas = Canvas()
-    canvas.image(image, gray="Greys")
-    return canvas.figure(240, caption, top=40)
+def input_picture(image, *, width=224):
+    """The one image the model is given, as it sees it, as a PNG: dark ink on white, each pixel
+    scaled up whole to about `width` px. A picture, not a chart: it changes at every nudge of the
+    test image, and a changed chart is drawn anew (~30 ms of the browser's time on this page)."""
+    image = np.asarray(image, dtype="float64")
+    image = image.reshape(image.shape[:2])  # (h, w) or (h, w, 1)
+    return png(paint(image, gray="Greys"), whole=max(1, round(width / image.shape[1])))
+
+
+def maps_picture(maps, *, limit=16, width=960):
+    """A layer's maps ((h, w, channels), its first `limit`) side by side, MAPS_ACROSS a row, on the
+    layer's own red-blue scale, white between, each pixel scaled up whole to about `width` px across:
+    (PNG, how many maps it shows, the scale's limit ±). A picture, not a heatmap: the maps change at
+    every nudge of the followed image, and Plotly drew them anew (with the flat layers' bars, 108-117
+    ms of Chromium's main thread a nudge, the class model; the bars alone are a small figure)."""
+    maps = np.transpose(np.asarray(maps, dtype="float64")[..., :limit], (2, 0, 1))
+    z, _ = tiles(maps, MAPS_ACROSS, gap=max(1, maps.shape[2] // 8))
+    largest = max(float(np.abs(maps).max()) if maps.size else 0.0, 1e-6)
+    return png(paint(z, signed=True, limit=largest), whole=max(1, round(width / z.shape[1]))), len(maps), largest
 
 
 MAP_ROW_PX, BAR_ROW_PX, TITLE_PX, TICKS_PX = 110, 140, 34, 22  # a row of maps, bars, a title, the bars' numbers

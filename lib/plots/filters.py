@@ -1,11 +1,10 @@
 """Convolution figures: an image beside its feature map, and the arithmetic of one pixel."""
 import html
-import io
 
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import HIGHLIGHT, Canvas, cell_colors, image_grid, paint, pair_height, size
+from lib.plots.base import HIGHLIGHT, Canvas, cell_colors, image_grid, paint, pair_height, png, size
 
 
 def feature_map_figure(picture, feature_map, lang, *, window=None, pixel=None):
@@ -64,17 +63,10 @@ def bank_pictures(maps, names, lang, *, width=240):
     (pictures, captions). Pictures, not a chart: they change at every nudge of the stride, and a
     changed chart is drawn anew (the bank's four maps as one: 30-55 ms of the browser's main thread
     a nudge, Chromium's profile); a picture is decoded in a few."""
-    from PIL import Image
-
     maps = np.asarray(maps, dtype="float64")
     shared = max(float(np.abs(maps).max()) if maps.size else 0.0, 1e-6)
     whole = max(1, round(width / max(maps.shape[2], 1)))
-    pictures = []
-    for feature_map in maps:
-        rgb = paint(feature_map, signed=True, limit=shared).repeat(whole, axis=0).repeat(whole, axis=1)
-        buffer = io.BytesIO()
-        Image.fromarray(rgb).save(buffer, "PNG", compress_level=1)
-        pictures.append(buffer.getvalue())
+    pictures = [png(paint(feature_map, signed=True, limit=shared), whole=whole) for feature_map in maps]
     return pictures, [translate(f"filters.kernels.{n}", lang) for n in names]
 
 

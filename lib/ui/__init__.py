@@ -3,7 +3,7 @@
     pages     the pages, their files and what each needs       text      the language, `t`, saying a refusal
     url       settings in the URL, a hostile link checked       shell     language switch, menu, share, fresh-server note
     layout    header, controls beside a picture, plot, code     figures   results shared by every session, forgotten
-    inputs    the image a student picks                         dense     one Dense unit's arithmetic
+    inputs    the image a student picks                         dense     one input through the layers; a Dense unit
     layer_editor  the Model page's rows of layers       kernel_editor  the Filters page's grid
     live_run  a training run started, followed, explained       state     what one page leaves for another
     models    the models a page looks at, and their exams
@@ -21,7 +21,7 @@ The names below are the ones pages use (`ui.t`, `ui.bound`, ...).
 import streamlit as st  # noqa: F401  (ui.st: what the helpers draw with)
 
 from lib.ui import models, state  # noqa: F401
-from lib.ui.dense import dense_unit_view  # noqa: F401
+from lib.ui.dense import dense_unit_view, layer_outputs  # noqa: F401
 from lib.ui.follow import follow_the_teacher, teacher_controls  # noqa: F401
 from lib.ui.figures import forget_figures, shared, shared_figure  # noqa: F401
 from lib.ui.inputs import image_input  # noqa: F401
@@ -29,7 +29,8 @@ from lib.ui.lesson import join_lesson, lesson_maker, lesson_notice  # noqa: F401
 from lib.ui.kernel_editor import kernel_editor  # noqa: F401
 from lib.ui.layer_editor import layer_editor, new_rows  # noqa: F401
 from lib.ui.layout import (PLOT_CONFIG, code_panel, controls_and_picture, header, notice, page_end,  # noqa: F401
-                           live_table, page_link, pass_cost, plot, references, section, start_button, table)
+                           live_table, page_link, pass_cost, pictures, plot, references, section, start_button,
+                           table)
 from lib.ui.live_run import FOLLOW_COST, Entry, LiveRun, run_notice, session_id  # noqa: F401
 from lib.ui.pages import (HIDDEN, PAGES, ROOT, SECTIONS, PageInfo, available_pages, is_available,  # noqa: F401
                           page_info)

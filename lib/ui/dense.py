@@ -1,11 +1,34 @@
-"""A teaching component two pages share: one Dense unit's arithmetic on real numbers."""
+"""Teaching components of a model at work: one input's way through its layers, and one Dense
+unit's arithmetic on real numbers (two pages share it)."""
 import weakref
 
 import streamlit as st
 
-from lib.ui.layout import live_table
-from lib.ui.text import t
+from lib import plots
+from lib.ui.layout import live_table, plot
+from lib.ui.text import literal, t
 from lib.ui.url import bound
+
+
+def layer_outputs(layers):
+    """Each layer's output for one input (`layers`: (name, output) with a batch of one), in order: a
+    layer of maps as a picture of them under its name, above its scale; flat layers after one
+    another as bars, in one figure."""
+    flat = []
+    for name, output in layers:
+        title = f"{name} → {'×'.join(map(str, output.shape[1:]))}"
+        if output.ndim != 4:
+            flat.append((title, output[0]))
+            continue
+        if flat:
+            plot(plots.layers_figure(flat))
+            flat = []
+        picture, shown, limit = plots.maps_picture(output[0])
+        st.markdown(f"**{literal(title)}**")  # a stranger's model names its own layers
+        st.image(picture, width="stretch")
+        st.caption(t("evaluate.maps_scale", shown=shown, total=output.shape[-1], limit=f"{limit:.3f}"))
+    if flat:
+        plot(plots.layers_figure(flat))
 
 
 def dense_unit_view(model, x, key, caption, outputs=None):

@@ -83,6 +83,14 @@ def plot(figure, key=None):
     st.plotly_chart(figure, config=PLOT_CONFIG, key=key)
 
 
+def pictures(images, captions, across):
+    """Pictures (PNG bytes) side by side, `across` a row, each above its caption: where a chart
+    drawn anew at every nudge would cost the browser too much and nobody needs to hover."""
+    for first in range(0, len(images), across):
+        for place, image, caption in zip(st.columns(across), images[first:], captions[first:]):
+            place.image(image, caption=caption, width="stretch")
+
+
 def notice(page_id):
     """'What to notice': the page's short list of things to look for."""
     st.subheader(t("common.notice"))
