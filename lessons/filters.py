@@ -101,8 +101,8 @@ def convolution():
         st.markdown(t("filters.pixel_result", row=row, col=col, total=by_hand, value=by_keras))
         with picture:
             window = (top, left, *kernel.shape)
-            framed = dict(window=window, pixel=pixel)
-            ui.plot(plots.feature_map_figure(image, feature_map, ui.lang(), **framed))
+            ui.pictures(*plots.feature_map_pictures(image, feature_map, ui.lang(), window=window,
+                                                    pixel=pixel), across=2)
             sides = zip(image.shape, kernel.shape)
             height, width = (filters.output_size(n, k, **conv) for n, k in sides)
             st.markdown(t("filters.shape_formula", height=str(height), width=str(width),

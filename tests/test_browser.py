@@ -357,6 +357,9 @@ def test_a_nudge_of_the_filters_pixel_sends_the_convolution_and_the_code_and_str
     settle(page)
     code = page.locator('[data-testid="stCode"]').last
     assert "ROW, COL = 41, 63  #" in code.inner_text()
+    picture = page.evaluate("document.querySelector('[data-testid=stImage] img').src")  # the input, framed
+    with urllib.request.urlopen(picture, timeout=10) as sent:  # as drawn: PNG (Streamlit's default: JPEG)
+        assert sent.headers["Content-Type"] == "image/png" and sent.read(8) == b"\x89PNG\r\n\x1a\n"
     pixel = _nudge(page, "Output row")
     assert "ROW, COL = 42, 63  #" in code.inner_text() and "filters.row=42" in page.url
     assert "the feature map at row 42, column 63" in page.locator('[data-testid="stMain"]').inner_text()
@@ -380,14 +383,15 @@ def test_a_task_done_by_a_nudge_in_a_part_is_marked_done_at_once(server, page):
                lambda: f"the panel still says {panel.inner_text()!r}", pause=lambda s: page.wait_for_timeout(s * 1000))
 
 
-def test_a_photo_is_drawn_gray_and_a_feature_maps_zero_white_by_the_browser(server, page):
+def test_a_digit_is_drawn_gray_and_a_feature_maps_zero_white_by_the_browser(server, page):
     """The colours Chromium draws with are the ones the figures name (Python's "gray" and "RdBu_r"),
     from a server that, as a deployed one, does not check its figures: Plotly.js does not know those
-    names and drew both in its default red-blue (the photo red and blue, the map's zero gray)."""
+    names and drew both in its default red-blue (a digit red and blue, a map's zero gray). Filters'
+    learned maps: a digit, then what each learned kernel makes of it."""
     page.goto(f"{server}/filters?lang=en")
     settle(page)
     photo, feature_map = page.evaluate(
-        "document.querySelector('.js-plotly-plot')._fullData.slice(0, 2).map(trace => trace.colorscale)")
+        "document.querySelectorAll('.js-plotly-plot')[1]._fullData.slice(0, 2).map(trace => trace.colorscale)")
     assert [photo[0], photo[-1]] == [[0, "rgb(0, 0, 0)"], [1, "rgb(254, 254, 253)"]], photo
     assert feature_map[0] == [0, "rgb(5,48,97)"] and feature_map[-1] == [1, "rgb(103,0,31)"], feature_map
     assert [0.5, "rgb(247,247,247)"] in feature_map, feature_map  # zero: white

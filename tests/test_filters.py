@@ -211,6 +211,21 @@ def test_the_pixels_arithmetic_is_each_grids_numbers_in_place_coloured_as_the_ch
     assert ">0.75<" in drawn and ">-2<" in drawn  # the window to two places, the kernel as it is
 
 
+def test_the_input_and_its_map_are_pictures_framed_where_the_pixel_is_computed():
+    image = np.random.default_rng(4).random((10, 16))
+    feature_map = np.random.default_rng(5).normal(size=(8, 14))
+    pictures, titles = plots.feature_map_pictures(image, feature_map, "en", window=(2, 3, 3, 3), pixel=(2, 3),
+                                                  width=64)
+    assert titles == ["Input (10×16)", "Feature map (8×14)"]
+    photo, drawn = (np.asarray(Image.open(io.BytesIO(p)).convert("RGB")) for p in pictures)
+    assert photo.shape == (40, 64, 3) and drawn.shape == (32, 56, 3)  # each pixel 4×4
+    np.testing.assert_array_equal(drawn[1::4, 1::4][3:, 5:], plots.base.paint(feature_map, signed=True)[3:, 5:])
+    np.testing.assert_array_equal(photo[1::4, 1::4][6:], plots.base.paint(image)[6:])  # below the frame
+    orange = (0xf5, 0x9e, 0x0b)
+    assert tuple(drawn[2 * 4 - 2, 3 * 4 + 1]) == orange and tuple(drawn[2 * 4 + 1, 3 * 4 + 1]) != orange  # around
+    assert tuple(photo[2 * 4 + 1, 3 * 4 - 1]) == orange and tuple(photo[5 * 4, 6 * 4 + 1]) == orange  # the window
+
+
 def test_the_bank_is_a_picture_a_kernel_on_one_scale_each_pixel_scaled_up_whole():
     maps = np.random.default_rng(3).normal(size=(3, 10, 20))
     names = ["sobel_x", "sobel_y", "laplacian"]
@@ -238,7 +253,7 @@ def test_the_page_opens_on_sobel_x_and_its_code_prints_the_same_numbers(tmp_path
     at = open_page("lessons/filters.py")
     total, value = _numbers(at)[:2]
     assert total == value  # the sum of the products is the feature map's value
-    assert len(at.get("plotly_chart")) == 3  # image and map, learned kernels and maps (the bank: pictures)
+    assert len(at.get("plotly_chart")) == 2  # the learned kernels and maps (the rest: pictures and HTML)
     assert any(c.value.startswith("One colour scale for all of them: white is zero, the deepest red and blue ±")
                for c in at.caption)
     assert f"Products (sum = {total})" in at.get("html")[0].proto.body  # the pixel's arithmetic

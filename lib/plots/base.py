@@ -78,12 +78,19 @@ def paint(z, *, signed=False, limit=None, gray=GRAY_SCALE):
     return np.round(channels).astype("uint8")
 
 
-def png(rgb, *, whole=1):
-    """An RGB picture (uint8) as PNG bytes, each pixel scaled up to `whole` × `whole` (no blur)."""
-    from PIL import Image
+def png(rgb, *, whole=1, frame=None, color=None):
+    """An RGB picture (uint8) as PNG bytes, each pixel scaled up to `whole` × `whole` (no blur);
+    `frame` (top, left, height, width) in its pixels: a 2-px line of `color` (HIGHLIGHT) just
+    outside those cells, which stay as they are."""
+    from PIL import Image, ImageDraw
 
+    picture = Image.fromarray(np.asarray(rgb).repeat(whole, axis=0).repeat(whole, axis=1))
+    if frame is not None:
+        top, left, height, width = frame
+        box = [left * whole - 2, top * whole - 2, (left + width) * whole + 1, (top + height) * whole + 1]
+        ImageDraw.Draw(picture).rectangle(box, outline=color or HIGHLIGHT, width=2)
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(rgb).repeat(whole, axis=0).repeat(whole, axis=1)).save(buffer, "PNG", compress_level=1)
+    picture.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
 
 

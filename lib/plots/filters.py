@@ -4,21 +4,21 @@ import html
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import HIGHLIGHT, Canvas, cell_colors, image_grid, paint, pair_height, png, size
+from lib.plots.base import cell_colors, image_grid, paint, png, size
 
 
-def feature_map_figure(picture, feature_map, lang, *, window=None, pixel=None):
-    """The input beside its feature map. `window`: (top, left, h, w) framed on the input;
-    `pixel`: (row, col) framed on the feature map — the output pixel computed below."""
-    canvas = Canvas(1, 2, (translate("filters.fig.input", lang, shape=size(picture)),
-                           translate("filters.fig.feature_map", lang, shape=size(feature_map))))
-    canvas.image(picture, col=1)
-    canvas.image(feature_map, col=2, signed=True, colorbar=dict(len=0.8, thickness=12, x=1.0))
-    if window is not None:
-        canvas.outline(*window, HIGHLIGHT, at=canvas.at(1, 1))
-    if pixel is not None:
-        canvas.outline(pixel[0], pixel[1], 1, 1, HIGHLIGHT, at=canvas.at(1, 2))
-    return canvas.figure(pair_height(picture), top=40)
+def feature_map_pictures(picture, feature_map, lang, *, window=None, pixel=None, width=320):
+    """The input beside its feature map, as two PNG pictures with their titles: the input gray, the
+    map red-blue about zero (± its largest magnitude), each pixel scaled up whole to about `width`
+    px; `window` (top, left, h, w) framed on the input, `pixel` (row, col) on the map, the output
+    pixel computed below. Pictures, not a chart: they change at every nudge of the page's controls,
+    and a changed chart is drawn anew (this one: ~40 ms of Chromium's main thread a nudge)."""
+    whole = max(1, round(width / max(picture.shape[1], 1)))
+    pixel = None if pixel is None else (*pixel, 1, 1)
+    pictures = [png(paint(picture), whole=whole, frame=window),
+                png(paint(feature_map, signed=True), whole=whole, frame=pixel)]
+    return pictures, [translate("filters.fig.input", lang, shape=size(picture)),
+                      translate("filters.fig.feature_map", lang, shape=size(feature_map))]
 
 
 def pixel_arithmetic(patch, kernel, lang):

@@ -88,7 +88,7 @@ def pictures(images, captions, across):
     drawn anew at every nudge would cost the browser too much and nobody needs to hover."""
     for first in range(0, len(images), across):
         for place, image, caption in zip(st.columns(across), images[first:], captions[first:]):
-            place.image(image, caption=caption, width="stretch")
+            place.image(image, caption=caption, width="stretch", output_format="PNG")  # as drawn, not JPEG
 
 
 def notice(page_id):
