@@ -138,11 +138,11 @@ def show_how(passes, image, label, left, right):
     with right:
         st.markdown(t(f"evaluate.verdict.{verdict}", answer=answer, label=label,
                       p=f"{probabilities.max():.3f}", loss=loss))
-        ui.plot(plots.softmax_figure(logits[0], probabilities, label, ui.lang()))
+        st.html(plots.answer_table(logits[0], probabilities, label, ui.lang()))
     with left:
         seen = (t("evaluate.fig.input") if label is None
                 else t("evaluate.fig.input_label", label=label))
-        st.image(plots.input_picture(image), caption=seen, width=224)
+        st.image(plots.input_picture(image), caption=seen, width=224, output_format="PNG")
     ui.layer_outputs(outputs[:-1])
     ui.dense_unit_view(model, x[0], key, t("evaluate.unit_input"), outputs=outputs)
 

@@ -14,6 +14,7 @@ DEFAULTS = optimizers.DEFAULT_SETTINGS  # momentum, rho, betas: what the server 
 SETTINGS = (("momentum", "momentum", MOMENTA), ("rho", "rho (RMSprop)", MOMENTA),  # (name, label, values)
             ("beta_1", "beta_1 (Adam)", MOMENTA), ("beta_2", "beta_2 (Adam)", BETAS_2))
 TRIO = tuple(zip(optimizers.TRIO_FACTORS, ("#64748b", "#16a34a", "#dc2626")))  # rate/10, rate, rate×10
+TRIO_PIXELS = 300  # a side of each of the trio's pictures
 NUMBERS = dict.fromkeys(("loss", "distance"), "{:.4g}")
 RISING = ":material/trending_up:"  # the icon of a warning that a loss went up and away
 OVERVIEW_URL = ("http://shuuki4.github.io/deep%20learning/2016/05/20/"
@@ -36,10 +37,11 @@ def start_box(column, axis, surface, on_change):
 
 
 @ui.shared(max_entries=16)
-def map_picture(name):
-    """The surface's map as a picture, from two grid points a pixel (its lines come out smooth)."""
-    grid = optimizers.landscape(name, 2 * plots.PICTURE_PIXELS)
-    return plots.landscape_picture(grid, optimizers.SURFACES[name].log_levels)
+def maps(name):
+    """The surface's map as the race's picture (from two grid points a pixel: its lines come out
+    smooth), and as the trio's, smaller (RGB, TRIO_PIXELS a side)."""
+    grid, log_levels = optimizers.landscape(name, 2 * plots.PICTURE_PIXELS), optimizers.SURFACES[name].log_levels
+    return plots.landscape_picture(grid, log_levels), plots.landscape_rgb(grid, log_levels, pixels=TRIO_PIXELS)
 
 
 def outcome(result):
@@ -103,7 +105,7 @@ def surface_race():
         elif not chosen:
             st.info(t("optimizers.choose_one"))
         else:
-            ui.plot(plots.race_figure(surface, map_picture(name), list(walks.items()), ui.lang()))
+            ui.plot(plots.race_figure(surface, maps(name)[0], list(walks.items()), ui.lang()))
     if results:
         ends = list(results.values())  # where each walk ended: an optimizers.summary
         table = {"optimizer": list(results), "loss": [end.final_loss for end in ends],
@@ -127,7 +129,7 @@ def surface_race():
             path = optimizers.trajectory(optimizer, name, **dict(course, learning_rate=rate), **options)
             ended = outcome(optimizers.summary(path, name))
             trio.append((f"{LABELS[trio_racer]} · lr = {rate:g} — {ended}", path, color))
-        ui.plot(plots.rate_trio_figure(surface, map_picture(name), trio, ui.lang()))
+        ui.pictures(*plots.trio_pictures(surface, maps(name)[1], trio), across=3)
 
     return dict(surface=surface, chosen=chosen, racers=racers, lr=lr, steps=steps, start=start_point,
                 shown=bool(results) and not problem, facts=optimizers.race_facts(results))

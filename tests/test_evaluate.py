@@ -519,7 +519,8 @@ def test_the_page_grades_the_class_model_and_its_code_prints_the_same_numbers(tm
     from tests.helpers import open_page
 
     at = open_page("lessons/evaluate.py", query={"evaluate.image": "5"})
-    assert not at.exception and len(at.get("plotly_chart")) >= 5
+    assert not at.exception and len(at.get("plotly_chart")) >= 4  # matrix, per class, mistakes, flat layers
+    assert "probabilities (softmax)" in at.get("html")[0].proto.body  # the answer, a row a class
     scales = [c.value for c in at.caption if c.value.startswith("Maps shown: 8 of 8. White is zero;")]
     assert len(scales) == 2  # the class model's Conv2D and its pooling, each a picture of its maps
     out = code_prints_the_exam_table(at, tmp_path, ui.models.class_exam(evaluate.class_model().dataset))
@@ -750,6 +751,26 @@ def test_a_layers_maps_are_one_picture_on_its_scale_and_the_input_dark_ink_on_wh
     ink[10:18, 13:15] = 1.0
     digit = np.asarray(Image.open(io.BytesIO(plots.input_picture(ink))).convert("L"))
     assert digit.shape == (224, 224) and digit[0, 0] == 255 and digit[14 * 8, 13 * 8] == 0  # paper white, ink black
+
+
+def test_the_answer_is_a_row_a_class_its_score_and_probability_drawn_to_scale_and_the_key_framed():
+    from lib import plots
+
+    logits = np.array([-4.0, 1.0, 8.0, 0.0, -2.0])
+    probabilities = np.exp(logits) / np.exp(logits).sum()
+    drawn = plots.answer_table(logits, probabilities, 1, "ko")
+    rows = drawn.split("</table>")[0].split("<tr")[2:]  # after the heading's row
+    assert len(rows) == 5 and "확률 (softmax)" in drawn and "정답지 (원-핫)" in drawn
+    for k, row in enumerate(rows):
+        score_bar, probability_bar = re.findall(r"left:([0-9.]+)%;width:([0-9.]+)%", row)[0], \
+            re.search(r"width:([0-9.]+)%;height:100%;background:(#[0-9a-f]+)", row).groups()
+        half = 50 * abs(logits[k]) / 8  # the widest score reaches the track's end
+        assert [float(v) for v in score_bar] == pytest.approx([50 - half if logits[k] < 0 else 50, half], abs=0.01)
+        assert float(probability_bar[0]) == pytest.approx(100 * probabilities[k], abs=0.01)
+        assert probability_bar[1] == ("#ea580c" if k == 2 else "#2563eb")  # the answer orange, the rest blue
+        assert f">{logits[k]:.2f}<" in row and f">{probabilities[k]:.3f}<" in row
+        assert ("outline:2px solid #16a34a" in row) == (k == 1)  # the answer key's row framed
+    assert "원-핫" not in plots.answer_table(logits, probabilities, None, "ko")  # a drawing has no key
 
 
 def test_a_dense_units_largest_terms_are_a_stable_sorts_first_five_without_sorting_them_all():

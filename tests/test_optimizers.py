@@ -1,12 +1,13 @@
 """lib.optimizers against each update rule written out in numpy (SGD, momentum, Nesterov, RMSprop,
 Adam, Adagrad) on a surface with a known gradient; surfaces, summaries, refusals; the page."""
+import io
 import math
 import re
 
 import numpy as np
 import pytest
 
-from lib import i18n, optimizers, snippets, ui
+from lib import i18n, optimizers, plots, snippets, ui
 from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
 
 
@@ -224,11 +225,36 @@ def test_a_path_bouncing_between_two_points_is_called_oscillating():
 
 
 def shown_trio(at):
-    """The titles of the learning-rate trio's three maps (the second figure on the page)."""
-    import json
+    """The captions of the learning-rate trio's three pictures."""
+    return [image.caption for element in at.get("image") for image in element.proto.imgs if " · lr = " in image.caption]
 
-    figure = json.loads(at.get("plotly_chart")[1].proto.spec)
-    return [note.get("text", "") for note in figure["layout"]["annotations"]]
+
+def test_the_trio_is_three_pictures_of_its_paths_with_the_minimum_starred_and_a_flight_crossed():
+    """Each picture: the landscape, the path drawn in its colour from the start to where it ended
+    (or left the map: a red ✕ there), the minimum a yellow star."""
+    from PIL import Image
+
+    surface = optimizers.SURFACES["bowl"]
+    background = plots.landscape_rgb(optimizers.landscape("bowl", 400), pixels=200)
+    paths = [optimizers.trajectory("SGD", "bowl", learning_rate=0.1, steps=60),
+             optimizers.trajectory("SGD", "bowl", learning_rate=1.1, steps=60, start=(0.3, 0.2))]  # ×-1.2 a step
+    pictures, labels = plots.trio_pictures(surface, background, [("slow", paths[0], "#16a34a"),
+                                                                ("away", paths[1], "#2563eb")])
+    assert labels == ["slow", "away"]
+    reached, flew = (np.asarray(Image.open(io.BytesIO(p)).convert("RGB")).astype(int) for p in pictures)
+    assert reached.shape == flew.shape == (200, 200, 3)
+
+    def pixel(x, y):  # a point of the bowl ((-2, 2) both ways) -> (row, column) of a 200-px picture
+        return round((2 - y) / 4 * 199), round((x + 2) / 4 * 199)
+
+    assert tuple(reached[pixel(*paths[0][0])]) == (0x16, 0xa3, 0x4a)  # each path from its start
+    assert tuple(flew[pixel(*paths[1][0])]) == (0x25, 0x63, 0xeb)
+    assert tuple(reached[pixel(0, 0)]) == (0xfa, 0xcc, 0x15)  # the star over where the path ended
+    inside = paths[1][np.abs(paths[1]).max(axis=1) <= 2]  # the steps before it left the map
+    assert 5 < len(inside) < 61
+    row, col = pixel(*inside[-1])
+    assert any(tuple(flew[r, c]) == (0xdc, 0x26, 0x26) for r in range(row - 3, row + 4) for c in range(col - 3, col + 4))
+    assert not (reached == (0xdc, 0x26, 0x26)).all(axis=-1).any()  # no ✕ where the path stayed
 
 
 def decoded(value):

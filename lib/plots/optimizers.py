@@ -31,12 +31,11 @@ def _scale_colors(t):
     return np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=-1)
 
 
-def landscape_picture(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
-    """The landscape as a PNG data URI, `pixels` wide and high: its heights in BANDS shades (on a
-    log scale with `log_levels`) and a line where one band meets the next — a contour map as a
-    picture. The browser decodes a picture once and stretches it under the paths; a contour trace
-    it traced anew on every nudge (on the Optimizers page, more of a nudge than the paths). A
-    landscape grid finer than `pixels` (two points a pixel) smooths the lines when shrunk."""
+def landscape_rgb(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
+    """The landscape as an RGB picture (uint8, `pixels` × `pixels`, its top row the highest y): its
+    heights in BANDS shades (on a log scale with `log_levels`) and a line where one band meets the
+    next — a contour map as a picture. A landscape grid finer than `pixels` (two points a pixel)
+    smooths the lines when shrunk."""
     from PIL import Image
 
     _, _, z = landscape
@@ -49,10 +48,62 @@ def landscape_picture(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
     edge[1:, :] |= band[1:, :] != band[:-1, :]
     rgb[edge] = BAND_LINE
     picture = Image.fromarray(np.round(rgb[::-1]).astype("uint8"))  # row 0 of z is the lowest y: the bottom
-    picture = picture.resize((pixels, pixels), Image.Resampling.BOX).quantize(64)
+    return np.asarray(picture.resize((pixels, pixels), Image.Resampling.BOX))
+
+
+def landscape_picture(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
+    """The landscape (`landscape_rgb`) as a PNG data URI. The browser decodes a picture once and
+    stretches it under the paths; a contour trace it traced anew on every nudge (on the Optimizers
+    page, more of a nudge than the paths)."""
+    from PIL import Image
+
+    picture = Image.fromarray(landscape_rgb(landscape, log_levels, pixels=pixels)).quantize(64)
     buffer = io.BytesIO()
     picture.save(buffer, "PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def trio_pictures(surface, background, trio):
+    """One optimizer at three learning rates, side by side — too small, chosen, too large — as PNG
+    pictures of its path on the landscape (`background`: its `landscape_rgb`), a dot a step (at most
+    MARKERS), the minima as stars, a path that left the map ended by a red ✕; `trio`: (label, path, colour) each. Returns
+    (pictures, labels). Pictures, not a chart: the trio changes at every nudge of the rate or the
+    steps, and a changed chart is drawn anew (~30 ms of the browser's main thread a nudge)."""
+    from PIL import Image, ImageDraw
+
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    side = len(background)
+
+    def at(x, y):  # a point of the surface -> a pixel of the picture
+        return (x - x0) / (x1 - x0) * (side - 1), (y1 - y) / (y1 - y0) * (side - 1)
+
+    pictures = []
+    for _, path, color in trio:
+        picture = Image.fromarray(np.asarray(background, dtype="uint8").copy())
+        draw = ImageDraw.Draw(picture)
+        visible, left = _visible(path, (surface.x_range, surface.y_range))
+        points = [at(x, y) for x, y in visible]
+        if len(points) > 1:
+            draw.line(points, fill=color, width=3, joint="curve")
+        for x, y in points[::max(1, len(points) // MARKERS)]:  # the steps' dots: how far each step went
+            draw.ellipse([x - 2.5, y - 2.5, x + 2.5, y + 2.5], fill=color)
+        for m in surface.minima:
+            draw.polygon(_star(*at(*m), 9), fill="#facc15", outline="#713f12")
+        if left:
+            (x, y), r = points[-1], 7
+            draw.line([(x - r, y - r), (x + r, y + r)], fill="#dc2626", width=3)
+            draw.line([(x - r, y + r), (x + r, y - r)], fill="#dc2626", width=3)
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG", compress_level=1)
+        pictures.append(buffer.getvalue())
+    return pictures, [label for label, _, _ in trio]
+
+
+def _star(x, y, r):
+    """A five-pointed star's corners around (x, y), `r` its outer radius."""
+    angles = np.pi / 2 + np.arange(10) * np.pi / 5
+    radii = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
+    return [(float(x + q * np.cos(a)), float(y - q * np.sin(a))) for q, a in zip(radii, angles)]
 
 
 def _backdrop(canvas, surface, landscape, at=(1, 1)):
@@ -127,32 +178,6 @@ def _ball(path, step):
     """Where a ball is at `step`: the path's point then, or its last one (a path that left the map)."""
     at = min(step, len(path) - 1)
     return dict(type="scatter", x=path[at:at + 1, 0], y=path[at:at + 1, 1])
-
-
-def rate_trio_figure(surface, landscape, trio, lang):
-    """One optimizer at three learning rates, side by side: too small, chosen, too large, each on
-    the landscape (a grid (xs, ys, z) or its `landscape_picture`)."""
-    if not isinstance(landscape, str):
-        landscape = landscape_picture(landscape, surface.log_levels)
-    canvas = Canvas(1, 3, tuple(label for label, _, _ in trio), spacing=0.04)
-    frame = (surface.x_range, surface.y_range)
-    for col, (_, path, color) in enumerate(trio, start=1):
-        _backdrop(canvas, surface, landscape, at=(1, col))
-        visible, left = _visible(path, frame)
-        canvas.trace("scatter", col=col, x=np.round(visible[:, 0], 4), y=np.round(visible[:, 1], 4),
-                     mode="lines+markers", line=dict(color=color, width=2.5), marker=dict(size=3, maxdisplayed=MARKERS),
-                     hoverinfo="skip")
-        if left:
-            canvas.trace("scatter", col=col, x=[float(visible[-1, 0])], y=[float(visible[-1, 1])], mode="markers+text",
-                         text=["✕"], textposition="top center", textfont=dict(size=18, color="#dc2626"),
-                         marker=dict(size=1, color="#dc2626"), hoverinfo="skip")
-        for m in surface.minima:
-            canvas.trace("scatter", col=col, x=[m[0]], y=[m[1]], mode="markers", hoverinfo="skip",
-                         marker=dict(symbol="star", size=12, color="#facc15", line=dict(color="#713f12", width=1)))
-        x, y = canvas.at(1, col)
-        canvas.axis(x, range=list(surface.x_range), visible=False, constrain="domain")
-        canvas.axis(y, range=list(surface.y_range), visible=False, scaleanchor=x, constrain="domain")
-    return canvas.figure(300, top=40, margin=dict(l=10, r=10, t=40, b=10, autoexpand=False))
 
 
 def data_race_figure(histories, lang, *, epochs):

@@ -25,7 +25,7 @@ def layer_outputs(layers):
             flat = []
         picture, shown, limit = plots.maps_picture(output[0])
         st.markdown(f"**{literal(title)}**")  # a stranger's model names its own layers
-        st.image(picture, width="stretch")
+        st.image(picture, width="stretch", output_format="PNG")
         st.caption(t("evaluate.maps_scale", shown=shown, total=output.shape[-1], limit=f"{limit:.3f}"))
     if flat:
         plot(plots.layers_figure(flat))
