@@ -32,7 +32,9 @@ import yaml
 from deploy import launch
 from lib import i18n, ui
 from tests.helpers import ROOT, wait_until
-from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS, FIGURES_JS, POINTS_JS, _need_browser, new_tab, settle
+from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS, POINTS_JS, _need_browser, new_tab, settle
+
+PICTURES_JS = "() => JSON.stringify([...document.querySelectorAll('[data-testid=stImage] img')].map(i => i.src))"
 
 UPLOAD_MB = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
 HEALTH = "/_stcore/health"
@@ -465,7 +467,7 @@ def test_an_image_upload_goes_through_the_proxy(browser, classroom):
     settle(tab)
     assert fallback not in tab.inner_text('[data-testid="stMain"]')
     assert tab.locator('[data-testid="stAlertContentError"], [data-testid="stException"]').count() == 0
-    assert i18n.translate("filters.fig.input", "en", shape="37×53") in tab.evaluate(FIGURES_JS)
+    assert i18n.translate("filters.fig.input", "en", shape="37×53") in tab.inner_text('[data-testid="stMain"]')
     tab.context.close()
 
 
@@ -545,9 +547,9 @@ def test_when_a_replica_stops_its_students_move_to_another_and_are_told(browser,
         assert _checklist(a) == a.checklist_after_task
     assert replica_of(a) == stays and len(a.sockets) == 2
     assert _settings(a) == a_settings and _stride(a, "en").input_value() == a_stride  # the address bar's settings
-    before = a.evaluate(FIGURES_JS)  # and the page works: a control moved redraws the figure
+    before = a.evaluate(PICTURES_JS)  # and the page works: a control moved redraws the pictures
     _move(_stride(a, "en"), a)
-    assert a.evaluate(FIGURES_JS) != before and a.locator('[data-testid="stException"]').count() == 0
+    assert a.evaluate(PICTURES_JS) != before and a.locator('[data-testid="stException"]').count() == 0
 
     b.wait_for_timeout(1000)  # the other replica's students notice nothing: no reconnect, no notice, state kept
     assert len(b.sockets) == 1 and replica_of(b) == stays
