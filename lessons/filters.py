@@ -37,11 +37,11 @@ def pixel_slider(name, side, container, on_change):
 
 @ui.shared_figure
 def bank_pictures(image, names, stride, padding, lang):
-    """(pictures, captions, shape of the maps, their largest magnitude): every kernel of the bank
-    in one Conv2D."""
+    """(pictures, captions, their scale's limit, shape of the maps): every kernel of the bank in
+    one Conv2D."""
     kernels = np.stack([filters.KERNELS[n] for n in names])
     maps = filters.convolve_many(image, kernels, stride=stride, padding=padding)
-    return *plots.bank_pictures(maps, names, lang), maps.shape, float(np.abs(maps).max())
+    return *plots.bank_pictures(maps, names, lang), maps.shape
 
 
 @ui.shared_figure
@@ -124,7 +124,7 @@ def bank_section():
         return st.info(t("filters.bank_empty"))
     conv = made["conv"]
     try:
-        pictures, captions, shape, limit = bank_pictures(made["image"], tuple(bank), conv["stride"],
+        pictures, captions, limit, shape = bank_pictures(made["image"], tuple(bank), conv["stride"],
                                                          conv["padding"], ui.lang())
         st.markdown(t("filters.bank_idea", n=len(bank), h=shape[1], w=shape[2]))
         ui.pictures(pictures, captions, across=4)

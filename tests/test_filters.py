@@ -229,11 +229,11 @@ def test_the_input_and_its_map_are_pictures_framed_where_the_pixel_is_computed()
 def test_the_bank_is_a_picture_a_kernel_on_one_scale_each_pixel_scaled_up_whole():
     maps = np.random.default_rng(3).normal(size=(3, 10, 20))
     names = ["sobel_x", "sobel_y", "laplacian"]
-    pictures, captions = plots.bank_pictures(maps, names, "ko", width=100)
+    pictures, captions, limit = plots.bank_pictures(maps, names, "ko", width=100)
+    assert limit == pytest.approx(np.abs(maps).max())
     assert captions == [i18n.translate(f"filters.kernels.{n}", "ko") for n in names]
     drawn = [np.asarray(Image.open(io.BytesIO(p)).convert("RGB")) for p in pictures]
     assert [d.shape for d in drawn] == [(50, 100, 3)] * 3  # 20 px wide, 5× to about 100
-    limit = np.abs(maps).max()
     for d, feature_map in zip(drawn, maps):
         np.testing.assert_array_equal(d[::5, ::5], plots.base.paint(feature_map, signed=True, limit=limit))
         np.testing.assert_array_equal(d[3::5, 4::5], d[::5, ::5])  # a map's pixel is a whole 5×5 block

@@ -94,12 +94,6 @@ def png(rgb, *, whole=1, frame=None, color=None):
     return buffer.getvalue()
 
 
-def cell_colors(z, *, signed=False, limit=None):
-    """The colour (CSS "rgb(r, g, b)") of each value of `z`, as `paint` paints it (for HTML)."""
-    rgb = paint(z, signed=signed, limit=limit)
-    return np.array([f"rgb({r}, {g}, {b})" for r, g, b in rgb.reshape(-1, 3)], dtype=object).reshape(rgb.shape[:-1])
-
-
 def cells(text):
     """Display width: a Hangul or other wide character takes two cells."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

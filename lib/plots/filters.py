@@ -4,7 +4,7 @@ import html
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import cell_colors, image_grid, paint, png, size
+from lib.plots.base import image_grid, paint, png, size
 
 
 def feature_map_pictures(picture, feature_map, lang, *, window=None, pixel=None, width=320):
@@ -40,16 +40,15 @@ def pixel_arithmetic(patch, kernel, lang):
 
 def _grid_html(title, z, signed, number, side):
     """One grid of the arithmetic: its title above, a cell a value."""
-    colors = cell_colors(z, signed=signed)
+    colors = paint(z, signed=signed)  # as the pictures and charts beside it colour them
     rows = []
     for r, row in enumerate(np.asarray(z, dtype="float64")):
         cells = []
         for c, value in enumerate(row):
-            background = colors[r, c]
-            red, green, blue = (int(v) for v in background[4:-1].split(","))
+            red, green, blue = (int(v) for v in colors[r, c])
             ink = "#ffffff" if 0.299 * red + 0.587 * green + 0.114 * blue < 140 else "#0f172a"
-            cells.append(f'<td title="({r}, {c}): {value:.4f}" style="background:{background};color:{ink};'
-                         f'width:{side}px;height:{side - 12}px;text-align:center;padding:0;'
+            cells.append(f'<td title="({r}, {c}): {value:.4f}" style="background:rgb({red}, {green}, {blue});'
+                         f'color:{ink};width:{side}px;height:{side - 12}px;text-align:center;padding:0;'
                          f'border:1px solid #e2e8f0">{number.format(value)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return ('<div><div style="font-size:14px;margin-bottom:4px">' + html.escape(title) + "</div>"
@@ -60,14 +59,14 @@ def _grid_html(title, z, signed, number, side):
 def bank_pictures(maps, names, lang, *, width=240):
     """The feature maps of one Conv2D with several kernels (`maps`: (kernels, h, w)) as PNG pictures
     on one red-blue scale, each pixel scaled up whole to about `width` px, and their kernels' names:
-    (pictures, captions). Pictures, not a chart: they change at every nudge of the stride, and a
+    (pictures, captions, the scale's limit ±). Pictures, not a chart: they change at every nudge of the stride, and a
     changed chart is drawn anew (the bank's four maps as one: 30-55 ms of the browser's main thread
     a nudge, Chromium's profile); a picture is decoded in a few."""
     maps = np.asarray(maps, dtype="float64")
     shared = max(float(np.abs(maps).max()) if maps.size else 0.0, 1e-6)
     whole = max(1, round(width / max(maps.shape[2], 1)))
     pictures = [png(paint(feature_map, signed=True, limit=shared), whole=whole) for feature_map in maps]
-    return pictures, [translate(f"filters.kernels.{n}", lang) for n in names]
+    return pictures, [translate(f"filters.kernels.{n}", lang) for n in names], shared
 
 
 def learned_kernels_figure(kernels):
