@@ -38,14 +38,28 @@ def start_box(column, axis, surface, on_change):
 
 @ui.shared(max_entries=16)
 def maps(name):
-    """The surface's map as the race's picture (from two grid points a pixel: its lines come out
-    smooth), and as the trio's, smaller (RGB, TRIO_PIXELS a side)."""
-    grid, log_levels = optimizers.landscape(name, 2 * plots.PICTURE_PIXELS), optimizers.SURFACES[name].log_levels
-    return plots.landscape_picture(grid, log_levels), plots.landscape_rgb(grid, log_levels, pixels=TRIO_PIXELS)
+    """The surface's map as the race's backdrop (from two grid points a pixel: its lines come out
+    smooth), and as the trio's picture, smaller (RGB, TRIO_PIXELS a side)."""
+    surface = optimizers.SURFACES[name]
+    grid = optimizers.landscape(name, 2 * plots.RACE_PIXELS)
+    return (plots.race_backdrop(plots.landscape_rgb(grid, surface.log_levels), surface),
+            plots.landscape_rgb(grid, surface.log_levels, pixels=TRIO_PIXELS))
 
 
 def outcome(result):
     return t(f"optimizers.outcome.{result.outcome}", step=result.left_at)
+
+
+def race_picture(surface, backdrop, walks, results):
+    """The racers' paths, who is who, and Play: the race as an animation, drawn when asked."""
+    picture = st.container()  # above the legend and Play, though drawn after them
+    st.html(plots.race_legend([label + (" ✕" if results[label].left_at is not None else "") for label in walks],
+                              ui.lang()))
+    if st.button(t("optimizers.fig.play"), icon=":material/play_arrow:", key=key("play")):
+        plays = st.session_state[key("plays")] = st.session_state.get(key("plays"), 0) + 1  # a new GIF: played anew
+        picture.image(plots.race_animation(surface, backdrop, list(walks.items()), tag=plays), output_format="GIF")
+    else:
+        picture.image(plots.race_picture(surface, backdrop, list(walks.items())), output_format="PNG")
 
 
 def draw_race(entry, epochs):
@@ -105,7 +119,7 @@ def surface_race():
         elif not chosen:
             st.info(t("optimizers.choose_one"))
         else:
-            ui.plot(plots.race_figure(surface, maps(name)[0], list(walks.items()), ui.lang()))
+            race_picture(surface, maps(name)[0], walks, results)
     if results:
         ends = list(results.values())  # where each walk ended: an optimizers.summary
         table = {"optimizer": list(results), "loss": [end.final_loss for end in ends],

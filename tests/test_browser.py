@@ -5,6 +5,7 @@ control updates the figure. Without a browser these tests skip, except under CI=
 they fail: CI must have run them.
 """
 import contextlib
+import io
 import os
 import re
 import socket
@@ -13,7 +14,9 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pytest
+from PIL import Image, ImageSequence
 
 from lib import i18n, tasks, ui
 from lib.ui import classroom
@@ -286,36 +289,35 @@ def test_stop_ends_a_long_run_and_keeps_what_it_learned(server, page):
 
 
 # _fullData: the traces with their arrays decoded (data keeps what the server sent, base64)
-BALLS_JS = """() => { const gd = document.querySelector('.js-plotly-plot');
-    return gd._fullData.map((t, k) => [k, t.mode, Array.from(t.x), Array.from(t.y)]); }"""
+def test_play_shows_the_race_as_an_animation_that_ends_on_the_picture_and_plays_anew_when_pressed_again(server, page):
+    """The race on the surface is a picture (PNG); Play swaps it for a GIF of FRAMES frames, drawn
+    then, whose last frame is that picture; Play again is a new file (a browser plays a GIF it has
+    shown once no more); a nudge of the steps draws the still picture again, of the new walk."""
+    from lib.plots import optimizers as drawn
 
+    def shown():  # the race's picture: (address, type, frames as RGB arrays)
+        address = page.evaluate("document.querySelector('[data-testid=stMain] [data-testid=stImage] img').src")
+        with urllib.request.urlopen(address, timeout=10) as sent:
+            picture = Image.open(io.BytesIO(sent.read()))
+            frames = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(picture)]
+            return address, sent.headers["Content-Type"], frames
 
-def test_play_rolls_each_optimizers_ball_along_its_own_path_to_its_end(server, page):
-    """The race's frames live in the browser: Play moves every optimizer's ball through its own
-    path's points, step by step, and leaves it at the path's end."""
     page.goto(f"{server}/optimizers?lang=en")
     settle(page)
-    traces = page.evaluate(BALLS_JS)
-    paths = [t for t in traces if t[1] == "lines+markers"]
-    balls = [t for t in traces if t[1] == "markers"][:len(paths)]  # after the paths, before the stars
-    assert len(paths) == 6 and all(len(ball[2]) == 1 for ball in balls), traces
-
-    seen = [set() for _ in paths]
-
-    def where():
-        for k, (index, _, x, y) in enumerate(balls):
-            now = page.evaluate(BALLS_JS)[index]
-            seen[k].add((now[2][0], now[3][0]))
-        # each ball moves (one that reaches the minimum early waits there); together they pass many steps
-        return all(len(points) >= 2 for points in seen) and sum(map(len, seen)) >= 15
-
-    page.locator(".js-plotly-plot .updatemenu-button").first.click()
-    wait_until(where, 30, lambda: f"the balls did not roll: {[len(points) for points in seen]}", interval=0.05)
-    for k, (_, _, x, y) in enumerate(paths):  # every place a ball was is a point of its own path
-        on_path = set(zip(x, y))
-        assert seen[k] <= on_path, (k, seen[k] - on_path)
-    wait_until(lambda: [page.evaluate(BALLS_JS)[b[0]][2:] for b in balls] == [[p[2][-1:], p[3][-1:]] for p in paths],
-               30, "the balls did not stop at their paths' ends")
+    still, kind, [picture] = shown()
+    assert kind == "image/png"
+    play = page.get_by_role("button", name="Play")
+    play.click()
+    wait_until(lambda: shown()[1] == "image/gif", 30, "Play did not show the animation")
+    first, _, frames = shown()
+    assert len(frames) == drawn.FRAMES and (frames[-1] == picture).all()
+    assert any((frame != picture).any() for frame in frames[:-1])  # the balls were somewhere else before
+    play.click()
+    wait_until(lambda: shown()[0] not in (first, still), 30, "Play again showed the same file")
+    page.locator('[data-testid="stSlider"]', has_text="steps").first.locator('input[type="range"]').press("ArrowRight")
+    wait_until(lambda: shown()[1] == "image/png", 30, "a nudge of the steps kept the animation")
+    address, kind, [moved] = shown()
+    assert kind == "image/png" and address != still and moved.shape == picture.shape and (moved != picture).any()
 
 
 def _nudge(tab, label, key="ArrowRight"):

@@ -132,7 +132,11 @@ def test_every_surface_has_its_minima_where_the_function_is_lowest():
 
 def test_the_page_draws_the_race_and_its_code_prints_the_table(tmp_path):
     at = open_page("lessons/optimizers.py")
-    assert not at.exception and len(at.get("plotly_chart")) >= 2
+    assert not at.exception and len(at.get("plotly_chart")) == 1  # the race on the digits; the surface's are pictures
+    race, *trio = [image.proto.imgs[0].url for image in at.get("image")]
+    assert race.endswith(".png") and len(trio) == 3
+    at.button(key="optimizers.play").click().run()  # Play: the race as a GIF, drawn now
+    assert not at.exception and at.get("image")[0].proto.imgs[0].url.endswith(".gif")
     table = at.table[0].value
     out = run_snippet(shown_code(at), tmp_path)
     for _, row in table.iterrows():
@@ -267,40 +271,11 @@ def decoded(value):
     return [decoded(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
-def test_the_race_sends_the_same_figure_when_the_server_skips_plotlys_checks(monkeypatch):
-    """A running server builds the race's frames as plain dicts (lib/plots/base.py): what the
-    browser gets, as st.plotly_chart reads it, is the checked figure's, value for value."""
-    import json
-    import plotly.io
-    import plotly.tools
-
-    from lib import plots
-    from lib.plots import base
-
-    name = "ravine"
-    paths = [(label, optimizers.trajectory(label, name, learning_rate=0.01, steps=60)) for label in ("SGD", "Adam")]
-    sent = {}
-    for checked in (True, False):
-        monkeypatch.setattr(base, "VALIDATE", checked)
-        figure = plots.race_figure(optimizers.SURFACES[name], optimizers.landscape(name), paths, "en")
-        spec = plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True)
-        sent[checked] = decoded(json.loads(plotly.io.to_json(spec, validate=False)))
-    assert len(sent[False]["frames"]) == len(sent[True]["frames"]) > 2
-    assert sent[False]["frames"] == sent[True]["frames"] and sent[False]["data"] == sent[True]["data"]
-    unchecked = {k: v for k, v in sent[False]["layout"].items() if v != []}  # a check drops empty lists
-    assert unchecked == sent[True]["layout"]
-
-
 def _pixel(picture, x, y):
-    """The RGB of a landscape picture (a PNG data URI) at fractions (x, y) of its width and height
+    """The RGB of a landscape picture (an RGB array) at fractions (x, y) of its width and height
     from the top-left corner."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(base64.b64decode(picture.split(",", 1)[1]))).convert("RGB")
-    return np.array(image.getpixel((round(x * (image.width - 1)), round(y * (image.height - 1)))), dtype=int)
+    height, width = picture.shape[:2]
+    return np.asarray(picture[round(y * (height - 1)), round(x * (width - 1))], dtype=int)
 
 
 def test_the_landscape_picture_is_low_where_the_surface_is_low_and_the_right_way_up():
@@ -310,8 +285,8 @@ def test_the_landscape_picture_is_low_where_the_surface_is_low_and_the_right_way
     from lib import plots
 
     saddle = optimizers.SURFACES["saddle"]
-    picture = plots.landscape_picture(optimizers.landscape(saddle, 400), saddle.log_levels, pixels=200)
-    assert picture.startswith("data:image/png;base64,")
+    picture = plots.landscape_rgb(optimizers.landscape(saddle, 400), saddle.log_levels, pixels=200)
+    assert picture.shape == (200, 200, 3) and picture.dtype == np.uint8
     valley, heights = np.array([0xbf, 0xdb, 0xfe]), np.array([0xff, 0xff, 0xff])
     for x, y, shade in ((0.5, 0.01, valley), (0.5, 0.99, valley), (0.01, 0.5, heights), (0.99, 0.5, heights)):
         assert np.abs(_pixel(picture, x, y) - shade).max() <= 12, (x, y, _pixel(picture, x, y))
@@ -324,39 +299,83 @@ def test_the_landscape_picture_is_low_where_the_surface_is_low_and_the_right_way
     # Up is up: Rosenbrock's valley floor y = x² passes (0, 0) (z = 1), while (0, 2), straight above
     # it, is 401 high; mirrored, the two would swap. (x in -2 .. 2, y in -1 .. 3, from the top-left.)
     rosenbrock = optimizers.SURFACES["rosenbrock"]
-    picture = plots.landscape_picture(optimizers.landscape(rosenbrock, 400), rosenbrock.log_levels, pixels=200)
+    picture = plots.landscape_rgb(optimizers.landscape(rosenbrock, 400), rosenbrock.log_levels, pixels=200)
     width = 199  # the picture's last pixel; a band's own shade is the brightest near a point (lines are dark)
     floor, above = (max(_pixel(picture, 0.5 + dx / width, y + dy / width).sum()
                         for dx in range(-3, 4) for dy in range(-3, 4)) for y in (3 / 4, 1 / 4))
     assert floor <= above - 20, (floor, above)  # 729 against 758 (mirrored: 758 against 729)
 
 
-def test_the_races_frames_move_one_ball_a_path_to_that_step():
-    """Play and the step slider move a ball per optimizer: each frame holds one point a path, the
-    path's own point at the frame's step (the last one drawn for a path that left the map), and
-    names the ball traces, which start at each path's end; the landscape is a picture under them."""
+def _frames(data):
+    """Every frame of a picture (PNG or GIF bytes) as an RGB array, as a browser shows it."""
+    import io
+
+    from PIL import Image, ImageSequence
+
+    frames = ImageSequence.Iterator(Image.open(io.BytesIO(data)))
+    return [np.asarray(frame.convert("RGB"), dtype=int) for frame in frames]
+
+
+def _rgb(color):
+    return np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+def test_the_race_is_drawn_where_the_paths_go_and_play_steps_each_ball_along_its_own_path():
+    """The race's picture: the map inside white margins, each path in its colour from the start's ring,
+    its ball where it ended, a red ✕ where one left the map, the minimum starred. Play is a GIF that
+    plays once: frame by frame each ball at its own path's point at that step (FRAMES steps from the
+    first to the longest path's last), all at the same step, ending on the picture itself."""
     from lib import plots
+    from lib.plots import optimizers as drawn
 
     name = "ravine"
-    paths = [(label, optimizers.trajectory(label, name, learning_rate=rate, steps=60))
-             for label, rate in (("SGD", 0.1), ("Adam", 0.1), ("SGD", 3.0))]
-    figure = decoded(plots.race_figure(optimizers.SURFACES[name], optimizers.landscape(name), paths, "en").to_dict())
-    assert figure["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
-    assert all(trace["type"] == "scatter" for trace in figure["data"])  # no contour left to trace again
-    balls = figure["frames"][0]["traces"]
-    assert balls == [3, 4, 5]  # after the three paths
-    for k, (label, path) in enumerate(paths):
-        drawn = np.column_stack([figure["data"][k]["x"], figure["data"][k]["y"]])
-        assert np.allclose(drawn, np.round(path[:len(drawn)], 3))
-        assert np.allclose([figure["data"][balls[k]]["x"][0], figure["data"][balls[k]]["y"][0]], drawn[-1])
-        for frame in figure["frames"]:
-            step = min(int(frame["name"]), len(drawn) - 1)
-            ball = frame["data"][k]
-            assert (len(ball["x"]), len(ball["y"])) == (1, 1)
-            assert np.allclose([ball["x"][0], ball["y"][0]], drawn[step]), (label, frame["name"])
-    assert len(np.column_stack([figure["data"][2]["x"], figure["data"][2]["y"]])) < 61  # SGD at 3.0 left the map
-    assert [s["label"] for s in figure["layout"]["sliders"][0]["steps"]][-1] == "60"
+    surface = optimizers.SURFACES[name]
+    paths = [(label, optimizers.trajectory(label, name, learning_rate=rate, steps=60, start=(-1.8, 1.2)))
+             for label, rate in (("SGD", 0.3), ("Adam", 0.1), ("SGD", 0.55))]
+    backdrop = plots.race_backdrop(plots.landscape_rgb(optimizers.landscape(name, 200), pixels=120), surface)
+    left, top, right, bottom = drawn.MARGIN
+    assert (backdrop.width, backdrop.height) == (left + 120 + right, top + 120 + bottom)
 
+    def pixel(x, y):  # a point of the ravine (-2..2 both ways) -> (row, column) of the picture
+        return round(top + (2 - y) / 4 * 119), round(left + (x + 2) / 4 * 119)
+
+    [picture] = _frames(plots.race_picture(surface, backdrop, paths))
+    margins = np.concatenate([picture[:top].reshape(-1, 3), picture[:, -right:].reshape(-1, 3)])
+    assert {tuple(c) for c in np.unique(margins, axis=0)} == {(255, 255, 255), (0x0f, 0x17, 0x2a)}  # white; the numbers
+    inside = [p[:int(np.argmin(np.abs(p).max(axis=1) <= 2))] if (np.abs(p).max(axis=1) > 2).any() else p
+              for _, p in paths]  # each path up to where it left the map
+    assert len(inside[0]) == len(inside[1]) == 61 and 1 < len(inside[2]) < 61  # SGD at 0.55 left (y times -1.2 a step)
+
+    def balls_at(frame, balls):  # each ball in its colour where it is, unless one drawn after it covers it
+        for k, ball in enumerate(balls):
+            if not [j for j in range(k + 1, 3) if np.abs(np.subtract(pixel(*balls[j]), pixel(*ball))).max() <= 8]:
+                assert (frame[pixel(*ball)] == _rgb(plots.category_color(k))).all(), (k, ball)
+        return True
+
+    assert balls_at(picture, [points[-1] for points in inside])  # each where it ended
+    row, col = pixel(*inside[2][-1])  # the one that left: a red ✕ over its last point inside
+    assert (np.abs(picture[row - 7:row + 8, col - 7:col + 8] - _rgb("#dc2626")).sum(axis=2) == 0).sum() > 20
+    row, col = pixel(0, 0)  # the minimum: a star (under a ball that reached it)
+    assert (np.abs(picture[row - 11:row + 12, col - 11:col + 12] - _rgb("#facc15")).sum(axis=2) == 0).sum() > 20
+
+    frames = _frames(plots.race_animation(surface, backdrop, paths, tag=1))
+    steps = sorted(set(np.linspace(0, 60, drawn.FRAMES).astype(int)))
+    assert len(frames) == len(steps) == drawn.FRAMES
+    for frame, step in zip(frames, steps):
+        assert balls_at(frame, [points[min(step, len(points) - 1)] for points in inside]), step
+    assert (frames[-1] == picture).all()  # Play stops on the picture
+    again = plots.race_animation(surface, backdrop, paths, tag=2)
+    assert again != plots.race_animation(surface, backdrop, paths, tag=1)  # a new file: the browser plays it anew
+    assert all((a == b).all() for a, b in zip(_frames(again), frames))
+
+
+def test_the_race_legend_names_each_racer_in_its_paths_colour():
+    from lib import plots
+
+    legend = plots.race_legend(["SGD", "Adam <b>", "RMSprop ✕"], "ko")
+    for k, label in enumerate(["SGD", "Adam &lt;b&gt;", "RMSprop ✕"]):
+        assert f"background:{plots.category_color(k)}\"></span>{label}</span>" in legend
+    assert "최소점" in legend and "시작점" in legend and "<b>" not in legend
 
 def test_a_walk_asked_again_is_the_same_read_only_path():
     """A class moving one slider asks for the same walks: the server walks once and every page reads

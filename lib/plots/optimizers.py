@@ -1,19 +1,19 @@
-"""Optimizer figures: paths on a picture of the landscape (animated in the browser), the
-learning-rate trio, and a race of optimizers on real data."""
-import base64
+"""Optimizer pictures and figures: the racers' paths on a picture of the landscape (and played as
+an animation when asked), the learning-rate trio, and a race of optimizers on real data."""
+import html
 import io
 
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import Canvas, category_color
+from lib.plots.base import CATEGORICAL, Canvas, category_color
 
-MARKERS = 60  # step dots drawn per path: each is an SVG node the browser restyles on every redraw
-FRAMES = 25  # animation frames: the browser plays them, the server is not asked again
+MARKERS = 60  # step dots drawn per path
+FRAMES = 25  # Play's frames: the steps at which every ball is shown, the first to the longest path's last
 LANDSCAPE_SCALE = [[0.0, "#bfdbfe"], [0.35, "#e0f2fe"], [1.0, "#ffffff"]]  # the valley floor blue, the heights white
 BANDS = 24  # heights between the lowest and the highest point of the map, one shade each
 BAND_LINE = (0x94, 0xa3, 0xb8)  # the line between two bands
-PICTURE_PIXELS = 400  # the landscape's picture: about the plot's size on a laptop
+RACE_PIXELS = 520  # a side of the race's map: about the chart it replaced, on a laptop
 
 
 def _visible(path, frame):
@@ -31,7 +31,7 @@ def _scale_colors(t):
     return np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=-1)
 
 
-def landscape_rgb(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
+def landscape_rgb(landscape, log_levels=False, *, pixels=RACE_PIXELS):
     """The landscape as an RGB picture (uint8, `pixels` × `pixels`, its top row the highest y): its
     heights in BANDS shades (on a log scale with `log_levels`) and a line where one band meets the
     next — a contour map as a picture. A landscape grid finer than `pixels` (two points a pixel)
@@ -49,18 +49,6 @@ def landscape_rgb(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
     rgb[edge] = BAND_LINE
     picture = Image.fromarray(np.round(rgb[::-1]).astype("uint8"))  # row 0 of z is the lowest y: the bottom
     return np.asarray(picture.resize((pixels, pixels), Image.Resampling.BOX))
-
-
-def landscape_picture(landscape, log_levels=False, *, pixels=PICTURE_PIXELS):
-    """The landscape (`landscape_rgb`) as a PNG data URI. The browser decodes a picture once and
-    stretches it under the paths; a contour trace it traced anew on every nudge (on the Optimizers
-    page, more of a nudge than the paths)."""
-    from PIL import Image
-
-    picture = Image.fromarray(landscape_rgb(landscape, log_levels, pixels=pixels)).quantize(64)
-    buffer = io.BytesIO()
-    picture.save(buffer, "PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def trio_pictures(surface, background, trio):
@@ -99,85 +87,148 @@ def trio_pictures(surface, background, trio):
     return pictures, [label for label, _, _ in trio]
 
 
+MARGIN = (40, 10, 14, 26)  # the race picture's white strips left, above, right and under the map: the axes' numbers
+BALL, RING = 6, 8  # radii of a racer's ball and of the start's ring, pixels
+RED, STAR, STAR_EDGE, INK = "#dc2626", "#facc15", "#713f12", "#0f172a"
+
+
+def race_backdrop(landscape_rgb_picture, surface):
+    """The race's picture before any racer: the landscape (its `landscape_rgb`) in 64 colours plus
+    the racers' and the marks' own, with the axes' numbers in a white margin — a palette picture,
+    so that each of Play's frames is drawn on a copy without choosing colours again. Made once a
+    surface (the page keeps it)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    landscape = Image.fromarray(np.asarray(landscape_rgb_picture, dtype="uint8")).quantize(64)
+    shades = landscape.getpalette()[:64 * 3]
+    exact = ["#ffffff", INK, RED, STAR, STAR_EDGE, *CATEGORICAL]  # from entry 64 on, whatever the map's shades
+    palette = shades + [255] * (64 * 3 - len(shades)) + [int(c[i:i + 2], 16) for c in exact for i in (1, 3, 5)]
+    side, (left, top, right, bottom) = landscape.width, MARGIN
+    picture = Image.new("P", (left + side + right, top + side + bottom), 64)  # 64: white
+    picture.putpalette(palette)
+    picture.paste(landscape, (left, top))
+    draw, font = ImageDraw.Draw(picture), ImageFont.load_default(size=13)
+    for axis, (low, high) in (("x", surface.x_range), ("y", surface.y_range)):
+        for value in _ticks(low, high):
+            x, y = _to_pixel(surface, side, value if axis == "x" else low, value if axis == "y" else low)
+            if axis == "x":
+                draw.line([(x, top + side), (x, top + side + 4)], fill=_index(palette, INK))
+                draw.text((x, top + side + 7), f"{value:g}", fill=_index(palette, INK), font=font, anchor="mt")
+            else:
+                draw.line([(left - 4, y), (left, y)], fill=_index(palette, INK))
+                draw.text((left - 7, y), f"{value:g}", fill=_index(palette, INK), font=font, anchor="rm")
+    return picture
+
+
+def _index(palette, color):
+    """The palette's entry for `color` (one of the exact colours `race_backdrop` added)."""
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    for k in range(64, len(palette) // 3):
+        if palette[3 * k:3 * k + 3] == rgb:
+            return k
+    raise ValueError(f"{color} is not one of the race's colours")
+
+
+def _ticks(low, high):
+    """About five round numbers from `low` to `high` (1, 2 or 5 times a power of ten apart)."""
+    rough = (high - low) / 5
+    power = 10.0 ** np.floor(np.log10(rough))
+    step = power * min(f for f in (1, 2, 5, 10) if f * power >= rough)
+    return [float(round(v, 10)) for v in np.arange(np.ceil(low / step) * step, high + step / 1e6, step)]
+
+
+def _to_pixel(surface, side, x, y):
+    """A point of the surface -> a pixel of the race's picture (the map inside its margins)."""
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    return MARGIN[0] + (x - x0) / (x1 - x0) * (side - 1), MARGIN[1] + (y1 - y) / (y1 - y0) * (side - 1)
+
+
+def race_picture(surface, backdrop, paths):
+    """The race as a PNG: every optimizer's path (`paths`: (label, path) each, coloured
+    `category_color(k)` in order) on its `race_backdrop`, a dot a step (at most MARKERS), its ball
+    where it ended, a path that left the map ended by a red ✕, the minima as stars, the start as a
+    ring. A picture, not a chart: Streamlit draws a changed chart anew, and the animated chart this
+    replaced cost ~85 ms of Chromium's main thread a nudge (its frames, dots, legend and play bar)."""
+    buffer = io.BytesIO()
+    _with_balls(*_race_still(surface, backdrop, paths), None).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def race_animation(surface, backdrop, paths, *, tag=0):
+    """Play: the race as a GIF that plays once — every ball stepping along its own path, all at the
+    same step (FRAMES steps from the first to the longest path's last, 80 ms each) — and stops where
+    `race_picture` is. Drawn only when asked: the frames cost nothing at a nudge. `tag` is written
+    into the file, so that Play pressed again is a new picture, which the browser plays from its start."""
+    still, shown = _race_still(surface, backdrop, paths)
+    longest = max((len(points) for points, _ in shown), default=1)
+    steps = sorted(set(np.linspace(0, longest - 1, FRAMES).astype(int)))
+    frames = [_with_balls(still, shown, step) for step in steps]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=80, comment=f"play {tag}")
+    return buffer.getvalue()
+
+
+def race_legend(labels, lang):
+    """Who is who on the race's picture, as HTML: each racer's colour before its name (`labels` in
+    the paths' order), then the minimum's star and the start's ring."""
+    def item(mark, text):
+        return f'<span style="white-space:nowrap;margin-right:16px">{mark}{html.escape(text)}</span>'
+    line = ('<span style="display:inline-block;width:20px;height:4px;margin-right:6px;vertical-align:middle;'
+            'background:{}"></span>')
+    items = [item(line.format(category_color(k)), label) for k, label in enumerate(labels)]
+    items += [item(f'<span style="color:{STAR};-webkit-text-stroke:0.6px {STAR_EDGE};margin-right:4px">★</span>',
+                   translate("optimizers.fig.minimum", lang)),
+              item(f'<span style="color:{INK};font-weight:700;margin-right:4px">◯</span>',
+                   translate("optimizers.fig.start", lang))]
+    return f'<div style="font-size:14px;line-height:1.9">{"".join(items)}</div>'
+
+
+def _race_still(surface, backdrop, paths):
+    """(the backdrop with every path, dot, ✕ and star and the start drawn, each path's (pixels,
+    colour index))."""
+    from PIL import ImageDraw
+
+    picture = backdrop.copy()
+    draw, palette, side = ImageDraw.Draw(picture), picture.getpalette(), picture.height - MARGIN[1] - MARGIN[3]
+    red, star, star_edge, ink = (_index(palette, c) for c in (RED, STAR, STAR_EDGE, INK))
+    shown = []
+    for k, (_, path) in enumerate(paths):
+        visible, left = _visible(path, (surface.x_range, surface.y_range))
+        points, color = [_to_pixel(surface, side, x, y) for x, y in visible], _index(palette, category_color(k))
+        shown.append((points, color))
+        if len(points) > 1:
+            draw.line(points, fill=color, width=3, joint="curve")
+        for x, y in points[::max(1, len(points) // MARKERS)]:  # the steps' dots: how far each step went
+            draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=color)
+        if left:
+            (x, y), r = points[-1], 7
+            draw.line([(x - r, y - r), (x + r, y + r)], fill=red, width=3)
+            draw.line([(x - r, y + r), (x + r, y - r)], fill=red, width=3)
+    for m in surface.minima:
+        draw.polygon(_star(*_to_pixel(surface, side, *m), 11), fill=star, outline=star_edge)
+    start = paths[0][1][0] if paths else surface.start
+    x, y = _to_pixel(surface, side, float(start[0]), float(start[1]))
+    draw.ellipse([x - RING, y - RING, x + RING, y + RING], outline=ink, width=3)
+    return picture, shown
+
+
+def _with_balls(still, shown, step):
+    """A copy of the race's `still` with each path's ball at `step` (None: where the path ended)."""
+    from PIL import ImageDraw
+
+    picture = still.copy()
+    draw, white = ImageDraw.Draw(picture), _index(picture.getpalette(), "#ffffff")
+    for points, color in shown:
+        x, y = points[-1] if step is None else points[min(step, len(points) - 1)]
+        draw.ellipse([x - BALL, y - BALL, x + BALL, y + BALL], fill=color, outline=white, width=2)
+    return picture
+
+
 def _star(x, y, r):
     """A five-pointed star's corners around (x, y), `r` its outer radius."""
     angles = np.pi / 2 + np.arange(10) * np.pi / 5
     radii = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
     return [(float(x + q * np.cos(a)), float(y - q * np.sin(a))) for q, a in zip(radii, angles)]
-
-
-def _backdrop(canvas, surface, landscape, at=(1, 1)):
-    """The landscape under cell `at`: its picture, or a grid (xs, ys, z) made into one."""
-    picture = landscape if isinstance(landscape, str) else landscape_picture(landscape, surface.log_levels)
-    canvas.backdrop(picture, surface.x_range, surface.y_range, *at)
-
-
-def race_figure(surface, landscape, paths, lang, *, height=520):
-    """The landscape (a grid (xs, ys, z) or its `landscape_picture`), every optimizer's path from
-    the same start, the minima as stars; a Play button and a step slider move a ball along each
-    path in the browser, all at the same step."""
-    canvas = Canvas()
-    _backdrop(canvas, surface, landscape)
-    frame = (surface.x_range, surface.y_range)
-    shown = []
-    for k, (label, path) in enumerate(paths):
-        color = category_color(k)
-        visible, left = _visible(path, frame)
-        shown.append(np.round(visible, 3))
-        canvas.trace("scatter", x=shown[-1][:, 0], y=shown[-1][:, 1],
-                     mode="lines+markers", name=label + (" ✕" if left else ""), line=dict(color=color, width=2.5),
-                     marker=dict(size=3, maxdisplayed=MARKERS), hovertemplate=f"{label}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
-    balls = len(canvas.data)  # the first ball's trace: one a path, under the stars and the start
-    for k, path in enumerate(shown):
-        canvas.trace("scatter", x=path[-1:, 0], y=path[-1:, 1], mode="markers", showlegend=False, hoverinfo="skip",
-                     marker=dict(size=10, color=category_color(k), line=dict(color="white", width=1.5)))
-    if surface.minima:
-        canvas.trace("scatter", x=[m[0] for m in surface.minima], y=[m[1] for m in surface.minima], mode="markers",
-                     name=translate("optimizers.fig.minimum", lang),
-                     marker=dict(symbol="star", size=16, color="#facc15", line=dict(color="#713f12", width=1)))
-    start = paths[0][1][0] if paths else surface.start
-    canvas.trace("scatter", x=[float(start[0])], y=[float(start[1])], mode="markers",
-                 name=translate("optimizers.fig.start", lang), marker=dict(symbol="circle-open", size=14, color="#0f172a",
-                                                                           line=dict(width=3)))
-    plain = dict(constrain="domain", showgrid=False, zeroline=False)  # no grid over the landscape's lines
-    canvas.axis("x", range=list(surface.x_range), title=dict(text="x"), **plain)
-    canvas.axis("y", range=list(surface.y_range), title=dict(text="y"), scaleanchor="x", **plain)
-    animation = _animation(shown, balls, lang)
-    # Margins fixed by hand, wide enough for the axis titles, the legend and the Play bar: letting
-    # Plotly grow them to fit ("autoexpand") redraws the whole figure a second time on every update.
-    margin = dict(l=55, r=210, t=20, b=120 if animation else 50, autoexpand=False)
-    return canvas.figure(height, top=20, showlegend=True, legend=dict(orientation="v", x=1.02, y=1),
-                         margin=margin, **animation)
-
-
-def _animation(shown, first, lang):
-    """Frames that put every path's ball (traces `first`, `first` + 1, ...) at the same step, with
-    Play and a step slider. A frame moves the balls only (one point each), not the paths: frames
-    that grew every path step by step sent each path FRAMES times over (two thirds of the figure)
-    for the browser to read on every nudge."""
-    longest = max((len(p) for p in shown), default=1)
-    if longest < 3:
-        return {}
-    steps = sorted(set(np.linspace(0, longest - 1, FRAMES).astype(int)))
-    frames = [dict(name=str(s), traces=list(range(first, first + len(shown))), data=[_ball(p, s) for p in shown])
-              for s in steps]
-    play = translate("optimizers.fig.play", lang)
-    return dict(
-        frames=frames,
-        updatemenus=[dict(type="buttons", x=0, y=-0.12, xanchor="left", yanchor="top", showactive=False, buttons=[
-            dict(label=f"▶ {play}", method="animate",
-                 args=[None, dict(frame=dict(duration=80, redraw=False), transition=dict(duration=0), fromcurrent=False)])])],
-        sliders=[dict(x=0.16, y=-0.08, len=0.8, pad=dict(t=10), active=len(steps) - 1,
-                      currentvalue=dict(prefix=translate("optimizers.fig.step", lang) + " ", xanchor="right", font=dict(size=12)),
-                      steps=[dict(label=str(s), method="animate",
-                                  args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=False))])
-                             for s in steps])])
-
-
-def _ball(path, step):
-    """Where a ball is at `step`: the path's point then, or its last one (a path that left the map)."""
-    at = min(step, len(path) - 1)
-    return dict(type="scatter", x=path[at:at + 1, 0], y=path[at:at + 1, 1])
 
 
 def data_race_figure(histories, lang, *, epochs):
