@@ -21,10 +21,14 @@ from lib import ui  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MAIN_TEXT_JS = "() => (document.querySelector('[data-testid=stMain]') || {}).innerText || ''"
+# A chart: a Plotly chart drawn, or one of the pictures pages draw instead where a nudge would
+# redraw a chart (the filters' input, Evaluate's digit, the optimizers' race), loaded.
+DRAWN_JS = """() => !!document.querySelector('.js-plotly-plot .main-svg') || Array.from(
+    document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')).some(i => i.complete && i.naturalWidth)"""
 
 
 def first_visit(browser, base, path, limit):
-    """(seconds to the title, seconds to the first drawn chart, [(second, first line shown)])."""
+    """(seconds to the title, seconds to the first drawn chart or picture, [(second, first line shown)])."""
     tab = browser.new_page(viewport={"width": 1400, "height": 1000})
     start = time.time()
     tab.goto(base + path, wait_until="commit")
@@ -37,7 +41,7 @@ def first_visit(browser, base, path, limit):
         line = next((x for x in tab.evaluate(MAIN_TEXT_JS).splitlines() if x.strip() and x != "hourglass_top"), "")
         if not shown or shown[-1][1] != line:
             shown.append((now, line))
-        if tab.locator(".js-plotly-plot .main-svg").count():
+        if tab.evaluate(DRAWN_JS):
             chart = now
         time.sleep(0.05)
     tab.close()

@@ -104,7 +104,7 @@ except pooling.PoolError as e:
     ui.say(e, place=picture)
 if pooled is not None:
     with picture:
-        ui.plot(plots.pooled_pair_figure(source.image, pooled, ui.lang(), signed=source.signed))
+        ui.pictures(*plots.pooled_pair_pictures(source.image, pooled, ui.lang(), signed=source.signed), across=2)
         show_shapes(layer, source.image, pooled, window)
         facts.update(in_shape=source.image.shape, out_shape=pooled.shape,
                      width_factor=source.image.shape[1] / pooled.shape[1], kept=pooled.size / source.image.size)
@@ -129,7 +129,7 @@ why, numbers = st.columns([2.4, 1], gap="large")
 with why:
     try:
         change = pooling.shift_change(source.image, pool_size=pool_size, mode="max")
-        ui.plot(plots.shift_figure(change, ui.lang()))
+        ui.pictures(*plots.shift_pictures(change, ui.lang()), across=2)
         raw, kept = f"{100 * change.raw:.1f}", f"{100 * change.pooled:.1f}"
         facts["shift_ratio"] = change.pooled / change.raw if change.raw else None
         st.markdown(t("pooling.why_idea", raw=raw, pooled=kept, size=pool_size))

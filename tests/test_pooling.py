@@ -93,6 +93,48 @@ def test_a_pool_larger_than_the_image_is_fine_with_same_padding():
     assert pooling.pool(np.ones((3, 3)), pool_size=4, padding="same").shape == (1, 1)
 
 
+def _decoded(data):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=int)
+
+
+def test_before_and_after_are_pictures_of_one_width_each_pixel_a_block_in_the_charts_colours():
+    """The photo and its pooled half as PNGs: the same width on screen, every pooled pixel a whole
+    block twice the photo's, coloured as `paint` colours it; a feature map on one red-blue scale."""
+    from lib import plots
+    from lib.plots.base import paint
+
+    image = np.random.default_rng(3).random((10, 16))
+    pooled = pooling.pool(image, pool_size=2, mode="max")
+    (before, after), titles = plots.pooled_pair_pictures(image, pooled, "en", width=64)
+    before, after = _decoded(before), _decoded(after)
+    assert before.shape == (40, 64, 3) and after.shape == (40, 64, 3)  # 4 and 8 px a pixel
+    np.testing.assert_array_equal(before[::4, ::4], paint(image))
+    np.testing.assert_array_equal(after[::8, ::8], paint(pooled))
+    np.testing.assert_array_equal(after[7::8, 7::8], paint(pooled))  # whole blocks
+    assert titles == ["Before (10×16)", "After pooling (5×8)"]
+    signed = image - 0.5
+    pooled = pooling.pool(signed, pool_size=2)
+    (before, after), _ = plots.pooled_pair_pictures(signed, pooled, "ko", signed=True, width=64)
+    limit = np.abs(signed).max()  # the input's: the pooled map on the same scale
+    np.testing.assert_array_equal(_decoded(after)[::8, ::8], paint(pooled, signed=True, limit=limit))
+
+
+def test_the_shift_is_two_pictures_on_one_scale_with_the_share_changed_in_their_titles():
+    from lib import plots
+    from lib.plots.base import paint
+
+    change = pooling.shift_change(data.square_photo("china", 32), pool_size=2)
+    (raw, kept), titles = plots.shift_pictures(change, "en", width=64)
+    limit = max(change.raw_difference.max(), change.pooled_difference.max())
+    np.testing.assert_array_equal(_decoded(raw)[::2, ::2], paint(change.raw_difference, signed=True, limit=limit))
+    np.testing.assert_array_equal(_decoded(kept)[::4, ::4], paint(change.pooled_difference, signed=True, limit=limit))
+    assert titles[0] == f"Raw pixels: {100 * change.raw:.1f}% changed"
+
+
 # --- The page ---------------------------------------------------------------------------------
 
 def test_the_page_shows_the_seeds_32_to_16_and_its_code_prints_the_same_numbers(tmp_path):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import Canvas, category_color, pair_height, size
+from lib.plots.base import Canvas, category_color, paint, pair_height, png, size
 
 
 
@@ -36,11 +36,29 @@ def windows_figure(grid, windows, pooled, lang, *, mode="max"):
     return canvas.figure(420, top=40)
 
 
-def shift_figure(change, lang):
-    """Where a one-pixel shift changes the image, before and after max pooling (red = changed)."""
-    canvas = Canvas(1, 2, (translate("pooling.fig.raw", lang, change=f"{100 * change.raw:.1f}"),
-                           translate("pooling.fig.pooled_change", lang, change=f"{100 * change.pooled:.1f}")))
+def pooled_pair_pictures(picture, pooled, lang, *, signed=False, width=480):
+    """Before and after pooling as two PNG pictures of the same width, with their titles: fewer,
+    bigger pixels, the same picture (each pixel scaled up whole). A feature map (`signed`) keeps the
+    red-blue scale, the same for both. Pictures, not a chart: they change at every nudge of the
+    pool, and a changed chart is drawn anew."""
+    limit = max(float(np.abs(picture).max()), 1e-6) if signed else None
+    pictures = _same_width([paint(z, signed=signed, limit=limit) for z in (picture, pooled)], width)
+    return pictures, [translate("pooling.fig.before", lang, shape=size(picture)),
+                      translate("pooling.fig.after", lang, shape=size(pooled))]
+
+
+def shift_pictures(change, lang, *, width=480):
+    """Where a one-pixel shift changes the image, before and after max pooling, as two PNG pictures
+    of the same width on one red-blue scale (red: changed), with their titles."""
     limit = max(float(change.raw_difference.max()), float(change.pooled_difference.max()), 1e-6)
-    canvas.image(change.raw_difference, col=1, signed=True, limit=limit)
-    canvas.image(change.pooled_difference, col=2, signed=True, limit=limit)
-    return canvas.figure(pair_height(change.raw_difference), top=40)
+    pictures = _same_width([paint(change.raw_difference, signed=True, limit=limit),
+                            paint(change.pooled_difference, signed=True, limit=limit)], width)
+    return pictures, [translate("pooling.fig.raw", lang, change=f"{100 * change.raw:.1f}"),
+                      translate("pooling.fig.pooled_change", lang, change=f"{100 * change.pooled:.1f}")]
+
+
+def _same_width(rgbs, width):
+    """PNGs of RGB pictures, each pixel scaled up whole: the first to about `width` px across, the
+    others to the first's width (as near as whole pixels go)."""
+    across = rgbs[0].shape[1] * max(1, round(width / rgbs[0].shape[1]))
+    return [png(rgb, whole=max(1, round(across / rgb.shape[1]))) for rgb in rgbs]
