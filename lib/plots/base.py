@@ -84,7 +84,10 @@ def png(rgb, *, whole=1, frame=None, color=None):
     outside those cells, which stay as they are."""
     from PIL import Image, ImageDraw
 
-    picture = Image.fromarray(np.asarray(rgb).repeat(whole, axis=0).repeat(whole, axis=1))
+    rgb = np.asarray(rgb)
+    if frame is None and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        rgb = rgb[..., 0]  # gray: one channel, a third of the bytes to compress
+    picture = Image.fromarray(rgb.repeat(whole, axis=0).repeat(whole, axis=1))
     if frame is not None:
         top, left, height, width = frame
         box = [left * whole - 2, top * whole - 2, (left + width) * whole + 1, (top + height) * whole + 1]

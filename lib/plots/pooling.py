@@ -36,7 +36,7 @@ def windows_figure(grid, windows, pooled, lang, *, mode="max"):
     return canvas.figure(420, top=40)
 
 
-def pooled_pair_pictures(picture, pooled, lang, *, signed=False, width=480):
+def pooled_pair_pictures(picture, pooled, lang, *, signed=False, width=400):
     """Before and after pooling as two PNG pictures of the same width, with their titles: fewer,
     bigger pixels, the same picture (each pixel scaled up whole). A feature map (`signed`) keeps the
     red-blue scale, the same for both. Pictures, not a chart: they change at every nudge of the
@@ -47,7 +47,7 @@ def pooled_pair_pictures(picture, pooled, lang, *, signed=False, width=480):
                       translate("pooling.fig.after", lang, shape=size(pooled))]
 
 
-def shift_pictures(change, lang, *, width=480):
+def shift_pictures(change, lang, *, width=320):
     """Where a one-pixel shift changes the image, before and after max pooling, as two PNG pictures
     of the same width on one red-blue scale (red: changed), with their titles."""
     limit = max(float(change.raw_difference.max()), float(change.pooled_difference.max()), 1e-6)
