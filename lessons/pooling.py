@@ -33,12 +33,12 @@ def seed_figure(mode, lang):
 
 
 @ui.shared_figure
-def windows_figure(digit, pool_size, strides, padding, mode, lang):
-    """(figure, number of windows) for one digit's pixels on the digits' own 0..16 scale."""
+def windows_pictures(digit, pool_size, strides, padding, mode, lang):
+    """((pictures, titles), number of windows) for one digit's pixels on the digits' own 0..16 scale."""
     grid = np.round(data.digit(digit)[0] * 16)  # whole numbers a student can read
     boxes = pooling.windows(grid, pool_size=pool_size, strides=strides, padding=padding)
     pooled = pooling.pool(grid, pool_size=pool_size, strides=strides, padding=padding, mode=mode)
-    return plots.windows_figure(grid, boxes, pooled, lang, mode=mode), len(boxes)
+    return plots.windows_pictures(grid, boxes, pooled, lang, mode=mode), len(boxes)
 
 
 def feature_map_input():
@@ -119,8 +119,8 @@ ui.section("pooling", "windows", idea=False)
 last_digit = data.DIGIT_COUNT - 1
 grid_digit = ui.bound(st.number_input, t("pooling.grid_digit", last=last_digit), 0, last_digit, 0,
                       key=key("grid"))
-figure, windows = windows_figure(grid_digit, pool_size, strides, padding, mode, ui.lang())
-ui.plot(figure)
+pictures, windows = windows_pictures(grid_digit, pool_size, strides, padding, mode, ui.lang())
+ui.pictures(*pictures, across=2)
 facts["windows"] = windows
 st.markdown(t(f"pooling.windows_idea.{mode}", n=windows, size=pool_size, strides=strides))
 

@@ -135,6 +135,33 @@ def test_the_shift_is_two_pictures_on_one_scale_with_the_share_changed_in_their_
     assert titles[0] == f"Raw pixels: {100 * change.raw:.1f}% changed"
 
 
+def test_the_windows_pictures_frame_each_window_and_its_pooled_cell_in_one_colour():
+    """Max pooling of a small grid, 2×2 windows moving 2: each window framed in its colour around
+    its cells, the kept cell ringed in it; the pooled cell of that window framed the same colour,
+    its cells gray as the grid's values (0 black, the largest white); both pictures one width."""
+    from lib import plots
+    from lib.plots.base import paint
+
+    grid = np.arange(16, dtype="float64").reshape(4, 4)
+    boxes = pooling.windows(grid, pool_size=2, strides=2)
+    pooled = pooling.pool(grid, pool_size=2, mode="max")
+    (left, right), titles = plots.windows_pictures(grid, boxes, pooled, "en", cell=40)
+    left, right = _decoded(left), _decoded(right)
+    assert left.shape == right.shape == (160, 160, 3)  # a pooled cell 80 px: one width
+    assert titles == ["The digit's pixels (4×4)", "Pooled (2×2)"]
+    for k, w in enumerate(boxes):
+        color = np.array([int(plots.category_color(k)[i:i + 2], 16) for i in (1, 3, 5)])
+        edge = left[w.top * 40 + 1, w.left * 40 + 10:w.right * 40 - 10]  # the window's frame: its top edge
+        share = (edge == color).all(axis=1).mean()  # every other window dotted: dashes of 6 px in 12
+        assert share == 1.0 if (w.out_row + w.out_col) % 2 == 0 else 0.4 <= share <= 0.6, (k, share)
+        row, col = w.kept  # the kept (largest) cell ringed, 6 px inside its own edge
+        assert (left[row * 40 + 6, col * 40 + 10:(col + 1) * 40 - 10] == color).all(), (k, w.kept)
+        assert (right[w.out_row * 80 + 1, w.out_col * 80 + 10:(w.out_col + 1) * 80 - 10] == color).all(), k
+        corner = paint(np.array([[pooled[w.out_row, w.out_col]]]), limit=(0, 15))[0, 0]
+        assert (right[w.out_row * 80 + 12, w.out_col * 80 + 12] == corner).all()  # its gray, inside the frame
+    assert [tuple(pooled.ravel())] == [(5, 7, 13, 15)]  # the largest of each window, as Keras keeps it
+
+
 # --- The page ---------------------------------------------------------------------------------
 
 def test_the_page_shows_the_seeds_32_to_16_and_its_code_prints_the_same_numbers(tmp_path):
@@ -178,7 +205,7 @@ def test_a_pool_larger_than_its_input_says_so_and_the_page_keeps_working():
     assert not at.exception
     message = at.error[0].value
     assert "3×3" in message and "2×2" in message  # the 2×2 feature map of an 8×8 digit at stride 3
-    assert len(at.get("plotly_chart")) >= 2  # the seed's example and the windows still draw
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) >= 2  # the seed's example and the windows
     assert not at.code  # no code for settings that cannot run
 
 
