@@ -26,8 +26,11 @@ pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-FIGURES_JS = """() => JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot'))
-    .map(e => [e.data, (e.layout || {}).annotations]))"""
+# What a page draws: its charts' data, and the addresses of the pictures it draws instead where a
+# nudge would redraw a chart (a changed picture is a new file).
+FIGURES_JS = """() => JSON.stringify([Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(e => [e.data, (e.layout || {}).annotations]),
+    Array.from(document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')).map(i => i.src)])"""
 
 
 def _need_browser():
@@ -231,9 +234,9 @@ def test_every_page_loads_in_both_languages_with_its_figure_which_a_control_move
 
 
 def a_control_moves_a_figure(page):
-    """Nudge the page's sliders (or type in a number box) until a figure changes; on a page with
-    neither, the language switch must redraw the figure. Sliders that only set up a training run
-    change nothing until Train is pressed, so several are tried."""
+    """Nudge the page's sliders (or type in a number box) until a figure or a picture changes; on a
+    page with neither, the language switch must redraw the figure. Sliders that only set up a
+    training run change nothing until Train is pressed, so several are tried."""
     before = page.evaluate(FIGURES_JS)
     sliders = page.locator('[data-testid="stSlider"] input[type="range"]')
     numbers = page.locator('[data-testid="stNumberInput"] input')
