@@ -291,36 +291,37 @@ def test_stop_ends_a_long_run_and_keeps_what_it_learned(server, page):
     assert "Stopped at epoch" in status and page.locator('[data-testid="stException"]').count() == 0
 
 
-# _fullData: the traces with their arrays decoded (data keeps what the server sent, base64)
 def test_play_shows_the_race_as_an_animation_that_ends_on_the_picture_and_plays_anew_when_pressed_again(server, page):
     """The race on the surface is a picture (PNG); Play swaps it for a GIF of FRAMES frames, drawn
     then, whose last frame is that picture; Play again is a new file (a browser plays a GIF it has
     shown once no more); a nudge of the steps draws the still picture again, of the new walk."""
     from lib.plots import optimizers as drawn
 
-    def shown():  # the race's picture: (address, type, frames as RGB arrays)
-        address = page.evaluate("document.querySelector('[data-testid=stMain] [data-testid=stImage] img').src")
-        with urllib.request.urlopen(address, timeout=10) as sent:
-            picture = Image.open(io.BytesIO(sent.read()))
-            frames = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(picture)]
-            return address, sent.headers["Content-Type"], frames
+    def address():  # of the race's picture, the page's first
+        return page.evaluate("document.querySelector('[data-testid=stMain] [data-testid=stImage] img').src")
+
+    def shown(after):  # once the picture is no longer `after` and the page settled: (address, type, frames)
+        wait_until(lambda: address() not in after, 30, f"the race's picture is still {address()}")
+        settle(page)  # (the file it replaced is gone from the server by now)
+        with urllib.request.urlopen(address(), timeout=10) as sent:
+            frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(io.BytesIO(sent.read())))]
+            return sent.url, sent.headers["Content-Type"], frames
 
     page.goto(f"{server}/optimizers?lang=en")
     settle(page)
-    still, kind, [picture] = shown()
+    still, kind, [picture] = shown(after=())
     assert kind == "image/png"
     play = page.get_by_role("button", name="Play")
     play.click()
-    wait_until(lambda: shown()[1] == "image/gif", 30, "Play did not show the animation")
-    first, _, frames = shown()
-    assert len(frames) == drawn.FRAMES and (frames[-1] == picture).all()
+    first, kind, frames = shown(after=(still,))
+    assert kind == "image/gif" and len(frames) == drawn.FRAMES and (frames[-1] == picture).all()
     assert any((frame != picture).any() for frame in frames[:-1])  # the balls were somewhere else before
     play.click()
-    wait_until(lambda: shown()[0] not in (first, still), 30, "Play again showed the same file")
+    again, kind, _ = shown(after=(still, first))  # Play again: a new file
+    assert kind == "image/gif"
     page.locator('[data-testid="stSlider"]', has_text="steps").first.locator('input[type="range"]').press("ArrowRight")
-    wait_until(lambda: shown()[1] == "image/png", 30, "a nudge of the steps kept the animation")
-    address, kind, [moved] = shown()
-    assert kind == "image/png" and address != still and moved.shape == picture.shape and (moved != picture).any()
+    moved_at, kind, [moved] = shown(after=(still, first, again))
+    assert kind == "image/png" and moved.shape == picture.shape and (moved != picture).any()
 
 
 def _nudge(tab, label, key="ArrowRight"):
