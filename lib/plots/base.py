@@ -92,6 +92,11 @@ def png(rgb, *, whole=1, frame=None, color=None):
         top, left, height, width = frame
         box = [left * whole - 2, top * whole - 2, (left + width) * whole + 1, (top + height) * whole + 1]
         ImageDraw.Draw(picture).rectangle(box, outline=color or HIGHLIGHT, width=2)
+    return png_of(picture)
+
+
+def png_of(picture):
+    """A PIL picture as PNG bytes, compressed lightly: it is drawn again at the next nudge."""
     buffer = io.BytesIO()
     picture.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
@@ -196,13 +201,6 @@ class Canvas:
         x, y = self.at(row, col)
         self.axis(x, visible=False, constrain="domain")
         self.axis(y, visible=False, autorange="reversed", scaleanchor=x, constrain="domain")
-
-    def backdrop(self, source, x_range, y_range, row=1, col=1):
-        """A picture (a data URI) stretched over the data ranges of cell (row, col), under the traces."""
-        x, y = self.at(row, col)
-        (x0, x1), (y0, y1) = x_range, y_range
-        self.pictures.append(dict(source=source, xref=x, yref=y, x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
-                                  xanchor="left", yanchor="top", sizing="stretch", layer="below"))
 
     def box(self, x0, y0, x1, y1, color, *, fill=0.12, width=2, dash=None, at=("x", "y")):
         """A filled rectangle in data coordinates, drawn under the traces."""

@@ -6,7 +6,7 @@ import io
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import CATEGORICAL, Canvas, category_color
+from lib.plots.base import CATEGORICAL, Canvas, category_color, png_of
 
 MARKERS = 60  # step dots drawn per path
 FRAMES = 25  # Play's frames: the steps at which every ball is shown, the first to the longest path's last
@@ -81,9 +81,7 @@ def trio_pictures(surface, background, trio):
             (x, y), r = points[-1], 7
             draw.line([(x - r, y - r), (x + r, y + r)], fill="#dc2626", width=3)
             draw.line([(x - r, y + r), (x + r, y - r)], fill="#dc2626", width=3)
-        buffer = io.BytesIO()
-        picture.save(buffer, "PNG", compress_level=1)
-        pictures.append(buffer.getvalue())
+        pictures.append(png_of(picture))
     return pictures, [label for label, _, _ in trio]
 
 
@@ -149,9 +147,7 @@ def race_picture(surface, backdrop, paths):
     where it ended, a path that left the map ended by a red ✕, the minima as stars, the start as a
     ring. A picture, not a chart: Streamlit draws a changed chart anew, and the animated chart this
     replaced cost ~85 ms of Chromium's main thread a nudge (its frames, dots, legend and play bar)."""
-    buffer = io.BytesIO()
-    _with_balls(*_race_still(surface, backdrop, paths), None).save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
+    return png_of(_with_balls(*_race_still(surface, backdrop, paths), None))
 
 
 def race_animation(surface, backdrop, paths, *, tag=0):

@@ -1,11 +1,9 @@
 """Pooling pictures (and the seed's figure): before and after, the windows one by one, and what a
 shift changes."""
-import io
-
 import numpy as np
 
 from lib.i18n import translate
-from lib.plots.base import Canvas, category_color, paint, pair_height, png, size
+from lib.plots.base import Canvas, category_color, paint, pair_height, png, png_of, size
 
 
 
@@ -52,12 +50,7 @@ def windows_pictures(grid, windows, pooled, lang, *, mode="max", cell=48):
                                 outline=color, width=3)
         draw_right.rectangle([w.out_col * big + 1, w.out_row * big + 1, (w.out_col + 1) * big - 2,
                               (w.out_row + 1) * big - 2], outline=color, width=4)
-    pictures = []
-    for picture in (left, right):
-        buffer = io.BytesIO()
-        picture.save(buffer, "PNG", compress_level=1)
-        pictures.append(buffer.getvalue())
-    return pictures, [translate("pooling.fig.grid", lang, shape=size(grid)),
+    return [png_of(left), png_of(right)], [translate("pooling.fig.grid", lang, shape=size(grid)),
                       translate("pooling.fig.pooled", lang, shape=size(pooled))]
 
 
