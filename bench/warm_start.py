@@ -5,13 +5,20 @@ said while the student waited.
     python bench/warm_start.py                      # every page, English
     python bench/warm_start.py --lang ko --pages evaluate,optimizers
     python bench/warm_start.py --app-dir /tmp/before  # an older commit, to compare
+    python bench/warm_start.py --cold --pages evaluate  # the first server ever on this computer
 
-Goal (issue "a whole class on one server"): the first chart within 10 s, and never an empty page
-with no word of what it waits for.
+A server reads back the class model an earlier server on this computer kept (lib/class_model.py),
+as a teacher's second lesson does; --cold gives each server an empty app folder of its own, so it
+trains the class model as the very first server on a computer does.
+
+Goal (issue "a lecture hall on one machine"): the first chart within 8 s (the 30-student issue
+asked 10), and never an empty page with no word of what it waits for.
 """
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -54,6 +61,8 @@ def main(argv=None):
     parser.add_argument("--pages", help="comma-separated URL paths (default: every page; '' is the start page)")
     parser.add_argument("--app-dir", default=str(ROOT))
     parser.add_argument("--limit", type=float, default=60.0, help="seconds to wait for a chart")
+    parser.add_argument("--cold", action="store_true",
+                        help="an empty app folder for each server: the class model is trained, not read back")
     args = parser.parse_args(argv)
     paths = args.pages.split(",") if args.pages is not None else [p.url_path for p in ui.available_pages()]
 
@@ -63,7 +72,9 @@ def main(argv=None):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         for path in paths:
-            with Server(app_dir=args.app_dir) as server:
+            with contextlib.ExitStack() as stack:
+                env = {"KERAS_CLASSROOM_DATA": stack.enter_context(tempfile.TemporaryDirectory())} if args.cold else {}
+                server = stack.enter_context(Server(app_dir=args.app_dir, env=env))
                 title, chart, shown = first_visit(browser, server.base, f"/{path}?lang={args.lang}", args.limit)
             waiting = [line for second, line in shown if line and (title is None or second < title)]
             rows.append((path or "(start)", title, chart, waiting))
@@ -71,8 +82,9 @@ def main(argv=None):
                   f"{' → '.join(w[:70] for w in waiting) or '-'}", flush=True)
         browser.close()
     charts = [c for _, _, c, _ in rows if c is not None]
-    print(f"\nfirst chart: max {_s(max(charts) if charts else None)} over {len(charts)} of {len(rows)} pages;"
-          f" goal ≤ 10 s: {'PASS' if len(charts) == len(rows) and max(charts) <= 10 else 'FAIL'}")
+    print("\ncold: every server trained the class model" if args.cold else "\nthe class model as this computer kept it")
+    print(f"first chart: max {_s(max(charts) if charts else None)} over {len(charts)} of {len(rows)} pages;"
+          f" goal ≤ 8 s: {'PASS' if len(charts) == len(rows) and max(charts) <= 8 else 'FAIL'}")
 
 
 def _s(seconds):

@@ -63,6 +63,14 @@ class Dataset:
 TEST_SIZE = 0.2  # the bundled sets' share held out as the test set (the mock exam); MNIST keeps its own
 
 
+def app_folder():
+    """The app's own folder on this computer (the class's SQLite store, the kept class model):
+    KERAS_CLASSROOM_DATA, else ~/.keras_classroom."""
+    import os
+
+    return os.environ.get("KERAS_CLASSROOM_DATA") or os.path.expanduser("~/.keras_classroom")
+
+
 def load_dataset(name, *, seed=0, test_size=TEST_SIZE, timeout=DOWNLOAD_TIMEOUT_S):
     """A data set by name (see `DATASETS`). Arrays are shared and read-only: copy to change them.
 

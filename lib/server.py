@@ -14,7 +14,7 @@ TensorFlow's kernel cache: measured on the optimizers page, the server's CPU per
 The import runs in a background thread, started after the first page is drawn when that page
 does not need Keras, and before it (with a message on the page) when it does. The same thread
 then trains the class model — the small CNN the filters, evaluate and save pages share (a few
-seconds, once per server). `imported` and `class_model_ready` say how far it has got.
+seconds, once per computer: lib.class_model keeps it, and a server started again reads it back). `imported` and `class_model_ready` say how far it has got.
 """
 import collections
 import gc

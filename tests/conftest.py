@@ -1,6 +1,9 @@
 """Fixtures shared by the test files."""
+import atexit
 import dataclasses
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -10,6 +13,11 @@ os.environ["KERAS_CLASSROOM_VALIDATE_FIGURES"] = "1"
 # The class's store of the app under test (its pages under AppTest, the servers the browser tests
 # start) lives in memory: a test run leaves no file behind. tests/test_store.py opens each home.
 os.environ["KERAS_CLASSROOM_STORE"] = "memory://"
+# The app's folder (where a server keeps the class model it trained, lib/class_model.py): one of
+# the test run's own, gone after it, so a run neither reads a model an earlier run kept nor leaves
+# one behind; within the run, the servers the tests start read the one the first of them kept.
+os.environ["KERAS_CLASSROOM_DATA"] = tempfile.mkdtemp(prefix="keras-classroom-tests-")
+atexit.register(shutil.rmtree, os.environ["KERAS_CLASSROOM_DATA"], ignore_errors=True)
 
 
 # A run's time budget is the shared server's policy (15-20 s on the pages), counted in wall-clock

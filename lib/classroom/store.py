@@ -20,8 +20,9 @@ from lib.classroom.contract import (MAX_NAME, MAX_RECORD_BYTES, DrawingRefused, 
 def open_store(url=None, **bounds):
     """The store at `url` (default: KERAS_CLASSROOM_STORE, else an SQLite file in the app's data
     folder, KERAS_CLASSROOM_DATA or ~/.keras_classroom)."""
-    url = url or os.environ.get("KERAS_CLASSROOM_STORE") or "sqlite:///" + os.path.join(
-        os.environ.get("KERAS_CLASSROOM_DATA") or os.path.expanduser("~/.keras_classroom"), "class.db")
+    from lib.data import app_folder
+
+    url = url or os.environ.get("KERAS_CLASSROOM_STORE") or "sqlite:///" + os.path.join(app_folder(), "class.db")
     if url == "memory://":
         return MemoryStore(**bounds)
     if url.startswith("sqlite:///"):
