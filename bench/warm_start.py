@@ -29,10 +29,11 @@ from lib import ui  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MAIN_TEXT_JS = "() => (document.querySelector('[data-testid=stMain]') || {}).innerText || ''"
-# A chart: a Plotly chart drawn, or one of the pictures pages draw instead where a nudge would
-# redraw a chart (the filters' input, Evaluate's digit, the optimizers' race), loaded.
-DRAWN_JS = """() => !!document.querySelector('.js-plotly-plot .main-svg') || Array.from(
-    document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')).some(i => i.complete && i.naturalWidth)"""
+# A chart: a Plotly chart drawn, one of the pictures pages draw instead where a nudge would redraw a
+# chart (the filters' input, Evaluate's digit, the optimizers' race) loaded, or the overview's diagram.
+DRAWN_JS = """() => !!document.querySelector('.js-plotly-plot .main-svg, [data-testid=stMain] .kc-diagram') ||
+    Array.from(document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img'))
+        .some(i => i.complete && i.naturalWidth)"""
 
 
 def first_visit(browser, base, path, limit):

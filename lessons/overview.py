@@ -27,7 +27,7 @@ def step_card(place, step, pages):
 
 
 ui.header("overview")
-ui.plot(plots.pipeline_figure(ui.lang()))
+st.html(plots.pipeline_html(ui.lang()))  # boxes, not a chart: the first page draws at once
 for row in (STEPS[:3], STEPS[3:]):
     for column, (step, pages) in zip(st.columns(3), row):
         step_card(column, step, pages)

@@ -26,11 +26,15 @@ pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-# What a page draws: its charts' data, and the addresses of the pictures it draws instead where a
-# nudge would redraw a chart (a changed picture is a new file).
+# What a page draws: its charts' data, the addresses of the pictures it draws instead where a
+# nudge would redraw a chart (a changed picture is a new file), and the overview's diagram (HTML).
 FIGURES_JS = """() => JSON.stringify([Array.from(document.querySelectorAll('.js-plotly-plot'))
     .map(e => [e.data, (e.layout || {}).annotations]),
-    Array.from(document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')).map(i => i.src)])"""
+    Array.from(document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')).map(i => i.src),
+    Array.from(document.querySelectorAll('[data-testid=stMain] .kc-diagram')).map(d => d.innerText)])"""
+# A figure drawn: a chart with its SVG, a picture loaded, or the overview's diagram.
+DRAWN_FIGURES = ('[data-testid="stMain"] .js-plotly-plot:has(.main-svg), '
+                 '[data-testid="stMain"] [data-testid="stImage"] img, [data-testid="stMain"] .kc-diagram')
 
 
 def _need_browser():
@@ -220,8 +224,8 @@ def test_every_page_loads_in_both_languages_with_its_figure_which_a_control_move
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in main.inner_text()
     assert main.locator("h1").first.inner_text() == i18n.translate(f"{info.id}.title", lang)
-    assert page.locator(".js-plotly-plot").count() >= 1
-    assert page.locator(".js-plotly-plot:has(.main-svg)").count() >= 1  # drawn, not a placeholder
+    assert page.locator(DRAWN_FIGURES).count() >= 1  # drawn, not a placeholder
+    assert page.locator(".js-plotly-plot").count() == page.locator(".js-plotly-plot:has(.main-svg)").count()
     if lang == "ko":
         prose = main.inner_text()
         for code in page.eval_on_selector_all('[data-testid="stCode"]', "els => els.map(e => e.innerText)"):

@@ -1,4 +1,5 @@
 """The overview: the seed's missing figure, every step explained and linked, the journey in code."""
+import html
 import re
 
 from lib import i18n, plots, snippets, ui
@@ -17,10 +18,33 @@ def test_the_figure_has_every_step_of_the_pipeline_in_order():
                 assert any(label.split()[0] in t for t in texts), part
 
 
-def test_the_page_draws_the_figure_and_links_every_built_page_in_the_language():
+def test_the_diagram_has_every_step_in_order_in_its_colour_with_its_parts_inside():
+    for lang in i18n.LANGUAGES:
+        diagram = plots.pipeline_html(lang)
+        cards = re.findall(r'<div class="kc-step" style="[^"]*border:2px solid (#[0-9a-f]{6});.*?'
+                           r'font-size:15px;margin-bottom:4px">(\d)\. ([^<]*)</div>(.*?)</div></div>', diagram)
+        assert [(color, int(number)) for color, number, _, _ in cards] == [
+            (color, number) for number, (_, color, _) in enumerate(plots.PIPELINE, start=1)]
+        for (step, _, parts), (_, _, title, inside) in zip(plots.PIPELINE, cards):
+            assert title == html.escape(i18n.translate(f"overview.fig.{step}", lang))
+            assert re.findall(r">([^<>]+)</div>", inside + "</div>") == [
+                html.escape(i18n.translate(f"overview.fig.{step}_{part}", lang)) for part in parts]
+        assert diagram.count("→") == len(plots.PIPELINE) - 1
+    layers = re.search(r"2\. [^<]*</div>(.*?)</div></div>", plots.pipeline_html("en")).group(1)
+    assert [m for m in re.findall(r"border:1px solid (#[0-9a-f]{6})", layers)] == [
+        plots.LAYER_COLORS[name] for name in ("Conv2D", "MaxPooling2D", "Dense")]
+
+
+def test_the_diagrams_words_are_escaped(monkeypatch):
+    monkeypatch.setattr(plots.overview, "translate", lambda key, lang: "<b>Data & more</b>")
+    assert "<b>" not in plots.pipeline_html("en") and "&lt;b&gt;Data &amp; more&lt;/b&gt;" in plots.pipeline_html("en")
+
+
+def test_the_page_draws_the_diagram_and_links_every_built_page_in_the_language():
     at = open_page(lang="ko")
     assert at.title[0].value == "케라스 교실"
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 0  # no chart on the first page: nothing heavy to load
+    assert [e.proto.body for e in at.get("html") if "kc-diagram" in e.proto.body] == [plots.pipeline_html("ko")]
     links = at.main.get("page_link")
     assert {link.proto.page for link in links} == {p.url_path for p in ui.available_pages() if p.id != "overview"}
     assert all(link.proto.query_string == "lang=ko" for link in links)

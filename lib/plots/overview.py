@@ -1,6 +1,8 @@
 """The overview's figure (the seed's "figure needed") and the seed's data analogies."""
+import html
+
 from lib.i18n import translate
-from lib.plots.base import LAYER_COLORS, TEST, TRAIN, Canvas, tiles, wrap
+from lib.plots.base import LAYER_COLORS, TEST, TRAIN, Canvas, alpha, tiles, wrap
 
 PIPELINE = (  # (step, colour, sub-steps drawn inside the box)
     ("data", "#64748b", ("train", "test", "labels")),
@@ -35,6 +37,33 @@ def pipeline_figure(lang):
     canvas.axis("y", range=[-0.04, 1.04])
     canvas.hide_axes()
     return canvas.figure(280)
+
+
+def pipeline_html(lang):
+    """The same journey as boxes in HTML, each step in its colour with its parts inside: the first
+    page a student opens then needs no chart drawn (Plotly's 4.7 MB loaded and compiled by the
+    browser while a fresh server imports TensorFlow took it 1.5-2 s), and its words wrap and scale
+    with the screen in either language."""
+    cards = []
+    for number, (step, color, parts) in enumerate(PIPELINE, start=1):
+        items = "".join(
+            f'<div style="margin:5px 0;padding:3px 4px;border-radius:5px;{_part_style(step, part)}">'
+            f'{html.escape(translate(f"overview.fig.{step}_{part}", lang))}</div>' for part in parts)
+        cards.append(f'<div class="kc-step" style="flex:1 1 0;min-width:0;border:2px solid {color};border-radius:8px;'
+                     f'background:{alpha(color, 0.08)};padding:8px 6px;text-align:center">'
+                     f'<div style="color:{color};font-weight:700;font-size:15px;margin-bottom:4px">'
+                     f'{number}. {html.escape(translate(f"overview.fig.{step}", lang))}</div>{items}</div>')
+    arrow = '<div style="align-self:center;color:#475569;font-size:20px">→</div>'
+    return (f'<div class="kc-diagram" style="display:flex;gap:4px;align-items:stretch;font-size:13.5px;'
+            f'line-height:1.35;color:#1e293b;margin:4px 0 12px">{arrow.join(cards)}</div>')
+
+
+def _part_style(step, part):
+    """The layers' parts in their layers' colours (as the model page draws them), the others plain."""
+    if step != "layers":
+        return ""
+    color = LAYER_COLORS[_LAYER_OF_PART[part]]
+    return f"background:{alpha(color, 0.18)};border:1px solid {color}"
 
 
 def image_strip(canvas, images, captions, colors, *, col=1):
