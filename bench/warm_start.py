@@ -96,16 +96,8 @@ def _gone(pids, timeout):
     """Wait until a stopped server's processes (its training worker, still importing Keras a second
     after the server: seen here) have ended, so they do not run beside the next fresh server."""
     deadline = time.time() + timeout
-    while time.time() < deadline and any(_running(pid) for pid in pids):
+    while time.time() < deadline and any(procmon.running(pid) for pid in pids):
         time.sleep(0.1)
-
-
-def _running(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-    except OSError:
-        return False
 
 
 def _s(seconds):

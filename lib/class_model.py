@@ -153,6 +153,7 @@ def _keep(model, accuracy, path):
     starting at the same moment); the data set's other kept models go. A folder that cannot be
     written is no error: the next server trains again."""
     folder, name = os.path.split(path)
+    temporary = None
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if not _private(folder):
@@ -168,5 +169,7 @@ def _keep(model, accuracy, path):
         os.close(handle)
         model.save(temporary)
         os.replace(temporary, path)
-    except OSError:
+    except Exception:  # (a full disk, a folder that is a file, Keras refusing to write): trained all the same
         logging.getLogger(__name__).warning("the class model could not be kept in %s", folder, exc_info=True)
+        if temporary and os.path.exists(temporary):
+            os.remove(temporary)

@@ -147,3 +147,18 @@ def test_the_walkers_ratios_are_each_sliders_median_round_over_the_median_of_eve
     assert first["ratio"] == 2.4 and first["worst_ratio"] == 3.0 and first["cpu_ratio"] == 1.5
     assert first["latency_ms"] == [300.0, None, 180.0]
     assert second["ratio"] == 0.9 and second["cpu_ratio"] == 0.5
+
+
+def test_a_process_runs_until_it_has_ended_even_before_it_is_reaped():
+    """bench/warm_start.py waits for a stopped server's worker this way before the next server."""
+    import time
+
+    child = burning(0.0)
+    assert procmon.running(child.pid)
+    child.stdin.close()
+    deadline = time.time() + 30
+    while time.time() < deadline and procmon.running(child.pid):  # ended, not yet waited for: a zombie
+        time.sleep(0.05)
+    assert not procmon.running(child.pid) and os.path.exists(f"/proc/{child.pid}")
+    child.wait(30)
+    assert not procmon.running(child.pid) and not procmon.running(10 ** 9)

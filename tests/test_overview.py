@@ -6,18 +6,6 @@ from lib import i18n, plots, snippets, ui
 from tests.helpers import open_page, run_snippet, shown_code
 
 
-def test_the_figure_has_every_step_of_the_pipeline_in_order():
-    for lang in i18n.LANGUAGES:
-        figure = plots.pipeline_figure(lang)
-        texts = [a.text for a in figure.layout.annotations]
-        for number, (step, _, parts) in enumerate(plots.PIPELINE, start=1):
-            title = i18n.translate(f"overview.fig.{step}", lang)
-            assert any(t.startswith(f"<b>{number}.") and title.split()[0] in t for t in texts), step
-            for part in parts:
-                label = i18n.translate(f"overview.fig.{step}_{part}", lang)
-                assert any(label.split()[0] in t for t in texts), part
-
-
 def test_the_diagram_has_every_step_in_order_in_its_colour_with_its_parts_inside():
     for lang in i18n.LANGUAGES:
         diagram = plots.pipeline_html(lang)

@@ -22,6 +22,15 @@ def _stat(pid):
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK, int(fields[21]) * PAGE
 
 
+def running(pid):
+    """True while `pid` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def children_map():
     """{ppid: [pid, ...]} of every process now."""
     kids = {}

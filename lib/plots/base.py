@@ -207,11 +207,6 @@ class Canvas:
         self.shapes.append(dict(type="rect", xref=at[0], yref=at[1], x0=x0, y0=y0, x1=x1, y1=y1, layer="below",
                                 line=dict(color=color, width=width, dash=dash), fillcolor=alpha(color, fill)))
 
-    def outline(self, top, left, height, width, color, *, at=("x", "y"), dash=None, line=2.5):
-        """A frame around image cells [top, top + height) x [left, left + width), over the image."""
-        self.shapes.append(dict(type="rect", xref=at[0], yref=at[1], x0=left - 0.5, x1=left + width - 0.5,
-                                y0=top - 0.5, y1=top + height - 0.5, line=dict(color=color, width=line, dash=dash)))
-
     def text(self, x, y, text, *, at=("x", "y"), **style):
         self.notes.append(dict(x=x, y=y, xref=at[0], yref=at[1], text=text, showarrow=False, **style))
 

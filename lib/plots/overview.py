@@ -1,8 +1,8 @@
-"""The overview's figure (the seed's "figure needed") and the seed's data analogies."""
+"""The overview's diagram (the seed's "figure needed", in HTML) and the seed's data analogies."""
 import html
 
 from lib.i18n import translate
-from lib.plots.base import LAYER_COLORS, TEST, TRAIN, Canvas, alpha, tiles, wrap
+from lib.plots.base import LAYER_COLORS, TEST, TRAIN, Canvas, alpha, tiles
 
 PIPELINE = (  # (step, colour, sub-steps drawn inside the box)
     ("data", "#64748b", ("train", "test", "labels")),
@@ -15,33 +15,9 @@ PIPELINE = (  # (step, colour, sub-steps drawn inside the box)
 _LAYER_OF_PART = {"conv": "Conv2D", "pool": "MaxPooling2D", "dense": "Dense"}
 
 
-def pipeline_figure(lang):
-    """Data -> layers -> compile -> fit -> evaluate/predict -> save/load, each with its parts."""
-    canvas = Canvas()
-    width, gap = 1.0, 0.3
-    for i, (step, color, parts) in enumerate(PIPELINE):
-        x0 = i * (width + gap)
-        canvas.box(x0, 0, x0 + width, 1, color, fill=0.08)
-        title = wrap(f"{i + 1}. {translate(f'overview.fig.{step}', lang)}", 12)
-        canvas.text(x0 + width / 2, 0.88, f"<b>{title}</b>", font=dict(color=color, size=13))
-        for j, part in enumerate(parts):
-            y = 0.62 - j * 0.21
-            if step == "layers":  # feature extraction (Conv -> Pool) then classification (Dense)
-                canvas.box(x0 + 0.08, y - 0.085, x0 + width - 0.08, y + 0.085, LAYER_COLORS[_LAYER_OF_PART[part]],
-                           fill=0.18, width=1)
-            canvas.text(x0 + width / 2, y, wrap(translate(f"overview.fig.{step}_{part}", lang), 14),
-                        font=dict(size=11.5, color="#1e293b"))
-        if i:
-            canvas.arrow(x0 - gap + 0.03, x0 - 0.03, 0.5)
-    canvas.axis("x", range=[-0.05, len(PIPELINE) * (width + gap) - gap + 0.05])
-    canvas.axis("y", range=[-0.04, 1.04])
-    canvas.hide_axes()
-    return canvas.figure(280)
-
-
 def pipeline_html(lang):
-    """The same journey as boxes in HTML, each step in its colour with its parts inside: the first
-    page a student opens then needs no chart drawn (Plotly's 4.7 MB loaded and compiled by the
+    """Data -> layers -> compile -> fit -> evaluate/predict -> save/load as boxes in HTML, each step
+    in its colour with its parts inside: the first page a student opens then needs no chart drawn (Plotly's 4.7 MB loaded and compiled by the
     browser while a fresh server imports TensorFlow took it 1.5-2 s), and its words wrap and scale
     with the screen in either language."""
     cards = []
