@@ -48,6 +48,31 @@ def test_the_next_server_reads_the_class_model_back_weights_optimizer_and_accura
     assert (p.argmax(axis=1) == d.y_test).mean() == pytest.approx(trained.accuracy, abs=1e-6)
 
 
+def test_an_epoch_a_call_trains_the_same_model_to_the_bit_as_the_shown_codes_fit():
+    """The server fits the class model one call into TensorFlow per epoch; the shown code fits it one
+    batch at a time, as a student writes it. Same weights, same optimizer state, compiled alike."""
+    from lib import models
+
+    preset, shape, _, epochs, rate = shared.CLASS_RECIPES["digits"]
+    d = data.load_dataset("digits", seed=shared.CLASS_SEED)
+    x, y = d.x_train[..., None], d.y_train
+    fast, plain = (models.build_sequential(models.PRESETS[preset][1], shape, seed=shared.CLASS_SEED) for _ in "ab")
+    shared._fit_an_epoch_a_call(fast, keras.optimizers.Adam(rate), x, y, epochs)
+    plain.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    plain.fit(x, y, epochs=epochs, batch_size=shared.CLASS_BATCH_SIZE, shuffle=False, verbose=0)
+    for a, b in zip(fast.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(fast.optimizer.variables, plain.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(fast.optimizer.iterations) == epochs * -(-len(x) // shared.CLASS_BATCH_SIZE)
+    configs = [model.get_compile_config() for model in (fast, plain)]
+    for config in configs:
+        config["optimizer"]["config"].pop("name")  # "adam", "adam_1": Keras numbers its optimizers
+    assert configs[0] == configs[1] and configs[0]["steps_per_execution"] == 1
+    assert fast.evaluate(d.x_test[..., None], d.y_test, verbose=0) == plain.evaluate(d.x_test[..., None], d.y_test,
+                                                                                   verbose=0)
+
+
 def test_the_kept_file_is_named_by_everything_the_training_depends_on():
     recipe = ("digits_cnn", (8, 8, 1), None, 15, 0.01)
     x, y = np.zeros((4, 8, 8, 1), "float32"), np.arange(4)
