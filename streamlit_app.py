@@ -74,6 +74,7 @@ server.when_class_leaves(ui.forget_figures)  # what the class cached goes with i
 server.when_class_leaves(saving.forget_files)
 server.while_idle(ui.drop_class_drawings)  # once the class has gone, unless the teacher keeps them
 server.once_at_start(ui.drop_drawings_left_behind)  # by a class that ended while no server watched
+server.keep_keras_state_between_reruns()  # before the first page imports Keras: its models stay
 server.once_imported(optimizers.warm_up)  # the Optimizers page's first walks, compiled before anyone asks
 server.once_ready(training.runner)  # the first training worker loads Keras before anyone opens a page
 server.once_ready(optimizers.walk_around)  # every learning rate of the Optimizers page's first view, walked

@@ -9,7 +9,7 @@ later are collected as usual.
 
 Streamlit also calls `keras.backend.clear_session()` after every script run, which empties
 TensorFlow's kernel cache: measured on the optimizers page, the server's CPU per nudge went from
-~310 ms to ~140 ms once that was turned off (see `_keep_keras_state_between_reruns`).
+~310 ms to ~140 ms once that was turned off (see `keep_keras_state_between_reruns`).
 
 The import runs in a background thread, started after the first page is drawn when that page
 does not need Keras, and before it (with a message on the page) when it does. The same thread
@@ -38,7 +38,7 @@ def _import_and_freeze():
 
     gc.collect()
     gc.freeze()
-    _keep_keras_state_between_reruns()
+    keep_keras_state_between_reruns()
     imported.set()
     _after_import()
     from lib.class_model import class_model
@@ -260,11 +260,14 @@ def _sessions():
         return -1
 
 
-def _keep_keras_state_between_reruns():
+def keep_keras_state_between_reruns():
     """Streamlit calls `keras.backend.clear_session()` after every script run. That empties
     TensorFlow's kernel cache (so the first op of every rerun is slow again) and runs a full
     garbage collection; it also resets Keras's name counters under the feet of other sessions.
-    This app keeps its models in caches on purpose, so that clean-up only costs time."""
+    This app keeps its models in caches on purpose, so that clean-up only costs time. The entry
+    point calls this at every run (idempotent): the first page a fresh server runs imports Keras
+    itself, and its clean-up, a full collection of TensorFlow's million objects (~0.25 s), came
+    while the browser fetched that page's first picture."""
     from streamlit.runtime.scriptrunner import script_runner
 
     script_runner._clean_problem_modules = lambda: None
