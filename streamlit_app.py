@@ -13,7 +13,7 @@ another one, which does not know them.
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib import optimizers, saving, server, training, ui
+from lib import saving, server, ui
 
 AFRESH = "deploy.afresh"  # session key: (the notice's catalog key, the page it is shown on)
 
@@ -74,10 +74,7 @@ server.when_class_leaves(ui.forget_figures)  # what the class cached goes with i
 server.when_class_leaves(saving.forget_files)
 server.while_idle(ui.drop_class_drawings)  # once the class has gone, unless the teacher keeps them
 server.once_at_start(ui.drop_drawings_left_behind)  # by a class that ended while no server watched
-server.keep_keras_state_between_reruns()  # before the first page imports Keras: its models stay
-server.once_imported(optimizers.warm_up)  # the Optimizers page's first walks, compiled before anyone asks
-server.once_ready(training.runner)  # the first training worker loads Keras before anyone opens a page
-server.once_ready(optimizers.walk_around)  # every learning rate of the Optimizers page's first view, walked
+ui.prepare_server()  # what the warm-up does besides Keras's import and the class model (deploy/replica.py too)
 ui.choose_language()
 ui.join_lesson()  # a lesson link: before the menu, which shows only the lesson's pages
 page = ui.navigation()

@@ -2,7 +2,9 @@
 
     python deploy/launch.py --replicas 2 --port 8080
 
-starts N `streamlit run streamlit_app.py` processes on loopback ports (headless), writes the nginx
+starts N `streamlit run streamlit_app.py` processes on loopback ports (headless; through
+deploy/replica.py, so each imports TensorFlow and readies the class model from its start, not at
+its first student's first page, a restarted one too), writes the nginx
 configuration (rendered from deploy/nginx/*.template) into a private temporary directory, starts
 Debian's nginx in front as the current user (its pid file, logs and temporary files in that
 directory: no root, nothing in /etc), waits until every replica and the proxy answer
@@ -256,7 +258,7 @@ class Classroom:
             env["KERAS_CLASSROOM_STORE"] = self.store_url
         log = open(self.directory / f"replica-{replica.name}.log", "ab")
         replica.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+            [sys.executable, "-m", "deploy.replica", "run", "streamlit_app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(replica.port),
              "--server.maxUploadSize", str(self.upload_mb)],  # what nginx was configured with, whatever the env says
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -39,12 +39,14 @@ def _import_and_freeze():
     gc.collect()
     gc.freeze()
     keep_keras_state_between_reruns()
-    imported.set()
+    with _lock:  # an action asked for from here on runs on its own (_once_after)
+        imported.set()
     _after_import()
     from lib.class_model import class_model
 
     class_model()  # train the shared read-only CNN now, not while a student waits
-    class_model_ready.set()
+    with _lock:
+        class_model_ready.set()
     _run_each(on_ready)
     threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
 
@@ -77,9 +79,9 @@ on_imported = []
 
 
 def once_imported(action):
-    """Run `action()` once, in the background, as soon as Keras is imported (kept once)."""
-    if action not in on_imported:
-        on_imported.append(action)
+    """Run `action()` once, in the background, as soon as Keras is imported (kept once); at once,
+    in a thread of its own, when it is asked after that (a replica prepares before its first page)."""
+    _once_after(action, on_imported, imported)
 
 
 # What runs in the warm-up thread once the class model is trained: the entry point adds the start
@@ -89,9 +91,19 @@ on_ready = []
 
 
 def once_ready(action):
-    """Run `action()` once, in the background, as soon as the class model is trained (kept once)."""
-    if action not in on_ready:
-        on_ready.append(action)
+    """Run `action()` once, in the background, as soon as the class model is trained (kept once); at
+    once, in a thread of its own, when it is asked after that."""
+    _once_after(action, on_ready, class_model_ready)
+
+
+def _once_after(action, actions, event):
+    with _lock:
+        if action in actions:
+            return
+        actions.append(action)
+        late = event.is_set()
+    if late:  # the warm-up thread has passed this point: it will not run the action
+        threading.Thread(target=_run_each, args=([action],), name="warm-up, late", daemon=True).start()
 
 
 def _after_import():
@@ -99,10 +111,16 @@ def _after_import():
     _run_each(on_imported)
 
 
+_ran = set()  # the warm-up actions run (or running) in this process
+
+
 def _run_each(actions):
-    """Each action in turn; one that fails is logged and the next still runs (a head start only:
-    the page does the same work when it is opened)."""
-    for action in list(actions):
+    """Each action in turn, never one twice; one that fails is logged and the next still runs (a
+    head start only: the page does the same work when it is opened)."""
+    with _lock:
+        actions = [action for action in list(actions) if action not in _ran]
+        _ran.update(actions)
+    for action in actions:
         try:
             action()
         except Exception:

@@ -1,5 +1,7 @@
 """The app shell: navigation in the seed's order, the language switch and the URL."""
 
+import threading
+
 from lib import ui
 from tests.helpers import open_page
 
@@ -141,6 +143,8 @@ def test_the_warm_ups_head_starts_run_once_each_and_one_that_fails_is_logged_not
 
     ran = []
     monkeypatch.setattr(server, "on_imported", [])
+    monkeypatch.setattr(server, "imported", threading.Event())  # this process's own warm-up may be done
+    monkeypatch.setattr(server, "_ran", set())
 
     def broken():
         raise RuntimeError("no walk today")
@@ -153,8 +157,32 @@ def test_the_warm_ups_head_starts_run_once_each_and_one_that_fails_is_logged_not
         server.once_imported(walk)
     assert server.on_imported == [broken, walk]
     server._after_import()
+    server._after_import()
     assert ran == ["walked"]
     assert "warm-up step" in caplog.text and "no walk today" in caplog.text
+
+
+def test_a_head_start_asked_for_after_the_warm_up_passed_it_runs_at_once_and_once(monkeypatch):
+    """A replica prepares at its process's start (deploy/replica.py), before the entry point has
+    asked for anything: what the first page asks for later must still run, in the background."""
+    from lib import server
+
+    monkeypatch.setattr(server, "on_ready", [])
+    monkeypatch.setattr(server, "class_model_ready", threading.Event())
+    monkeypatch.setattr(server, "_ran", set())
+    started = threading.Event()
+    ran = []
+
+    def start_worker():
+        ran.append(threading.current_thread().name)
+        started.set()
+
+    server.class_model_ready.set()  # the warm-up thread got there first
+    for _ in range(3):  # every rerun of the entry point asks again
+        server.once_ready(start_worker)
+    assert started.wait(10), "the action asked for after the warm-up was never run"
+    server._run_each(server.on_ready)  # the warm-up thread's own pass, had it come later: nothing twice
+    assert ran == ["warm-up, late"]
 
 
 def test_while_the_server_has_no_session_its_idle_actions_run_every_period(monkeypatch):

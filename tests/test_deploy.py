@@ -119,7 +119,7 @@ def test_the_kubernetes_manifests_probe_health_and_take_the_apps_uploads():
     pod = deployment["spec"]["template"]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     (container,) = pod["spec"]["containers"]
-    assert container["command"][-3:] == ["streamlit", "run", "streamlit_app.py"]
+    assert container["command"][-4:] == ["-m", "deploy.replica", "run", "streamlit_app.py"]  # prepares at once
     port = {p["name"]: p["containerPort"] for p in container["ports"]}["http"]
     assert f"--server.port={port}" in container["args"] and "--server.headless=true" in container["args"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -236,19 +236,51 @@ def browser():
 
 
 @contextlib.contextmanager
-def plain_server(port):
-    """`streamlit run` on `port`, stopped (with its workers) on leaving."""
+def plain_server(port, module="streamlit"):
+    """`python -m MODULE run streamlit_app.py` on `port` (Streamlit, or deploy.replica as the launcher
+    starts a replica), its process given, stopped (with its workers) on leaving."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+        [sys.executable, "-m", module, "run", "streamlit_app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_until(lambda: launch.healthy(f"http://127.0.0.1:{port}") or server.poll() is not None, 180,
                    "streamlit did not start", interval=0.1)
         assert server.poll() is None, f"streamlit exited ({server.returncode}) while starting"
-        yield
+        yield server
     finally:
         launch._stop(server, signal.SIGTERM, group=True)
+
+
+# Set in the tab when the page ever says it waits for TensorFlow or the class model (common.preparing).
+SAW_WAITING_JS = """window.__waited = false;
+new MutationObserver(() => {
+    if (/TensorFlow is starting on this server|the server is getting the class model ready/.test(
+            document.body ? document.body.innerText : "")) window.__waited = true;
+}).observe(document, {subtree: true, childList: true, characterData: true});"""
+
+
+@pytest.mark.browser
+def test_a_replica_prepares_from_its_start_so_its_first_student_waits_for_nothing(browser):
+    """deploy/replica.py, as the launcher and Kubernetes start a replica: TensorFlow, the class model
+    and a training worker are readied before any student comes, so the first one to open Evaluate is
+    not told to wait; a plain `streamlit run` prepares at its first page, and that student is told."""
+    from bench.classload import procmon
+
+    said = {}
+    for module in ("deploy.replica", "streamlit"):
+        port = launch.free_ports(1)[0]
+        with plain_server(port, module) as server:
+            if module == "deploy.replica":  # the worker starts once the class model is ready
+                wait_until(lambda: procmon.descendants(server.pid), 180, "the replica never started its worker")
+            tab = new_tab(browser)
+            tab.add_init_script(SAW_WAITING_JS)
+            tab.goto(f"http://127.0.0.1:{port}/evaluate?lang=en")
+            settle(tab)
+            assert tab.locator(".js-plotly-plot").count() >= 2  # the exam's charts: the page was drawn
+            said[module] = tab.evaluate("window.__waited")
+            tab.close()
+    assert said == {"deploy.replica": False, "streamlit": True}
 
 
 class Relay:

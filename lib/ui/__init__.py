@@ -34,7 +34,8 @@ from lib.ui.layout import (PLOT_CONFIG, code_panel, controls_and_picture, header
 from lib.ui.live_run import FOLLOW_COST, Entry, LiveRun, run_notice, session_id  # noqa: F401
 from lib.ui.pages import (HIDDEN, PAGES, ROOT, SECTIONS, PageInfo, available_pages, is_available,  # noqa: F401
                           page_info)
-from lib.ui.shell import QR_BORDER, QR_SCALE, choose_language, get_ready, navigation, qr_png, share_button  # noqa: F401
+from lib.ui.shell import (QR_BORDER, QR_SCALE, choose_language, get_ready, navigation, prepare_server,  # noqa: F401
+                          qr_png, share_button)
 from lib.ui.classroom import be_seen, class_view_live, student_id, teacher_unlocked  # noqa: F401
 from lib.ui.drawings import class_drawings, give_drawing, when_class_leaves as drop_class_drawings  # noqa: F401
 from lib.ui.drawings import when_server_starts as drop_drawings_left_behind  # noqa: F401

@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from lib import i18n, server
+from lib import i18n, optimizers, server, training
 from lib.ui.pages import SECTIONS, available_pages, page_info, page_of, session_lesson
 from lib.ui.text import lang, t
 from lib.ui.url import class_link
@@ -30,6 +30,20 @@ def choose_language():
 def _switch_language():
     st.session_state.lang = i18n.normalize(st.session_state.lang_switch)
     st.query_params["lang"] = st.session_state.lang
+
+
+def prepare_server():
+    """What this server prepares in the background before students ask, once (asked at every run by
+    the entry point, and by deploy/replica.py at a replica's start, before its first student):
+    Keras kept between reruns; once Keras is imported, the Optimizers page's first walks; once the
+    class model is trained, the first training worker (its own import of Keras, seconds of a core,
+    would otherwise slow a training page's first nudges) and the first view's other learning rates.
+    It does not start the warm-up (`server.prepare`): the entry point lets a page that needs nothing
+    draw first."""
+    server.keep_keras_state_between_reruns()
+    server.once_imported(optimizers.warm_up)
+    server.once_ready(training.runner)
+    server.once_ready(optimizers.walk_around)
 
 
 def get_ready(page):
