@@ -11,10 +11,12 @@ Streamlit also calls `keras.backend.clear_session()` after every script run, whi
 TensorFlow's kernel cache: measured on the optimizers page, the server's CPU per nudge went from
 ~310 ms to ~140 ms once that was turned off (see `keep_keras_state_between_reruns`).
 
-The import runs in a background thread, started after the first page is drawn when that page
-does not need Keras, and before it (with a message on the page) when it does. The same thread
-then trains the class model — the small CNN the filters, evaluate and save pages share (a few
-seconds, once per computer: lib.class_model keeps it, and a server started again reads it back). `imported` and `class_model_ready` say how far it has got.
+The import runs in a background thread, started once the first page has run, so that a page
+that needs nothing draws first (a page that needs Keras imports it in its own run, under a note
+saying what it waits for); a replica of a lecture hall starts it with its process
+(deploy/replica.py). The same thread then trains the class model — the small CNN the filters,
+evaluate and save pages share (a few seconds, once per computer: lib.class_model keeps it, and a
+server started again reads it back). `imported` and `class_model_ready` say how far it has got.
 """
 import collections
 import gc
@@ -282,10 +284,10 @@ def keep_keras_state_between_reruns():
     """Streamlit calls `keras.backend.clear_session()` after every script run. That empties
     TensorFlow's kernel cache (so the first op of every rerun is slow again) and runs a full
     garbage collection; it also resets Keras's name counters under the feet of other sessions.
-    This app keeps its models in caches on purpose, so that clean-up only costs time. The entry
-    point calls this at every run (idempotent): the first page a fresh server runs imports Keras
-    itself, and its clean-up, a full collection of TensorFlow's million objects (~0.25 s), came
-    while the browser fetched that page's first picture."""
+    This app keeps its models in caches on purpose, so that clean-up only costs time. Asked for at
+    every run (ui.prepare_server; idempotent), not only by the warm-up: the first page a fresh
+    server runs imports Keras itself, and its clean-up, a full collection of TensorFlow's million
+    objects (~0.25 s), came while the browser fetched that page's first picture."""
     from streamlit.runtime.scriptrunner import script_runner
 
     script_runner._clean_problem_modules = lambda: None
