@@ -41,15 +41,11 @@ def _import_and_freeze():
     gc.collect()
     gc.freeze()
     keep_keras_state_between_reruns()
-    with _lock:  # an action asked for from here on runs on its own (_once_after)
-        imported.set()
-    _after_import()
+    _run_each(_set(imported, on_imported))
     from lib.class_model import class_model
 
     class_model()  # train the shared read-only CNN now, not while a student waits
-    with _lock:
-        class_model_ready.set()
-    _run_each(on_ready)
+    _run_each(_set(class_model_ready, on_ready))
     threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
 
 
@@ -99,29 +95,27 @@ def once_ready(action):
 
 
 def _once_after(action, actions, event):
+    """Keep `action` in `actions` once; run it in a thread of its own when `event` is already set
+    (the warm-up thread took its list of them when it set the event, under the same lock)."""
     with _lock:
         if action in actions:
             return
         actions.append(action)
         late = event.is_set()
-    if late:  # the warm-up thread has passed this point: it will not run the action
+    if late:
         threading.Thread(target=_run_each, args=([action],), name="warm-up, late", daemon=True).start()
 
 
-def _after_import():
-    """Each `once_imported` action (the class model is trained after them)."""
-    _run_each(on_imported)
-
-
-_ran = set()  # the warm-up actions run (or running) in this process
+def _set(event, actions):
+    """Set `event` and give the actions asked for until then (one asked for later runs on its own)."""
+    with _lock:
+        event.set()
+        return list(actions)
 
 
 def _run_each(actions):
-    """Each action in turn, never one twice; one that fails is logged and the next still runs (a
-    head start only: the page does the same work when it is opened)."""
-    with _lock:
-        actions = [action for action in list(actions) if action not in _ran]
-        _ran.update(actions)
+    """Each action in turn; one that fails is logged and the next still runs (a head start only:
+    the page does the same work when it is opened)."""
     for action in actions:
         try:
             action()
