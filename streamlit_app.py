@@ -4,7 +4,8 @@ Run with `streamlit run streamlit_app.py`. This file runs before every page: it 
 language, hands over to the page the student asked for, and then (once per process) starts the
 server's preparation: TensorFlow imported in the background and kept out of the garbage
 collector's way. It starts after the page on purpose — loading TensorFlow's library holds
-Python's lock for seconds, which would keep the very first page (and its menu) from drawing.
+Python's lock for seconds, which would keep the very first page (and its menu) from drawing; and
+what the preparation does after the import waits while any page is being run (`page_running`).
 
 It also tells a student whose page lost its session (see `_started_afresh`): with several
 replicas behind a load balancer (deploy/), a student whose replica stops is reconnected to
@@ -82,17 +83,18 @@ st.sidebar.caption(ui.t("app.tagline"))
 with st.sidebar:
     _rerun_when_reconnected()
 _say_if_started_afresh(page)
-waiting = ui.get_ready(page)  # on a fresh server: what the page waits for, instead of an empty column
-link_notice = st.empty()  # what a class link asked for and could not have, said once the page has run
-try:
-    ui.lesson_notice()
-    ui.follow_the_teacher(page.url_path)  # before the page: "your teacher is on …", or follow at once
-    page.run()
-    ui.task_checklist()  # after the page: what its tasks' checks just found is counted
-    ui.be_seen(page.url_path)  # the teacher's class view: who is on which page
-    ui.teacher_controls(page.url_path)  # in the teacher's session: bring the class here
-finally:
-    if waiting is not None:
-        waiting.empty()
-    ui.ignored_in_link(link_notice)
-    server.prepare()
+with server.page_running():  # the server's head starts wait while a page is being run
+    waiting = ui.get_ready(page)  # on a fresh server: what the page waits for, instead of an empty column
+    link_notice = st.empty()  # what a class link asked for and could not have, said once the page has run
+    try:
+        ui.lesson_notice()
+        ui.follow_the_teacher(page.url_path)  # before the page: "your teacher is on …", or follow at once
+        page.run()
+        ui.task_checklist()  # after the page: what its tasks' checks just found is counted
+        ui.be_seen(page.url_path)  # the teacher's class view: who is on which page
+        ui.teacher_controls(page.url_path)  # in the teacher's session: bring the class here
+    finally:
+        if waiting is not None:
+            waiting.empty()
+        ui.ignored_in_link(link_notice)
+        server.prepare()

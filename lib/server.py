@@ -17,8 +17,10 @@ saying what it waits for); a replica of a lecture hall starts it with its proces
 (deploy/replica.py). The same thread then trains the class model — the small CNN the filters,
 evaluate and save pages share (a few seconds, once per computer: lib.class_model keeps it, and a
 server started again reads it back). `imported` and `class_model_ready` say how far it has got.
+What follows the import waits for moments when no page is being run (`page_running`).
 """
 import collections
+import contextlib
 import gc
 import logging
 import os
@@ -44,6 +46,7 @@ def _import_and_freeze():
     _run_each(_set(imported, on_imported))
     from lib.class_model import class_model
 
+    _quiet_moment()
     class_model()  # train the shared read-only CNN now, not while a student waits
     _run_each(_set(class_model_ready, on_ready))
     threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
@@ -114,13 +117,45 @@ def _set(event, actions):
 
 
 def _run_each(actions):
-    """Each action in turn; one that fails is logged and the next still runs (a head start only:
-    the page does the same work when it is opened)."""
+    """Each action in turn, each at a quiet moment; one that fails is logged and the next still runs
+    (a head start only: the page does the same work when it is opened)."""
     for action in actions:
+        _quiet_moment()
         try:
             action()
         except Exception:
             logging.getLogger(__name__).exception("warm-up step %r failed", action)
+
+
+# Pages being run in this process right now (the entry point runs each one inside `page_running`).
+# The warm-up's head starts after Keras's import wait for a moment when none is: a student who
+# opens a page while the server prepares is served first. Measured with the one-tab walker's
+# pattern (the start page, then /optimizers while the server was still preparing): the reading of
+# the class model, the first training worker's start (its own import of Keras: a core for seconds)
+# and the walks around the first view had run beside the page's own work, slowing it.
+_pages = threading.Condition()
+_pages_running = 0
+QUIET_MOMENT_LIMIT_S = 10.0  # a head start waits no longer for a class that never stops nudging
+
+
+@contextlib.contextmanager
+def page_running():
+    """Count a page's run as running until it ends, however it ends (a rerun, a stop, an error)."""
+    global _pages_running
+    with _pages:
+        _pages_running += 1
+    try:
+        yield
+    finally:
+        with _pages:
+            _pages_running -= 1
+            _pages.notify_all()
+
+
+def _quiet_moment(limit=None):
+    """Wait until no page is being run in this process, or `limit` seconds (QUIET_MOMENT_LIMIT_S)."""
+    with _pages:
+        _pages.wait_for(lambda: _pages_running == 0, QUIET_MOMENT_LIMIT_S if limit is None else limit)
 
 
 # What runs once the last session of a class is gone: the entry point adds the pages' caches

@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from lib import ui
 from tests.helpers import open_page
 
@@ -181,6 +183,30 @@ def test_a_head_start_asked_for_after_the_warm_up_passed_it_runs_at_once_and_onc
     assert started.wait(10), "the action asked for after the warm-up was never run"
     time.sleep(0.2)
     assert ran == ["warm-up, late"]  # once, in a thread of its own
+
+
+def test_a_head_start_waits_while_a_page_is_being_run_and_no_longer_than_its_limit(monkeypatch):
+    """A student who opens a page while the server prepares is served first: the warm-up's next
+    step starts when no page is running, however the page's run ended (here: it raised)."""
+    from lib import server
+
+    ran = threading.Event()
+    step = threading.Thread(target=server._run_each, args=([ran.set],), daemon=True)
+    with pytest.raises(RuntimeError, match="the page stopped"):
+        with server.page_running():
+            step.start()
+            assert not ran.wait(0.5), "the head start ran while a page was being run"
+            raise RuntimeError("the page stopped")
+    assert ran.wait(5), "the head start did not run once the page had ended"
+
+    monkeypatch.setattr(server, "QUIET_MOMENT_LIMIT_S", 0.3)  # a class that never stops nudging
+    ran.clear()
+    with server.page_running():
+        started = time.monotonic()
+        threading.Thread(target=server._run_each, args=([ran.set],), daemon=True).start()
+        assert ran.wait(5), "the head start waited past its limit"
+        assert time.monotonic() - started >= 0.3
+    assert "with server.page_running():" in (ui.ROOT / "streamlit_app.py").read_text()
 
 
 def test_while_the_server_has_no_session_its_idle_actions_run_every_period(monkeypatch):
