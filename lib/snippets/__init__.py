@@ -13,7 +13,7 @@ numbers the page shows; the tests execute every one of them.
 import math
 
 from lib.i18n import translate
-from lib.snippets.render import MARKER, TEMPLATES, Code, literal, piece, render, source_of  # noqa: F401
+from lib.snippets.render import MARKER, TEMPLATES, Code, literal, piece, render, source_in, source_of  # noqa: F401
 
 
 # --- Pieces every lesson uses -----------------------------------------------------------------
@@ -74,9 +74,7 @@ def _digits_split():
 
 
 def _stop_when_diverged():
-    from lib.training import worker
-
-    return source_of(worker.StopWhenDiverged)
+    return source_in("lib.training.worker", "StopWhenDiverged")
 
 
 # --- Model & layers, Overview ---------------------------------------------------------------
@@ -177,7 +175,7 @@ def data_code(images, lang):
 
 
 def _training_values(job, lang):
-    from lib.training.worker import DIVERGED_FACTOR
+    from lib.training.run import DIVERGED_FACTOR
 
     data_settings, load, split = data_code(job.data, lang)
     fit, early = job.fit, job.fit.early_stopping
@@ -279,7 +277,7 @@ def optimizer_race_snippet(job, lang, labels=None):
     initial weights, on the same batches, each stopped alone if it diverges; the best chosen on
     validation accuracy, and only it scored on the test data, once. `labels` name the racers as
     the page does (default: the Keras class names)."""
-    from lib.training.worker import DIVERGED_FACTOR
+    from lib.training.run import DIVERGED_FACTOR
 
     labels = labels or [spec.optimizer + "".join(f" {k}={v}" for k, v in spec.options.items()) for spec in job.racers]
     lines = [f"{literal(label)}: {optimizer_code(spec)}," for label, spec in zip(labels, job.racers)]

@@ -37,7 +37,26 @@ def source_of(*objects):
     return Code("\n\n".join(_source(o) for o in objects))
 
 
+def source_in(module, name):
+    """The source of the function or class `name` defined at the top of `module` (dotted), read
+    from its file without importing it: a page whose code shows a piece of the training worker
+    (which imports Keras) need not wait for Keras to write it."""
+    return Code(_source_in(module, name))
+
+
 _PARSING = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _source_in(module, name):
+    import importlib.util
+
+    text = pathlib.Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
+    with _PARSING:
+        tree = ast.parse(text)
+    node = next(node for node in tree.body if getattr(node, "name", None) == name)
+    first = min([node.lineno] + [decorator.lineno for decorator in getattr(node, "decorator_list", [])])
+    return textwrap.dedent("\n".join(text.splitlines()[first - 1:node.end_lineno])).rstrip()
 
 
 @functools.lru_cache(maxsize=64)

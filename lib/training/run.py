@@ -9,6 +9,9 @@ import threading
 import time
 
 STATUSES = ("queued", "running", "done", "stopped", "budget", "diverged", "failed")
+# A run has diverged once its loss is no longer a number or this many times its first batch's loss
+# (the worker stops it there; the shown code stops at the same point).
+DIVERGED_FACTOR = 100
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,9 +16,7 @@ import numpy as np
 from lib import limits
 from lib.passes import layer_shapes
 from lib.training.job import TrainingError, inference_batch
-from lib.training.run import Epoch, Failure, Result
-
-DIVERGED_FACTOR = 100
+from lib.training.run import DIVERGED_FACTOR, Epoch, Failure, Result
 
 
 class StopWhenDiverged(keras.callbacks.Callback):
