@@ -21,10 +21,11 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 
 import numpy as np
+
+from lib import kept
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,9 +109,7 @@ def _fit_an_epoch_a_call(model, optimizer, x, y, epochs):
 # --- The kept model -------------------------------------------------------------------------------
 def kept_folder():
     """Where trained class models are kept: the app's folder's "class-model/"."""
-    from lib import data
-
-    return os.path.join(data.app_folder(), "class-model")
+    return kept.folder("class-model")
 
 
 def kept_path(dataset, recipe, arrays):
@@ -133,21 +132,12 @@ def kept_path(dataset, recipe, arrays):
     return os.path.join(kept_folder(), f"{dataset}-{digest.hexdigest()}.keras")
 
 
-def _private(path):
-    """True when `path` belongs to this user and nobody else may write to it (a file another user
-    could have put there is never loaded). Windows has no such modes: a user's folders are theirs."""
-    if not hasattr(os, "getuid"):
-        return os.path.exists(path)
-    info = os.stat(path)
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
-
-
 def _read_kept(path):
     """(model, accuracy) from the kept file, or (None, None) when there is none to trust."""
     import keras
 
     try:
-        if not (_private(os.path.dirname(path)) and _private(path)):
+        if not kept.readable(path):
             return None, None
         with open(path + ".json") as facts:
             accuracy = float(json.load(facts)["accuracy"])
@@ -160,27 +150,12 @@ def _read_kept(path):
 
 
 def _keep(model, accuracy, path):
-    """Write the model and its accuracy beside it, each whole or not at all (a second server may be
-    starting at the same moment); the data set's other kept models go. A folder that cannot be
-    written is no error: the next server trains again."""
-    folder, name = os.path.split(path)
-    temporary = None
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not _private(folder):
-            return
-        for other in os.listdir(folder):
-            if other.startswith(name.split("-")[0] + "-") and other not in (name, name + ".json"):
-                os.remove(os.path.join(folder, other))
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".json")
-        with os.fdopen(handle, "w") as out:
+    """Write the model and its accuracy beside it, each whole (`kept.write_whole`); the data set's
+    other kept models go. A folder that cannot be written is no error: the next server trains again."""
+    def accuracy_to(temporary):
+        with open(temporary, "w") as out:
             json.dump({"accuracy": accuracy}, out)
-        os.replace(temporary, path + ".json")
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".keras")
-        os.close(handle)
-        model.save(temporary)
-        os.replace(temporary, path)
-    except Exception:  # (a full disk, a folder that is a file, Keras refusing to write): trained all the same
-        logging.getLogger(__name__).warning("the class model could not be kept in %s", folder, exc_info=True)
-        if temporary and os.path.exists(temporary):
-            os.remove(temporary)
+
+    prefix = os.path.basename(path).split("-")[0] + "-"
+    if kept.write_whole(path + ".json", accuracy_to, replaces=prefix):
+        kept.write_whole(path, model.save)
