@@ -5,16 +5,20 @@ instance step it, GradientTape giving the gradient of the surface, `steps` times
 as one compiled TensorFlow function per optimizer setting, cached for the whole server: 200
 steps take ~4 ms instead of ~800 ms eagerly; the learning rate is the optimizer's own variable,
 so changing it needs no recompiling. `summary` reads a path: where it ended, how close to a
-minimum, and whether (and when) it blew up.
+minimum, and whether (and when) it blew up. The walks on the named surfaces are kept on this
+computer between servers (`keep_walks`), so a server started again draws the page's first view
+without TensorFlow.
 """
 import dataclasses
 import functools
 import math
+import os
 import threading
 
 import numpy as np
 
 from lib.errors import Refusal
+from lib.optimizer_race import data_race_job, race_result, race_winner  # noqa: F401  (lib.optimizers' own API)
 
 OPTIMIZERS = ("SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam", "AdamW", "Lion")
 # The Optimizers page's first view: these racers, settings and steps on the first surface.
@@ -139,24 +143,105 @@ def _named_walk(optimizer, options, surface, start, learning_rate, steps):
     """A walk on a named surface, for the whole server: a class moving the same slider asks for
     the same walks, and a walk of fewer steps is the start of a longer one (the same steps from the
     same state), so the longest walked serves every shorter one. A path is read-only, so no page
-    can change another's."""
+    can change another's. The walks an earlier server on this computer kept are read back first."""
     key = (optimizer, options, surface, start, learning_rate)
+    _read_kept_walks_once()
     longest = _longest.get(key)
     if longest is None or len(longest) <= steps:
         longest = _walker(optimizer, options, surface)(start, learning_rate, steps)
-        longest.setflags(write=False)
-        with _kept:
-            if len(_longest) >= MAX_KEPT_WALKS and key not in _longest:
-                _longest.pop(next(iter(_longest)))  # the oldest
-            if len(_longest.get(key, ())) < len(longest):
-                _longest[key] = longest
+        _hold(key, longest)
     return longest[:steps + 1]
 
 
+def _hold(key, path, walked=True):
+    """Keep `path` as the longest walk of `key` (the oldest goes when MAX_KEPT_WALKS are held)."""
+    global _walked_since_kept
+    path.setflags(write=False)
+    with _kept:
+        if len(_longest) >= MAX_KEPT_WALKS and key not in _longest:
+            _longest.pop(next(iter(_longest)))  # the oldest
+        if len(_longest.get(key, ())) < len(path):
+            _longest[key] = path
+            _walked_since_kept = _walked_since_kept or walked
+
+
+# --- Walks kept on this computer ------------------------------------------------------------------
+# A walk is a function of its settings and of the Keras, TensorFlow and NumPy that walk it: a server
+# started again on this computer reads back what the last one walked (lib/kept.py), so the page's
+# first view — the default racers, the trio, every rate of the slider — is drawn without waiting for
+# TensorFlow's import (~4 s here) nor for compiling each optimizer's loop.
+KEPT_WALKS = "optimizer-walks"  # the folder, in the app's folder
+_kept_walks_read = False
+_walked_since_kept = False
+
+
+def kept_walks_path():
+    """The file the walks are kept in, named by a digest of what a walk depends on: the versions of
+    Keras, TensorFlow and NumPy, and this module's source (the surfaces, the loop)."""
+    from lib import kept
+
+    return os.path.join(kept.folder(KEPT_WALKS), f"walks-{kept.digest(sources=[__file__])}.npz")
+
+
+def keep_walks():
+    """Write every walk this server holds for the next server on this computer, when it holds one
+    the kept file lacks (the head starts call it: `warm_up`, `walk_around`). Returns whether it wrote."""
+    global _walked_since_kept
+    from lib import kept
+
+    with _kept:
+        if not _walked_since_kept:
+            return False
+        walks = list(_longest.items())
+        _walked_since_kept = False
+    entries = [[optimizer, [list(o) for o in options], surface, list(start), rate]
+               for (optimizer, options, surface, start, rate), _ in walks]
+    return kept.write_arrays(kept_walks_path(), entries, [path for _, path in walks], replaces="walks-")
+
+
+def _read_kept_walks_once():
+    global _kept_walks_read
+    with _kept:
+        if _kept_walks_read:
+            return
+        _kept_walks_read = True
+    for key, path in read_kept_walks(kept_walks_path()).items():
+        _hold(key, path, walked=False)
+
+
+def read_kept_walks(path):
+    """{(optimizer, options, surface, start, learning rate): path} from a kept file, or {} when
+    there is none to trust (lib.kept.read_arrays), or any walk in it this module could not have
+    walked: an unknown optimizer or surface, a start outside it, a rate `trajectory` refuses, a path
+    of another shape or that does not begin at its start."""
+    from lib import kept
+
+    full = MAX_KEPT_WALKS * (MAX_STEPS + 1) * 2 * 8  # bytes, every walk of MAX_STEPS
+    return kept.read_arrays(path, _kept_walk, most=MAX_KEPT_WALKS, largest_bytes=2 * full)
+
+
+def _kept_walk(entry, path):
+    optimizer, options, surface, start, rate = entry
+    numbers = [rate, *start, *(value for _, value in options if not isinstance(value, bool))]
+    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers):
+        raise ValueError(f"not numbers: {numbers}")
+    _check(optimizer, rate, 1)
+    if surface not in SURFACES or not SURFACES[surface].contains(start := tuple(map(float, start))):
+        raise ValueError(f"no walk on {surface!r} starts at {start}")
+    if path.dtype != np.float64 or path.shape[1:] != (2,) or not 2 <= len(path) <= MAX_STEPS + 1:
+        raise ValueError(f"a path of {path.dtype} {path.shape}")
+    if not np.allclose(path[0], np.float32(start)):
+        raise ValueError(f"a path from {path[0]} kept as starting at {start}")
+    return (optimizer, tuple((str(name), value) for name, value in options), surface, start, float(rate)), path
+
+
 def forget_walks():
-    """Drop every walk kept (the tests start from none)."""
+    """Drop every walk held, and read none back from this computer's kept file (the tests start
+    from none)."""
+    global _kept_walks_read
     with _kept:
         _longest.clear()
+        _kept_walks_read = True
 
 
 def walks_kept():
@@ -269,9 +354,13 @@ def warm_up():
     the default racers on the first surface, and SGD at a tenth and ten times the rate (the trio).
     Compiling each optimizer's loop takes ~0.1 s the first time, ~0.8 s for the view on a server
     also sending pages, which the first student to open the page would otherwise wait; the paths
-    stay in the server's cache of walks."""
+    stay in the server's cache of walks. Walks read back from this computer's kept file are not
+    walked again, but each racer's loop is still compiled (one step), for the student's first
+    nudge to a setting nobody walked before."""
     for (optimizer, options), rate in _first_view():
         trajectory(optimizer, _FIRST.name, learning_rate=rate, steps=DEFAULT_STEPS, **options)
+        _walker(optimizer, tuple(sorted(options.items())), _FIRST.name)(_FIRST.start, rate, 1)
+    keep_walks()
 
 
 def walk_around():
@@ -284,6 +373,7 @@ def walk_around():
     for rate in near_first:
         for (optimizer, options), each in _first_view(rate):
             trajectory(optimizer, _FIRST.name, learning_rate=each, steps=MAX_STEPS, **options)
+    keep_walks()
 
 
 def _first_view(rate=None):
@@ -302,40 +392,3 @@ def landscape(surface, n=80):
     ys = np.linspace(*surface.y_range, n)
     xx, yy = np.meshgrid(xs, ys)
     return xs, ys, surface(xx, yy)
-
-
-def race_winner(run):
-    """The racer of a finished race Run chosen on validation: the highest final validation
-    accuracy among those that did not diverge (a tie goes to the first); None when none has one.
-    The test data chooses nothing."""
-    from lib.training import best_on_validation
-
-    if run.result is None:
-        return None
-    return best_on_validation([None if run.outcome(k) == "diverged" else (run.history(k).get("val_accuracy") or [None])[-1]
-                               for k in range(len(run.job.compiles))])
-
-
-def race_result(run, labels, lang):
-    """The race's winner in words, in `lang`: chosen on its validation accuracy, then its test
-    accuracy, measured once (the only racer scored on the test data); None before the end."""
-    from lib import i18n
-
-    best = race_winner(run)
-    if best is None or not run.test_scores(best):
-        return None
-    return i18n.translate("optimizers.race_result", lang, name=labels[best],
-                          validation=f"{run.history(best)['val_accuracy'][-1]:.3f}",
-                          accuracy=f"{run.test_scores(best)['accuracy']:.3f}")
-
-
-def data_race_job(racers, *, learning_rate=0.01, epochs=5, batch_size=32, seed=0):
-    """A training Job racing optimizers on the digits: the study note's model, one copy per racer
-    ((Keras name, options) pairs), the same initial weights and the same batches for all."""
-    from lib import models, training
-
-    base = training.classifier_job(dataset="digits", layers=models.PRESETS["seed"][1], input_shape=(64,),
-                                   learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, seed=seed,
-                                   budget_s=45.0, batch_losses=False)
-    compiles = tuple(dataclasses.replace(base.compile, optimizer=name, options=dict(options)) for name, options in racers)
-    return dataclasses.replace(base, racers=compiles).checked()

@@ -1,14 +1,18 @@
 """lib.optimizers against each update rule written out in numpy (SGD, momentum, Nesterov, RMSprop,
 Adam, Adagrad) on a surface with a known gradient; surfaces, summaries, refusals; the page."""
 import io
+import json
 import math
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from lib import i18n, optimizers, plots, snippets, ui
-from tests.helpers import exercise_widgets, finish, open_page, run_snippet, settle, shown_code
+from lib import i18n, kept, optimizers, plots, snippets, ui
+from tests.helpers import ROOT, exercise_widgets, finish, open_page, run_snippet, settle, shown_code
 
 
 def ravine(x, y):
@@ -444,3 +448,72 @@ def test_a_walk_of_fewer_steps_is_the_start_of_a_longer_one_exactly():
         for rate in (0.001, 0.3):
             long, short = walker((-1.5, 2.0), rate, 300), walker((-1.5, 2.0), rate, 37)
             np.testing.assert_array_equal(short, long[:38], err_msg=f"{name} at {rate}")
+
+
+FIRST_VIEW_WITHOUT_KERAS = """
+import json, sys
+from lib import optimizers, server
+server.prepare = lambda: None  # (the server's warm-up would import Keras beside the page)
+from tests.helpers import open_page
+at = open_page("lessons/optimizers.py")
+walks = {f"{name} {rate}": optimizers.trajectory(name, optimizers._FIRST.name, learning_rate=rate,
+                                               steps=optimizers.DEFAULT_STEPS, **options).tolist()
+         for (name, options), rate in optimizers._first_view()}
+print(json.dumps({"walks": walks, "tensorflow": "tensorflow" in sys.modules, "exceptions": len(at.exception),
+                  "pictures": len(at.get("image"))}))
+"""
+
+
+def test_a_server_started_again_reads_the_walks_back_and_draws_the_first_view_without_tensorflow(tmp_path,
+                                                                                                 monkeypatch):
+    """The walks one server made are kept on this computer (optimizers.keep_walks, from its head
+    starts): the next server reads them back, so a class link to the Optimizers page on a fresh
+    server draws the race, the trio and the code without waiting for TensorFlow's import — and
+    the paths are the ones Keras walks, bit for bit."""
+    monkeypatch.setenv("KERAS_CLASSROOM_DATA", str(tmp_path))
+    optimizers.forget_walks()
+    optimizers.warm_up()  # the first server's head start: walks the first view and keeps it
+    assert os.path.exists(optimizers.kept_walks_path())
+    assert not optimizers.keep_walks()  # nothing walked since: nothing written again
+    walked = {f"{name} {rate}": optimizers.trajectory(name, optimizers._FIRST.name, learning_rate=rate,
+                                                      steps=optimizers.DEFAULT_STEPS, **options).tolist()
+              for (name, options), rate in optimizers._first_view()}
+    result = subprocess.run([sys.executable, "-c", FIRST_VIEW_WITHOUT_KERAS], cwd=ROOT, capture_output=True,
+                            text=True, timeout=240, env=dict(os.environ, KERAS_CLASSROOM_DATA=str(tmp_path)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    server_again = json.loads(result.stdout.strip().splitlines()[-1])
+    assert server_again["tensorflow"] is False, "the page waited for TensorFlow"
+    assert server_again["exceptions"] == 0 and server_again["pictures"] == 4  # the race, and the trio's three
+    assert server_again["walks"] == walked  # JSON writes a float64 exactly
+
+
+def test_a_kept_file_of_walks_this_module_could_not_have_written_is_not_read(tmp_path, monkeypatch, caplog):
+    """The kept file is the server's own, but it is read as a stranger's: a walk it could not have
+    walked, a path of another shape or from elsewhere, a pickle, a file others may write — then
+    nothing is read, and the page walks anew."""
+    monkeypatch.setenv("KERAS_CLASSROOM_DATA", str(tmp_path))
+    optimizers.forget_walks()
+    optimizers.trajectory("SGD", "bowl", learning_rate=0.1, steps=20)
+    assert optimizers.keep_walks()
+    path = optimizers.kept_walks_path()
+    (key, walk), = optimizers.read_kept_walks(path).items()
+    assert key == ("SGD", (), "bowl", optimizers.SURFACES["bowl"].start, 0.1) and walk.shape == (21, 2)
+    entry = [key[0], [], key[2], list(key[3]), key[4]]
+
+    def rewrite(entries, *walks):
+        assert kept.write_arrays(path, entries, walks)
+
+    for case, keys, walks in [("an unknown optimizer", [["Sophia", *entry[1:]]], [walk]),
+                              ("a start outside the surface", [[*entry[:3], [9.0, 9.0], entry[4]]], [walk]),
+                              ("a huge rate", [[*entry[:4], 1e6]], [walk]),
+                              ("a path of another shape", [entry], [walk[:, :1]]),
+                              ("a path from elsewhere", [entry], [walk + 0.5]),
+                              ("a path without its walk", [entry], [walk, walk]),
+                              ("a pickle", [entry], [np.array([{"x": 1}], dtype=object)])]:
+        rewrite(keys, *walks)
+        assert optimizers.read_kept_walks(path) == {}, case
+    assert "could not be read" in caplog.text and "Sophia" in caplog.text
+    rewrite([entry], walk)
+    assert len(optimizers.read_kept_walks(path)) == 1  # whole again
+    os.chmod(path, 0o666)
+    assert optimizers.read_kept_walks(path) == {}  # anyone may write it
