@@ -20,7 +20,6 @@ import threading
 import zipfile
 
 import h5py
-import keras
 import numpy as np
 
 from lib.i18n import translate
@@ -172,6 +171,8 @@ def keep_training(path, optimizer, x, y, *, epochs, batch_size):
     followed by `fit` does); otherwise it is loaded uncompiled and compiled with `optimizer`, new.
     Returns (the optimizer's step at the start, the loss on (x, y) before, fit's loss of each
     epoch, the loss on (x, y) after)."""
+    import keras  # here, not above: the Save & load page's title need not wait for it
+
     model = keras.saving.load_model(path, compile=optimizer is None)
     if optimizer is not None:
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -252,6 +253,8 @@ _MADE = {}  # dataset -> its restarts (a handful of numbers; at most one per dat
 
 
 def _restarts(dataset):
+    import keras
+
     from lib.class_model import CLASS_BATCH_SIZE, class_model
     from lib.saving import model_files
 
