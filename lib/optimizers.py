@@ -226,7 +226,8 @@ def _kept_walk(entry, path):
     if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers):
         raise ValueError(f"not numbers: {numbers}")
     _check(optimizer, rate, 1)
-    if surface not in SURFACES or not SURFACES[surface].contains(start := tuple(map(float, start))):
+    start = tuple(map(float, start))
+    if surface not in SURFACES or len(start) != 2 or not SURFACES[surface].contains(start):
         raise ValueError(f"no walk on {surface!r} starts at {start}")
     if path.dtype != np.float64 or path.shape[1:] != (2,) or not 2 <= len(path) <= MAX_STEPS + 1:
         raise ValueError(f"a path of {path.dtype} {path.shape}")

@@ -505,6 +505,7 @@ def test_a_kept_file_of_walks_this_module_could_not_have_written_is_not_read(tmp
 
     for case, keys, walks in [("an unknown optimizer", [["Sophia", *entry[1:]]], [walk]),
                               ("a start outside the surface", [[*entry[:3], [9.0, 9.0], entry[4]]], [walk]),
+                              ("a start in three numbers", [[*entry[:3], [*entry[3], 0.0], entry[4]]], [walk]),
                               ("a huge rate", [[*entry[:4], 1e6]], [walk]),
                               ("a path of another shape", [entry], [walk[:, :1]]),
                               ("a path from elsewhere", [entry], [walk + 0.5]),
