@@ -247,9 +247,25 @@ def plain_server(port, module="streamlit"):
         wait_until(lambda: launch.healthy(f"http://127.0.0.1:{port}") or server.poll() is not None, 180,
                    "streamlit did not start", interval=0.1)
         assert server.poll() is None, f"streamlit exited ({server.returncode}) while starting"
+        assert listens(server.pid, port), f"port {port} answers, but from another process than this test's"
         yield server
     finally:
         launch._stop(server, signal.SIGTERM, group=True)
+
+
+def listens(pid, port):
+    """Whether process `pid` holds the socket listening on 127.0.0.1:`port`. A free port is found
+    by binding and releasing it: another test's server, started in the same moment by the other
+    pytest worker, may have been given it too (a replica binds only after its imports)."""
+    address = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.read().splitlines()[1:]]
+    sockets = {f"socket:[{row[9]}]" for row in rows if row[1] == address and row[3] == "0A"}  # 0A: LISTEN
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            held.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return bool(sockets & held)
 
 
 # Set in the tab when the page ever says it waits for TensorFlow or the class model (common.preparing).
