@@ -17,7 +17,6 @@ shuffling): what is read back is what the server would have trained.
 """
 import dataclasses
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -82,13 +81,13 @@ def _train_class_model(dataset):
     d = data.load_dataset(dataset, seed=CLASS_SEED)
     order = np.random.default_rng(CLASS_SEED).permutation(len(d.x_train))[:samples]
     x, y = d.x_train[order][..., None], d.y_train[order]
-    kept = kept_path(dataset, (layers, shape, samples, epochs, rate), (x, y, d.x_test, d.y_test))
-    model, accuracy = _read_kept(kept)
+    kept_file = kept_path(dataset, (layers, shape, samples, epochs, rate), (x, y, d.x_test, d.y_test))
+    model, accuracy = _read_kept(kept_file)
     if model is None:
         model = models.build_sequential(layers, shape, seed=CLASS_SEED, name=f"{dataset}_cnn")
         _fit_an_epoch_a_call(model, keras.optimizers.Adam(rate), x, y, epochs)
         _, accuracy = model.evaluate(d.x_test[..., None], d.y_test, verbose=0)
-        _keep(model, float(accuracy), kept)
+        _keep(model, float(accuracy), kept_file)
     return ClassModel(model, dataset, tuple(dict(layer) for layer in layers), shape, len(order), epochs, rate,
                       float(accuracy))
 
@@ -114,22 +113,13 @@ def kept_folder():
 
 def kept_path(dataset, recipe, arrays):
     """The file a class model trained on `arrays` by `recipe` is kept in: named by a digest of all
-    its training depends on, so a change of any of them trains anew."""
-    import keras
-    import tensorflow
-
+    its training depends on (`kept.digest`: the Keras, TensorFlow and NumPy versions too), so a
+    change of any of them trains anew."""
     from lib import models
 
-    digest = hashlib.blake2b(digest_size=16)
-    versions = [keras.__version__, tensorflow.__version__, np.__version__, CLASS_SEED, CLASS_BATCH_SIZE]
-    digest.update(json.dumps([dataset, recipe, versions], default=str).encode())
-    for module in (__file__, models.__file__):
-        with open(module, "rb") as source:
-            digest.update(source.read())
-    for array in arrays:
-        digest.update(str((array.dtype, array.shape)).encode())
-        digest.update(np.ascontiguousarray(array).data)
-    return os.path.join(kept_folder(), f"{dataset}-{digest.hexdigest()}.keras")
+    digest = kept.digest(dataset, recipe, CLASS_SEED, CLASS_BATCH_SIZE, sources=[__file__, models.__file__],
+                         arrays=arrays)
+    return os.path.join(kept_folder(), f"{dataset}-{digest}.keras")
 
 
 def _read_kept(path):

@@ -21,14 +21,18 @@ def folder(name):
     return os.path.join(data.app_folder(), name)
 
 
-def digest(*parts, sources=(), packages=("keras", "tensorflow", "numpy")):
+def digest(*parts, sources=(), arrays=(), packages=("keras", "tensorflow", "numpy")):
     """A hex digest of `parts` (as JSON), the installed versions of `packages` (read without
-    importing them) and the text of the files `sources`."""
+    importing them), the text of the files `sources` and the numbers of `arrays` (with their
+    dtypes and shapes)."""
     versions = [importlib.metadata.version(package) for package in packages]
     hashed = hashlib.blake2b(json.dumps([parts, versions], default=str).encode(), digest_size=16)
     for source in sources:
         with open(source, "rb") as text:
             hashed.update(text.read())
+    for array in arrays:
+        hashed.update(str((array.dtype, array.shape)).encode())
+        hashed.update(np.ascontiguousarray(array).data)
     return hashed.hexdigest()
 
 
