@@ -89,7 +89,7 @@ st.code(SEED_LINES.format(heading=t("regression.seed_lines"), printed=t("code.re
 
 # --- The cars: three parts, normalised on the training part ---------------------------------
 ui.section("regression", "data", idea=False)
-train_n, validation_n, test_n = regression.split_sizes()  # pandas only: Keras after the controls
+train_n, validation_n, test_n = regression.split_sizes()
 st.markdown(t("regression.data_idea", cars=train_n + validation_n + test_n, train=train_n,
               validation=validation_n, test=test_n))
 

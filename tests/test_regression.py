@@ -1,7 +1,10 @@
 """lib.regression against numpy and scikit-learn (the split, the Normalization, evaluate's three
 numbers), and the Regression page: its numbers are model.evaluate's, its code prints them, a
 hostile link falls back to the defaults, and it speaks Korean."""
+import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -136,6 +139,59 @@ def test_the_run_tested_is_the_lowest_validation_mae():
 
 
 # --- The page -----------------------------------------------------------------------------------
+
+def test_the_cars_are_normalised_as_kerass_normalization_does_to_the_bit_for_every_choice_of_inputs():
+    """lib.regression normalises in NumPy (no TensorFlow on the page): the same bits as the shown
+    code's `keras.layers.Normalization(axis=-1)` adapted on the training part, every part."""
+    import itertools
+
+    import keras
+
+    choices = [c for k in range(1, len(regression.COLUMNS) + 1) for c in itertools.combinations(regression.COLUMNS, k)]
+    checked = [(c, regression.SPLIT_SEED) for c in choices] + [(regression.COLUMNS, seed) for seed in (1, 7)]
+    for inputs, seed in checked:
+        data = regression.cars(inputs, seed)
+        parts = regression.split_cars(regression.car_table(inputs), seed)
+        features = [part.drop(columns="MPG").to_numpy("float32") for part in parts]
+        normalizer = keras.layers.Normalization(axis=-1)
+        normalizer.adapt(features[0])
+        for ours, raw in zip((data.x_train, data.x_val, data.x_test), features):
+            theirs = np.asarray(normalizer(raw))
+            assert ours.dtype == theirs.dtype == np.float32
+            assert np.array_equal(ours.view(np.uint32), theirs.view(np.uint32)), (inputs, seed)
+        assert np.array_equal(data.mean, np.asarray(normalizer.mean).ravel()), (inputs, seed)
+        assert np.array_equal(data.variance, np.asarray(normalizer.variance).ravel()), (inputs, seed)
+    assert len(checked) == 2 ** len(regression.COLUMNS) + 1
+
+
+def test_a_constant_column_is_divided_by_kerass_epsilon_not_by_zero():
+    features = np.array([[1.0, 5.0], [3.0, 5.0]], dtype="float32")
+    mean, variance = features.mean(axis=0), features.var(axis=0)
+    normed = regression.normalize(features, mean, variance)
+    np.testing.assert_array_equal(normed, np.array([[-1.0, 0.0], [1.0, 0.0]], dtype="float32"))
+    assert regression.normalize(np.array([[6.0, 6.0]], "float32"), mean, variance)[0, 1] == np.float32(1.0 / 1e-7)
+
+
+PAGE_WITHOUT_KERAS = """
+import json, sys
+from lib import server
+server.prepare = lambda: None  # (the server's warm-up would import Keras beside the page)
+from tests.helpers import open_page
+at = open_page("lessons/regression.py")
+print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "exceptions": len(at.exception),
+                  "charts": len(at.get("plotly_chart"))}))
+"""
+
+
+def test_a_class_link_to_the_page_draws_it_without_waiting_for_tensorflow():
+    """Nothing the page shows before Train needs Keras: on a fresh server its first chart does not
+    wait for TensorFlow's import (~4 s; the training workers import it in their own processes)."""
+    result = subprocess.run([sys.executable, "-c", PAGE_WITHOUT_KERAS], cwd=ROOT, capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    fresh = json.loads(result.stdout.strip().splitlines()[-1])
+    assert fresh == {"tensorflow": False, "exceptions": 0, "charts": 1}, fresh
+
 
 def page_numbers(at):
     """(loss, mae, mse) of the page's metrics, and the MAE of its printed line."""
