@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from lib import data, drawing, errors, evaluate, plots, ui
-from lib.class_model import class_model
+from lib.class_model import class_model, class_recipe
 from lib.snippets.evaluate import evaluate_snippet
 
 t, key = ui.t, ui.keys("evaluate")
@@ -18,7 +18,8 @@ CANVAS = dict(stroke_width=drawing.STROKE_WIDTH, stroke_color="#000000", backgro
               width=drawing.CANVAS_SIDE, height=drawing.CANVAS_SIDE, drawing_mode="freedraw")
 REFERENCES = (("common.ref_fit", "https://keras.io/api/models/model_training_apis/"),
               ("common.ref_keras_guide", "https://keras.io/guides/sequential_model/"))
-# The model this page grades: how it runs (lib.passes), its data, exam, description, code recipe.
+# The model this page grades: how it runs (lib.passes; None for the class model, see from_class), its
+# data, exam, description, code recipe.
 Choice = collections.namedtuple("Choice", "passes dataset test_size report about recipe")
 
 
@@ -51,13 +52,13 @@ def from_file(loaded):
 
 
 def from_class():
-    """The class model: trained once per server on the 28×28 digits at hand (lib.class_model)."""
-    shared = class_model()
+    """The class model (lib.class_model): its recipe and its exam kept on this computer need no Keras,
+    so a fresh server draws them while TensorFlow is imported; its passes wait for an image."""
+    shared = class_recipe()
     exam = ui.models.class_exam(shared.dataset)
     about = t("evaluate.about.class", dataset=DATASET(shared.dataset), rate=shared.learning_rate,
               n=f"{shared.train_samples:,}", test=f"{exam.labels.size:,}", epochs=shared.epochs)
-    passes, recipe = evaluate.as_passes(shared.model), dict(source="class", shared=shared)
-    return Choice(passes, shared.dataset, data.TEST_SIZE, exam, about, recipe)
+    return Choice(None, shared.dataset, data.TEST_SIZE, exam, about, dict(source="class", shared=shared))
 
 
 def choose_model(source):
@@ -153,7 +154,7 @@ def follow_section(chosen, d):
     with left:
         image, label = pick_input(d, data.DATASETS[chosen.dataset].image_shape)
     if image is not None:
-        show_how(chosen.passes, image, label, left, right)
+        show_how(chosen.passes or evaluate.as_passes(class_model().model), image, label, left, right)
     index = st.session_state.get(key("image"), 0)  # the test image the shown code looks at
     told = st.session_state.get(key("told"))
     if (st.session_state.get(key("input"), "test"), index) != told and ui.task_open("evaluate"):

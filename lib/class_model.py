@@ -68,27 +68,55 @@ def class_model(dataset=None):
         return _train_class_model(dataset or class_dataset())
 
 
-@functools.lru_cache(maxsize=2)
-def _train_class_model(dataset):
-    """Seeded initial weights, a fixed order of the training images (no shuffling by TF), Adam; or
-    the same model read back from the app's folder, when this computer has trained it before."""
-    import keras
+@dataclasses.dataclass(frozen=True)
+class ClassRecipe:
+    """How the class model is trained, as pages say it and its code shows it: known without Keras,
+    so a page can say it (and show what was kept of the model) before TensorFlow is imported."""
+    dataset: str
+    layers: tuple
+    input_shape: tuple
+    train_samples: int
+    epochs: int
+    learning_rate: float
 
+
+def class_recipe(dataset=None):
+    """The ClassRecipe of `class_model(dataset)`, without training or reading it, or importing Keras."""
+    dataset = dataset or class_dataset()
+    (layers, shape, _, epochs, rate), x, _, _ = _training_set(dataset)
+    return ClassRecipe(dataset, tuple(dict(layer) for layer in layers), shape, len(x), epochs, rate)
+
+
+def _training_set(dataset):
+    """What training reads: ((layers, input shape, images, epochs, learning rate), the training
+    images in their order, their labels, the data set)."""
     from lib import data, models
 
     preset, shape, samples, epochs, rate = CLASS_RECIPES[dataset]
     layers = models.PRESETS[preset][1] if isinstance(preset, str) else preset
     d = data.load_dataset(dataset, seed=CLASS_SEED)
     order = np.random.default_rng(CLASS_SEED).permutation(len(d.x_train))[:samples]
-    x, y = d.x_train[order][..., None], d.y_train[order]
-    kept_file = kept_path(dataset, (layers, shape, samples, epochs, rate), (x, y, d.x_test, d.y_test))
+    return (layers, shape, samples, epochs, rate), d.x_train[order][..., None], d.y_train[order], d
+
+
+@functools.lru_cache(maxsize=2)
+def _train_class_model(dataset):
+    """Seeded initial weights, a fixed order of the training images (no shuffling by TF), Adam; or
+    the same model read back from the app's folder, when this computer has trained it before."""
+    import keras
+
+    from lib import models
+
+    recipe, x, y, d = _training_set(dataset)
+    layers, shape, _, epochs, rate = recipe
+    kept_file = kept_model_path(dataset)
     model, accuracy = _read_kept(kept_file)
     if model is None:
         model = models.build_sequential(layers, shape, seed=CLASS_SEED, name=f"{dataset}_cnn")
         _fit_an_epoch_a_call(model, keras.optimizers.Adam(rate), x, y, epochs)
         _, accuracy = model.evaluate(d.x_test[..., None], d.y_test, verbose=0)
         _keep(model, float(accuracy), kept_file)
-    return ClassModel(model, dataset, tuple(dict(layer) for layer in layers), shape, len(order), epochs, rate,
+    return ClassModel(model, dataset, tuple(dict(layer) for layer in layers), shape, len(x), epochs, rate,
                       float(accuracy))
 
 
@@ -120,6 +148,18 @@ def kept_path(dataset, recipe, arrays):
     digest = kept.digest(dataset, recipe, CLASS_SEED, CLASS_BATCH_SIZE, sources=[__file__, models.__file__],
                          arrays=arrays)
     return os.path.join(kept_folder(), f"{dataset}-{digest}.keras")
+
+
+def kept_model_path(dataset=None):
+    """The file `class_model(dataset)` is kept in on this computer, there or not yet, found without
+    Keras (what else is kept of the model, its exam in lib.class_exam, is named by it)."""
+    return os.path.join(kept_folder(), _kept_name(dataset or class_dataset()))
+
+
+@functools.lru_cache(maxsize=4)
+def _kept_name(dataset):
+    recipe, x, y, d = _training_set(dataset)
+    return os.path.basename(kept_path(dataset, recipe, (x, y, d.x_test, d.y_test)))
 
 
 def _read_kept(path):

@@ -1,21 +1,18 @@
 """The models a page can look at beside its own, and their mock exams: the class model (graded
-once per server), the newest model of the Training page, the file loaded on Save & load (graded
+once per computer), the newest model of the Training page, the file loaded on Save & load (graded
 once per session). A stranger's file is graded by its own process (lib.saving.Sandboxed)."""
 import streamlit as st
 
 from lib import data, evaluate
-from lib.class_model import class_model
-from lib.ui.figures import shared
+from lib.class_exam import graded
 from lib.ui.state import LOADED_MODEL, TRAINING_RUN, loaded, trained  # noqa: F401  (their old home)
 
 EXAMS = "ui.exams"  # session key: {what was graded: its Report}, one entry (the model looked at now)
 
 
-@shared(max_entries=2)
 def class_exam(dataset):
-    """The class model on its mock exam: graded once per server, not on every rerun."""
-    d = data.load_dataset(dataset)
-    return evaluate.report(class_model(dataset).model, d.x_test, d.y_test)
+    """The class model on its mock exam: graded once per computer (lib.class_exam), not on every rerun."""
+    return graded(dataset)
 
 
 def session_exam(passes, dataset, test_size, graded):
