@@ -38,7 +38,8 @@ PAGES = (
     PageInfo("training", "lessons/training.py", "training", ":material/model_training:", "train"),
     PageInfo("overfitting", "lessons/overfitting.py", "overfitting", ":material/ssid_chart:", "train"),
     PageInfo("evaluate", "lessons/evaluate.py", "evaluate", ":material/fact_check:", "use", needs="class_model"),
-    PageInfo("regression", "lessons/regression.py", "regression", ":material/scatter_plot:", "use"),
+    PageInfo("regression", "lessons/regression.py", "regression", ":material/scatter_plot:", "use",
+             needs=""),  # Keras only in the training workers, and for a finished run's test
     PageInfo("save_load", "lessons/save-load.py", "save-load", ":material/save:", "use", needs="class_model"),
     PageInfo("glossary", "lessons/glossary.py", "glossary", ":material/menu_book:", "reference", needs=""),
 )
