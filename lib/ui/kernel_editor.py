@@ -1,6 +1,5 @@
 """The Convolution filters page's kernel editor: a 3×3 or 5×5 grid of typed cells, started from
 the class link's cells or the last preset chosen, kept in the URL, and read as a kernel."""
-import pandas as pd
 import streamlit as st
 
 from lib import filters
@@ -11,6 +10,8 @@ def kernel_editor(key, on_change=None):
     """The custom kernel the student types (float32), or None while a cell is not a number (the
     editor says which). Widget keys from `key`: size, cells<n>, cells_now, cells_start, editor.
     `on_change`: called when a cell or the size changes (a page drawn in parts redraws them)."""
+    import pandas as pd  # here: a fresh server's first page (most pages) need not wait 0.35 s for it
+
     rows = _custom_cells(key)
     st.session_state[key("size")] = len(rows)  # the grid's size; changing it resizes the grid
     st.segmented_control(t("filters.size"), [3, 5], key=key("size"), required=True,
