@@ -17,7 +17,8 @@ REFERENCES = (("save_load.ref_saving", "https://keras.io/guides/serialization_an
 
 
 def chosen_model(source):
-    """(model, the shown code's recipe) of the model to save; a source with none yet says so."""
+    """(model, the shown code's recipe) of the model to save; a source with none yet says so. The
+    class model's is (None, None) until it runs: its files are kept (saving.class_file_view)."""
     entry, stack = ui.state.trained(), ui.state.built_model()
     if source == "yours" and entry:
         return entry.run.model(), {"source": "yours", "job": entry.job}
@@ -31,7 +32,7 @@ def chosen_model(source):
     elif source != "class":
         st.info(t(f"save_load.none.{source}"), icon=":material/info:")
         ui.page_link("training" if source == "yours" else "model")
-    return class_model().model, {"source": "class", "shared": class_model()}
+    return None, None
 
 
 def show_archive(raw):
@@ -46,13 +47,13 @@ def show_archive(raw):
     return info
 
 
-def show_weights(model, members):
+def show_weights(view, members):
     """Where the bytes of model.weights.h5 go, measured in the file: the layers, the optimizer."""
-    file = optimizer_state.weights_file(model)
+    file = view.weights_file
     ui.plot(plots.file_figure(members, file, ui.lang()))
-    ui.table(optimizer_state.part_rows(model, file, ui.lang()), prefix="save_load.part_col")
+    ui.table(optimizer_state.rows_of(view.shapes, file, ui.lang()), prefix="save_load.part_col")
     text = "save_load.optimizer_part" if file.slots else "save_load.no_optimizer"
-    st.markdown(t(text, summary=f"{model.count_params():,}", **file.numbers()))
+    st.markdown(t(text, summary=f"{view.params:,}", **file.numbers()))
     return file
 
 
@@ -94,7 +95,8 @@ ui.section("save_load", "save", idea=False)
 source = ui.choice(st.segmented_control, t("save_load.which"), SOURCES, key=key("source"),
                    required=True, labels=ui.labels("save_load.sources"))
 model, recipe = chosen_model(source)
-files = saving.model_files(model)  # .keras, weights, architecture: made once per model's content
+view = saving.file_view(model) if model is not None else saving.class_file_view()
+files = view.files  # .keras, weights, architecture: made once per model's content
 for column, (level, file_name, mime), content in zip(st.columns(3), DOWNLOADS, files):
     column.download_button(
         t(f"save_load.download.{level}"), content, file_name=file_name, mime=mime,
@@ -102,11 +104,13 @@ for column, (level, file_name, mime), content in zip(st.columns(3), DOWNLOADS, f
     column.caption(t(f"save_load.level.{level}", size=f"{len(content):,}"))
 
 ui.section("save_load", "inside")
-file = show_weights(model, show_archive(files[0]).members)
+file = show_weights(view, show_archive(files[0]).members)
 per_weight = round(file.optimizer_values / file.layer_values) if file.layer_values else 0
 facts = {"slots_per_weight": per_weight}  # what the tasks read (lib/tasks/catalogue/save-load.toml)
 
 ui.section("save_load", "back", idea=False)
+if model is None:  # the class model runs from here on
+    model, recipe = class_model().model, {"source": "class", "shared": class_model()}
 if not ui.state.loaded() or ui.state.loaded().digest != saving.file_digest(files[0]):
     with st.spinner(t("save_load.loading")):  # loaded as an upload would be; Evaluate grades it
         st.session_state[ui.LOADED_MODEL] = saving.open_own_file(files[0], "model.keras")

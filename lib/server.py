@@ -16,8 +16,8 @@ that needs nothing draws first (a page that needs Keras imports it in its own ru
 saying what it waits for); a replica of a lecture hall starts it with its process
 (deploy/replica.py). The same thread then trains the class model — the small CNN the filters,
 evaluate and save pages share (a few seconds, once per computer: lib.class_model keeps it, and a
-server started again reads it back), and grades it (lib.class_exam, kept alike). `imported` and
-`class_model_ready` say how far it has got.
+server started again reads it back), grades it and saves it (lib.class_exam and
+lib.saving.class_files, kept alike). `imported` and `class_model_ready` say how far it has got.
 What follows the import waits for moments when no page is being run (`page_running`).
 """
 import collections
@@ -45,13 +45,15 @@ def _import_and_freeze():
     gc.freeze()
     keep_keras_state_between_reruns()
     _run_each(_set(imported, on_imported))
-    from lib import class_exam
+    from lib import class_exam, saving
     from lib.class_model import class_model
 
     _quiet_moment()
     class_model()  # train the shared read-only CNN now, not while a student waits
     _quiet_moment()
     class_exam.graded()  # and its mock exam, kept for the next server's Evaluate page (lib.class_exam)
+    _quiet_moment()
+    saving.class_file_view()  # and its files, kept for the next server's Save & load page
     _run_each(_set(class_model_ready, on_ready))
     threading.Thread(target=_give_memory_back, name="memory-trim", daemon=True).start()
 

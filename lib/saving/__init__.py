@@ -30,7 +30,8 @@ or whose pass hit its process's limits). Both carry a `code` and `details`; the 
 Inside: `refusals` (the errors, the Keras version), `archive` (the zip), `config` (the allow-list and
 the outline), `process` (one locked-down process, seen from here), `inside` (what runs in it),
 `loader` (loads and hosts), `stranger` (a loaded model and its passes), `rebuild` (a model from
-checked plain data). Their public names are all here.
+checked plain data), `class_files` (what the page shows of a model's files, the class model's kept).
+Their public names are all here.
 """
 import dataclasses
 import hashlib
@@ -39,6 +40,7 @@ import math
 import os
 import tempfile
 
+from lib.saving.class_files import FileView, class_file_view, file_view
 from lib.saving.archive import (ALLOWED_MEMBERS, HDF5_SIGNATURE, MAX_CONFIG_BYTES, MAX_UPLOAD_BYTES, ArchiveInfo,
                                 Member, as_bytes, check_upload_size, inspect_archive)
 from lib.saving.config import ALLOWED_LAYERS, MAX_PARAMS, LayerOutline, ModelOutline, check_config
@@ -48,7 +50,8 @@ from lib.saving.recent import Recent
 from lib.saving.rebuild import assign_weights, deserialize, model_from_architecture
 from lib.saving.refusals import ERROR_CODES, BadArchive, SavingError, UnsafeModel, check_keras_version
 
-__all__ = ["ALLOWED_LAYERS", "ALLOWED_MEMBERS", "ERROR_CODES", "HDF5_SIGNATURE", "LOAD_MEMORY_BYTES",
+__all__ = ["ALLOWED_LAYERS", "ALLOWED_MEMBERS", "ERROR_CODES", "HDF5_SIGNATURE", "LOAD_MEMORY_BYTES", "FileView",
+           "class_file_view", "file_view",
            "MAX_CONFIG_BYTES", "MAX_PARAMS", "MAX_UPLOAD_BYTES", "ArchiveInfo", "BadArchive", "LayerOutline",
            "LayerWeights", "Loaded", "Loader", "Member", "ModelOutline", "Sandboxed", "SavingError", "UnsafeModel", "WeightInfo",
            "architecture_json", "check_config", "check_keras_version", "continue_job", "describe_weights",
