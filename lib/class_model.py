@@ -28,15 +28,21 @@ from lib import kept
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassModel:
-    """A read-only model the whole class shares, trained once per server, and how it was trained."""
-    model: object
+class ClassRecipe:
+    """How the class model is trained, as pages say it and its code shows it: known without Keras,
+    so a page can say it (and show what was kept of the model) before TensorFlow is imported."""
     dataset: str
     layers: tuple
     input_shape: tuple
     train_samples: int
     epochs: int
     learning_rate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassModel(ClassRecipe):
+    """A read-only model the whole class shares, trained once per server, and how it was trained."""
+    model: object
     accuracy: float  # on the data set's test split
 
 
@@ -68,18 +74,6 @@ def class_model(dataset=None):
         return _train_class_model(dataset or class_dataset())
 
 
-@dataclasses.dataclass(frozen=True)
-class ClassRecipe:
-    """How the class model is trained, as pages say it and its code shows it: known without Keras,
-    so a page can say it (and show what was kept of the model) before TensorFlow is imported."""
-    dataset: str
-    layers: tuple
-    input_shape: tuple
-    train_samples: int
-    epochs: int
-    learning_rate: float
-
-
 def class_recipe(dataset=None):
     """The ClassRecipe of `class_model(dataset)`, without training or reading it, or importing Keras."""
     dataset = dataset or class_dataset()
@@ -107,8 +101,7 @@ def _train_class_model(dataset):
 
     from lib import models
 
-    recipe, x, y, d = _training_set(dataset)
-    layers, shape, _, epochs, rate = recipe
+    (layers, shape, _, epochs, rate), x, y, d = _training_set(dataset)
     kept_file = kept_model_path(dataset)
     model, accuracy = _read_kept(kept_file)
     if model is None:
@@ -116,8 +109,7 @@ def _train_class_model(dataset):
         _fit_an_epoch_a_call(model, keras.optimizers.Adam(rate), x, y, epochs)
         _, accuracy = model.evaluate(d.x_test[..., None], d.y_test, verbose=0)
         _keep(model, float(accuracy), kept_file)
-    return ClassModel(model, dataset, tuple(dict(layer) for layer in layers), shape, len(x), epochs, rate,
-                      float(accuracy))
+    return ClassModel(**vars(class_recipe(dataset)), model=model, accuracy=float(accuracy))
 
 
 def _fit_an_epoch_a_call(model, optimizer, x, y, epochs):

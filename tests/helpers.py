@@ -197,3 +197,43 @@ class Clock:
 
     def __call__(self):
         return self.now
+
+
+NO_TENSORFLOW = """
+import json, sys
+
+
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras"):
+            raise ImportError(name + " imported before the page drew what it keeps")
+
+
+sys.meta_path.insert(0, NoTensorFlow())
+from lib import server
+server.prepare = lambda: None  # (the server's warm-up would import Keras beside the page)
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("streamlit_app.py", default_timeout=120)
+at.query_params["lang"] = "en"
+at.run()
+at.switch_page(sys.argv[1])
+at.run()
+print(json.dumps({"charts": len(at.get("plotly_chart")), "tables": [t.value.to_dict("list") for t in at.dataframe],
+                  "downloads": [b.proto.label for b in at.get("download_button")], "exceptions": len(at.exception)},
+                 default=str))
+"""
+
+
+def page_without_tensorflow(page_file):
+    """`page_file` opened under AppTest in a fresh Python where TensorFlow and Keras cannot be
+    imported (as a fresh server's page runs before their import ends): ({"charts": how many,
+    "tables": each dataframe's columns, "downloads": their labels, "exceptions": how many}, what it
+    printed, tracebacks included, without colours)."""
+    import json
+    import re
+
+    result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, page_file], cwd=ROOT, capture_output=True,
+                            text=True, timeout=240, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+    return page, re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
