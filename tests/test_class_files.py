@@ -78,6 +78,7 @@ def test_a_kept_view_the_module_could_not_have_written_is_not_read_and_is_made_a
     cases = [("a weights file of another size", changed(weights_file=other_size), [*blobs, empty]),
              ("a slot no optimizer has", changed(weights_file=odd_slot), [*blobs, empty]),
              ("a negative parameter count", changed(params=-1), [*blobs, empty]),
+             ("a parameter count the archive does not have", changed(params=view.params + 1), [*blobs, empty]),
              ("a parameter count that is not a number", changed(params="50,618"), [*blobs, empty]),
              ("shapes that are not words", changed(shapes={"dense": 3}), [*blobs, empty]),
              ("a fact it never writes", changed(owner="someone"), [*blobs, empty]),
@@ -92,6 +93,7 @@ def test_a_kept_view_the_module_could_not_have_written_is_not_read_and_is_made_a
             assert class_files.read_kept(path) is None, case
     assert "could not be read" in caplog.text
     assert f"a weights file of {facts['weights_file']['size'] + 1:,} bytes" in caplog.text
+    assert f"{view.params + 1:,} parameters for a config of {view.params:,}" in caplog.text
     assert make("digits") == view  # made anew, and kept whole over the foreign file
     assert class_files.read_kept(path) == view
     os.chmod(path, 0o666)  # anyone could have written it: not read

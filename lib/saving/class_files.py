@@ -7,21 +7,20 @@ a server started again shows it while TensorFlow is still being imported.
 The kept file is named by the kept model's file (itself named by everything the training depends
 on) and by the code that makes the view (this module, lib.saving, lib.saving.optimizer_state): a
 change to any of them makes it anew. It is read as a stranger's file would be (no pickle, bounded,
-private, every fact checked, and the weights' size checked against the archive it came with); the
-archive itself is then inspected as every upload is (`inspect_archive`) by the page.
+private, every fact checked, the archive inspected as every upload is — `inspect_archive` — and its
+weights' size and parameter count checked against the facts).
 """
 import dataclasses
 import functools
-import io
 import json
 import logging
 import os
 import threading
-import zipfile
 
 import numpy as np
 
 from lib import class_model, kept
+from lib.saving.archive import inspect_archive
 from lib.saving.optimizer_state import COUNTERS, Part, WeightsFile, weight_shapes, weights_file
 
 PARTS = ("keras", "weights", "architecture")  # FileView.files, in order: the three downloads
@@ -92,12 +91,14 @@ def read_kept(path):
         files = (parts["keras"].tobytes(), parts["weights"].tobytes(), parts["architecture"].tobytes().decode())
         json.loads(files[2])
         facts = parts["facts"]
-        with zipfile.ZipFile(io.BytesIO(files[0])) as archive:
-            size = archive.getinfo("model.weights.h5").file_size
+        info = inspect_archive(files[0])  # as an upload is: the members Keras writes, the layers this app has
+        size = next(m.size for m in info.members if m.name == "model.weights.h5")
         if facts["weights_file"].size != size:
             raise ValueError(f"a weights file of {facts['weights_file'].size:,} bytes for one of {size:,}")
+        if facts["params"] != info.params:
+            raise ValueError(f"{facts['params']:,} parameters for a config of {info.params:,}")
         return FileView(files, facts["weights_file"], facts["shapes"], facts["params"])
-    except Exception as e:  # (not a zip, not JSON, not UTF-8, another size)
+    except Exception as e:  # (not a .keras file, not JSON, not UTF-8, another size or count)
         logging.getLogger(__name__).warning("%s could not be read: %s", path, e)
         return None
 
