@@ -9,6 +9,7 @@ on, lib.class_model) and by the code that grades it (this module, lib.evaluate, 
 lib.cost): a change to any of them grades anew. It is read as a stranger's file would be (no
 pickle, bounded, private, every number checked against what the module could have written).
 """
+import dataclasses
 import functools
 import logging
 import os
@@ -18,7 +19,7 @@ import numpy as np
 
 from lib import class_model, cost, data, evaluate, kept, passes
 
-SCORES = ("loss", "accuracy", "mae", "mse")  # evaluate.Scores, in the kept file's order
+SCORES = tuple(field.name for field in dataclasses.fields(evaluate.Scores))  # in the kept file's order
 LARGEST_BYTES = 8 * 2 ** 20  # a kept exam of MNIST's 10,000 test images is 0.4 MB
 _grading = threading.Lock()
 
@@ -44,9 +45,7 @@ def _graded(dataset):
 
 def exam_path(dataset):
     """Where the exam of `class_model(dataset)` is kept: "class-exam/<data set>-<digest>.npz"."""
-    model_file = os.path.basename(class_model.kept_model_path(dataset))
-    digest = kept.digest(model_file, sources=[__file__, evaluate.__file__, passes.__file__, cost.__file__])
-    return os.path.join(kept.folder("class-exam"), f"{dataset}-{digest}.npz")
+    return class_model.kept_beside(dataset, "class-exam", [__file__, evaluate.__file__, passes.__file__, cost.__file__])
 
 
 def keep(path, report):

@@ -76,7 +76,11 @@ def class_model(dataset=None):
 
 def class_recipe(dataset=None):
     """The ClassRecipe of `class_model(dataset)`, without training or reading it, or importing Keras."""
-    dataset = dataset or class_dataset()
+    return _class_recipe(dataset or class_dataset())
+
+
+@functools.lru_cache(maxsize=4)  # a page asks on every rerun
+def _class_recipe(dataset):
     (layers, shape, _, epochs, rate), x, _, _ = _training_set(dataset)
     return ClassRecipe(dataset, tuple(dict(layer) for layer in layers), shape, len(x), epochs, rate)
 
@@ -144,8 +148,16 @@ def kept_path(dataset, recipe, arrays):
 
 def kept_model_path(dataset=None):
     """The file `class_model(dataset)` is kept in on this computer, there or not yet, found without
-    Keras (what else is kept of the model, its exam in lib.class_exam, is named by it)."""
+    Keras (what else is kept of the model is named by it: `kept_beside`)."""
     return os.path.join(kept_folder(), _kept_name(dataset or class_dataset()))
+
+
+def kept_beside(dataset, name, sources):
+    """Where what the code in `sources` made of `class_model(dataset)` is kept: "<name>/<data set>-
+    <digest>.npz", the digest over the kept model's file name and those sources, so a new model or
+    new code makes it anew (lib.class_exam, lib.saving.class_files)."""
+    digest = kept.digest(os.path.basename(kept_model_path(dataset)), sources=sources)
+    return os.path.join(kept.folder(name), f"{dataset}-{digest}.npz")
 
 
 @functools.lru_cache(maxsize=4)

@@ -66,9 +66,7 @@ def view_path(dataset):
     from lib import saving
     from lib.saving import optimizer_state
 
-    model_file = os.path.basename(class_model.kept_model_path(dataset))
-    digest = kept.digest(model_file, sources=[__file__, saving.__file__, optimizer_state.__file__])
-    return os.path.join(kept.folder("class-files"), f"{dataset}-{digest}.npz")
+    return class_model.kept_beside(dataset, "class-files", [__file__, saving.__file__, optimizer_state.__file__])
 
 
 def keep(path, view):

@@ -3,8 +3,8 @@ once per computer), the newest model of the Training page, the file loaded on Sa
 once per session). A stranger's file is graded by its own process (lib.saving.Sandboxed)."""
 import streamlit as st
 
+from lib import class_exam as kept_exams
 from lib import data, evaluate
-from lib.class_exam import graded
 from lib.ui.state import LOADED_MODEL, TRAINING_RUN, loaded, trained  # noqa: F401  (their old home)
 
 EXAMS = "ui.exams"  # session key: {what was graded: its Report}, one entry (the model looked at now)
@@ -12,7 +12,7 @@ EXAMS = "ui.exams"  # session key: {what was graded: its Report}, one entry (the
 
 def class_exam(dataset):
     """The class model on its mock exam: graded once per computer (lib.class_exam), not on every rerun."""
-    return graded(dataset)
+    return kept_exams.graded(dataset)
 
 
 def session_exam(passes, dataset, test_size, graded):
