@@ -739,6 +739,29 @@ def test_the_same_model_gets_the_same_files_and_the_loader_is_asked_once(app_mod
     assert asked == ["load_model", "load_weights"]
 
 
+@pytest.mark.parametrize("name", sorted(APP_MODELS))
+def test_the_servers_own_file_is_loaded_back_here_after_an_uploads_checks_without_a_loader_process(
+        name, app_models, files, monkeypatch):
+    """open_own_file: load_model in this process (a fresh server's Save & load no longer waits for a
+    loader process to import TensorFlow), the same numbers bit for bit, Maxout included; a file
+    that is not what the server writes is refused by the inspection an upload gets, before Keras."""
+    def no_loader(*args, **kwargs):
+        raise AssertionError("the server's own file went to a loader process")
+
+    from lib.saving.recent import Recent
+
+    monkeypatch.setattr(saving, "get_loader", no_loader)
+    monkeypatch.setattr(saving, "_OPENED", Recent(entries=2, max_bytes=2 ** 26, size=saving._passes_bytes))
+    model = app_models[name]
+    loaded = saving.open_own_file(files[name], "model.keras")
+    x = saving.probe_inputs(model, n=8)
+    np.testing.assert_array_equal(np.asarray(loaded.model(x, training=False)), np.asarray(model(x, training=False)))
+    assert (loaded.name, loaded.digest) == ("model.keras", saving.file_digest(files[name]))
+    assert [w.shape for w in loaded.model.weights] == [w.shape for w in model.weights]
+    doctored = zip_of({**members_of(files[name]), "../x": b"x"})
+    refused(lambda: saving.open_own_file(doctored, "model.keras"), BadArchive, "unsafe_member_name")
+
+
 # --- Messages -------------------------------------------------------------------------------------------
 
 def test_every_refusal_code_has_a_message_in_both_languages():

@@ -19,7 +19,8 @@ used once and replaced) that checks the weight shapes and calls
 (the config it re-serialised and the weights as raw numbers — never a pickle), and this process
 rebuilds the model from that, after checking the config once more.
 
-A loaded upload is never run in this process: `open_upload` gives a `Loaded` whose passes (the
+The server's own files (of a model it built: `open_own_file`) are loaded back in this process,
+after the same inspection. A loaded upload is never run in this process: `open_upload` gives a `Loaded` whose passes (the
 mock exam, one input through every layer) run in the loader's *host* process for that file, priced
 first from the file's outline (lib.cost); the model rebuilt here is for drawing and counting only.
 
@@ -312,8 +313,32 @@ def open_weights_upload(data, model, name, *, loader=None):
 
 
 def open_own_file(data, name):
-    """A `.keras` file this server wrote itself a moment ago (`model_files`), loaded back the safe
-    way all the same; it runs here, as any model the server built."""
+    """A `.keras` file this server wrote of a model it built (`model_files`; the class model's is
+    kept in the app's private folder, as the class model itself is), loaded back here by
+    `keras.saving.load_model(safe_mode=True, compile=False)` after the checks an upload gets.
+    Not a stranger's bytes, so not through a loader process, whose start (TensorFlow's import,
+    2.3-2.6 s) a fresh server's Save & load page waited for; it runs here, as any model the
+    server built."""
     from lib.passes import InProcess
 
-    return Loaded(name, file_digest(data), _open("own", data, lambda: InProcess(load_upload(data)), None))
+    data = as_bytes(data, MAX_UPLOAD_BYTES)
+
+    def make():
+        check_keras_version()
+        inspect_archive(data)
+        return InProcess(_load_here(data))
+
+    return Loaded(name, file_digest(data), _open("own", data, make, None))
+
+
+def _load_here(data):
+    """`keras.saving.load_model` of the file `data`, in this process (for the server's own files)."""
+    import keras
+
+    import lib.activations  # noqa: F401  registers Maxout
+
+    with tempfile.TemporaryDirectory(prefix="keras-classroom-") as directory:
+        path = os.path.join(directory, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
