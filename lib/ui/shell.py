@@ -65,7 +65,8 @@ def get_ready(page):
     if pending:
         note.info(t(f"common.preparing.{'_and_'.join(pending)}", page=t(f"nav.{info.id}")),
                   icon=":material/hourglass_top:")
-        time.sleep(0.2)  # the note reaches the browser before TensorFlow's import holds the interpreter
+        if "keras" in pending:  # the note reaches the browser before TensorFlow's import holds the interpreter
+            time.sleep(0.2)  # (reading or training the class model lets it go: no pause before it)
     return note
 
 
