@@ -112,7 +112,7 @@ ui.section("save_load", "back", idea=False)
 if model is None:  # the class model runs from here on
     model, recipe = class_model().model, {"source": "class", "shared": class_model()}
 if not ui.state.loaded() or ui.state.loaded().digest != saving.file_digest(files[0]):
-    with st.spinner(t("save_load.loading")):  # loaded as an upload would be; Evaluate grades it
+    with st.spinner(t("save_load.loading_own")):  # checked as an upload is, loaded here; Evaluate grades it
         st.session_state[ui.LOADED_MODEL] = saving.open_own_file(files[0], "model.keras")
 restored = ui.state.loaded().model
 x = saving.probe_inputs(model)
