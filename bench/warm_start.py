@@ -7,6 +7,7 @@ said while the student waited.
     python bench/warm_start.py --app-dir /tmp/before  # an older commit, to compare
     python bench/warm_start.py --cold --pages evaluate  # the first server ever on this computer
     python bench/warm_start.py --floor --pages evaluate  # beside the floor: a bare page importing Keras
+    python bench/warm_start.py --after-start-page --pages evaluate  # the one-tab walker's order and count
 
 A server reads back the class model an earlier server on this computer kept (lib/class_model.py),
 as a teacher's second lesson does; --cold gives each server an empty app folder of its own, so it
@@ -17,6 +18,12 @@ asked 10), and never an empty page with no word of what it waits for. The same s
 third from day to day on one machine (TensorFlow's import alone: 3.3 s one day, 4.4 s another), so
 --floor first opens bench/floor_app.py?keras=1 on a fresh server, one slider and one Plotly chart
 after `import keras`, and gives each page's first chart beside it, as `page − floor` seconds.
+
+--after-start-page follows the one-tab walker (../shared/tools/walk-app --only /PAGE): the start page
+until it has settled, 3 s, then the page in the same tab, while the server still prepares. It counts
+as the walker does, server ready + start page + the page, to the page's first chart and to the
+moment it has settled (its run finished and 0.7 s quiet, then no spinner and 1 s without a change
+on screen: the walker's "render"). Its 1.7 s of quiet waiting are in the second count.
 """
 import argparse
 import contextlib
@@ -71,7 +78,11 @@ def main(argv=None):
                         help="an empty app folder for each server: the class model is trained, not read back")
     parser.add_argument("--floor", action="store_true",
                         help="first a fresh server of bench/floor_app.py?keras=1: each page's seconds beside it")
+    parser.add_argument("--after-start-page", action="store_true",
+                        help="the one-tab walker's order: the start page, 3 s, then the page; counted as it counts")
     args = parser.parse_args(argv)
+    if args.after_start_page:
+        return after_start_page(args)
     paths = args.pages.split(",") if args.pages is not None else [p.url_path for p in ui.available_pages()]
 
     from playwright.sync_api import sync_playwright
@@ -108,6 +119,88 @@ def fresh_visit(browser, args, script, path):
         server = stack.enter_context(Server(script=script, app_dir=args.app_dir, env=env))
         stack.callback(lambda: its_processes.extend(procmon.descendants(server.process.pid)))  # first
         return first_visit(browser, server.base, path, args.limit)
+
+
+WALKER_PAUSE_S = 3.0  # the walker's wait after the start page (browse.py: max(--warm, 3))
+SETTLED_JS = """() => new Promise(resolve => {
+  const t0 = performance.now(); let last = t0;
+  const changes = new MutationObserver(() => { last = performance.now(); });
+  changes.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  const busy = () => !!document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"]');
+  const tick = () => {
+    const now = performance.now();
+    if ((!busy() && now - last > QUIET) || now - t0 > 120000) { changes.disconnect(); resolve(); return; }
+    setTimeout(tick, 20);
+  };
+  setTimeout(tick, 20);
+})"""
+
+
+def after_start_page(args):
+    """--after-start-page: for each page a fresh server, one tab to the start page, then the page."""
+    from playwright.sync_api import sync_playwright
+
+    counts = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        for path in args.pages.split(",") if args.pages is not None else [
+                p.url_path for p in ui.available_pages() if p.url_path]:
+            with contextlib.ExitStack() as stack:
+                its_processes = []
+                stack.callback(_gone, its_processes, 30)
+                started = time.time()
+                server = stack.enter_context(Server(app_dir=args.app_dir))
+                ready = time.time() - started
+                stack.callback(lambda: its_processes.extend(procmon.descendants(server.process.pid)))
+                seconds = walker_visit(browser, server.base, f"/{path}?lang={args.lang}", args.limit)
+            counts.append(walker_count(ready, *seconds))
+            print(f"/{path:12} {counts[-1]['line']}", flush=True)
+        browser.close()
+    worst = max((c["chart"] for c in counts if c["chart"] is not None), default=None)
+    print(f"\nthe walker's count to the first chart: max {_s(worst)} over {len(counts)} pages; goal ≤ 8 s: "
+          f"{'PASS' if worst is not None and all(c['chart'] for c in counts) and worst <= 8 else 'FAIL'}; "
+          f"to settled: max {_s(max(c['settled'] for c in counts))}")
+
+
+def walker_visit(browser, base, path, limit):
+    """(start page settled, the page's first chart, the page settled), in seconds, each from the
+    moment its address was asked for; the first chart None when none came within `limit`."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    finished = []
+
+    def on_frame(payload):
+        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+            finished.append(time.time())
+
+    tab.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    asked = time.time()
+    tab.goto(base + "/?" + path.split("?", 1)[1], wait_until="commit")
+    tab.wait_for_selector('[data-testid="stApp"]', timeout=limit * 1000)
+    tab.evaluate(SETTLED_JS.replace("QUIET", "700"))
+    start_page = time.time() - asked
+    tab.wait_for_timeout(WALKER_PAUSE_S * 1000)
+    asked, chart = time.time(), None
+    tab.goto(base + path, wait_until="commit")
+    run_ended = False  # the page's run finished, and 0.7 s without another
+    while time.time() - asked < limit and not (run_ended and chart is not None):
+        if chart is None and tab.evaluate(DRAWN_JS):
+            chart = time.time() - asked
+        run_ended = bool(finished) and finished[-1] > asked and time.time() - finished[-1] > 0.7
+        tab.wait_for_timeout(30)
+    tab.evaluate(SETTLED_JS.replace("QUIET", "1000"))
+    settled = time.time() - asked
+    tab.close()
+    return start_page, chart, settled
+
+
+def walker_count(ready, start_page, chart, settled):
+    """The walker's sums (server ready + start page + the page) to the first chart and to settled."""
+    to_chart = None if chart is None else ready + start_page + chart
+    line = (f"ready {ready:.1f} + start page {start_page:.1f} + first chart {_s(chart).strip()} = "
+            f"{_s(to_chart).strip()}; settled {settled:.1f} → {ready + start_page + settled:.1f} s")
+    return {"chart": to_chart, "settled": ready + start_page + settled, "line": line}
 
 
 def _beside(seconds, floor):

@@ -171,3 +171,14 @@ def test_a_process_runs_until_it_has_ended_even_before_it_is_reaped():
     assert not procmon.running(child.pid) and os.path.exists(f"/proc/{child.pid}")
     child.wait(30)
     assert not procmon.running(child.pid) and not procmon.running(10 ** 9)
+
+
+def test_the_walkers_count_adds_server_ready_and_the_start_page_to_the_pages_seconds():
+    """bench/warm_start.py --after-start-page sums as the one-tab walker does, to the first chart
+    and to settled; a page that drew no chart has no first-chart count."""
+    from bench.warm_start import walker_count
+
+    count = walker_count(0.5, 2.9, 1.2, 4.4)
+    assert count["chart"] == 0.5 + 2.9 + 1.2 and count["settled"] == 0.5 + 2.9 + 4.4
+    assert count["line"] == "ready 0.5 + start page 2.9 + first chart 1.2 s = 4.6 s; settled 4.4 → 7.8 s"
+    assert walker_count(0.5, 2.9, None, 9.0)["chart"] is None
