@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from playwright.async_api import async_playwright  # noqa: E402
 
 from bench.classload import procmon, report  # noqa: E402
+from bench.classload.dom import quiet_js  # noqa: E402
 from bench.classload.server import ROOT, Server, check_loopback, pid_listening_on, tracebacks  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -38,17 +39,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 DEFAULT_VARY = ("lr=0.001,0.003,0.01,0.03,0.1", "epochs=5,10,15,20", "batch=16,32,64,128,256")
 QUIET = 0.6  # seconds without a websocket message: the server is done with a nudge
 
-DOM_QUIET_JS = """() => new Promise(done => {
-  const start = performance.now(); let last = start;
-  const watch = new MutationObserver(() => { last = performance.now(); });
-  watch.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
-  const busy = () => !!document.querySelector('[data-testid="stStatusWidget"]');
-  const tick = () => {
-    if (!busy() && performance.now() - last > 300) { watch.disconnect(); done(last - start); }
-    else setTimeout(tick, 20);
-  };
-  setTimeout(tick, 20);
-})"""
+DOM_QUIET_JS = quiet_js(300)  # the page unchanged for 0.3 s, and not running
 # Points of the longest line/scatter trace of each chart in the main area, in page order.
 POINTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')).map(p =>
     Math.max(0, ...(p.data || []).filter(t => !t.type || t.type === 'scatter' || t.type === 'scattergl')

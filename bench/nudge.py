@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from bench.classload.dom import quiet_js  # noqa: E402
 from bench.classload.server import Server  # noqa: E402
 from lib import ui  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS, new_tab, settle, streamlit_server  # noqa: E402
@@ -47,17 +48,7 @@ def server_pid(port):
     return None
 
 
-DOM_QUIET_JS = """() => new Promise(done => {
-  const start = performance.now(); let last = start;
-  const watch = new MutationObserver(() => { last = performance.now(); });
-  watch.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
-  const busy = () => !!document.querySelector('[data-testid="stStatusWidget"]');
-  const tick = () => {
-    if (!busy() && performance.now() - last > 300) { watch.disconnect(); done(last - start); }
-    else setTimeout(tick, 20);
-  };
-  setTimeout(tick, 20);
-})"""
+DOM_QUIET_JS = quiet_js(300)  # the page unchanged for 0.3 s, and not running
 
 
 def nudge(tab, control, kind, direction):

@@ -35,6 +35,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.classload import procmon  # noqa: E402
+from bench.classload.dom import quiet_js  # noqa: E402
 from bench.classload.server import ROOT, Server  # noqa: E402
 from lib import ui  # noqa: E402
 
@@ -122,20 +123,6 @@ def fresh_visit(browser, args, script, path):
 
 
 WALKER_PAUSE_S = 3.0  # the walker's wait after the start page (browse.py: max(--warm, 3))
-SETTLED_JS = """() => new Promise(resolve => {
-  const t0 = performance.now(); let last = t0;
-  const changes = new MutationObserver(() => { last = performance.now(); });
-  changes.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
-  const busy = () => !!document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"]');
-  const tick = () => {
-    const now = performance.now();
-    if ((!busy() && now - last > QUIET) || now - t0 > 120000) { changes.disconnect(); resolve(); return; }
-    setTimeout(tick, 20);
-  };
-  setTimeout(tick, 20);
-})"""
-
-
 def after_start_page(args):
     """--after-start-page: for each page a fresh server, one tab to the start page, then the page."""
     from playwright.sync_api import sync_playwright
@@ -178,7 +165,7 @@ def walker_visit(browser, base, path, limit):
     asked = time.time()
     tab.goto(base + "/?" + path.split("?", 1)[1], wait_until="commit")
     tab.wait_for_selector('[data-testid="stApp"]', timeout=limit * 1000)
-    tab.evaluate(SETTLED_JS.replace("QUIET", "700"))
+    tab.evaluate(quiet_js(700, spinner=True))
     start_page = time.time() - asked
     tab.wait_for_timeout(WALKER_PAUSE_S * 1000)
     asked, chart = time.time(), None
@@ -189,7 +176,7 @@ def walker_visit(browser, base, path, limit):
             chart = time.time() - asked
         run_ended = bool(finished) and finished[-1] > asked and time.time() - finished[-1] > 0.7
         tab.wait_for_timeout(30)
-    tab.evaluate(SETTLED_JS.replace("QUIET", "1000"))
+    tab.evaluate(quiet_js(1000, spinner=True))
     settled = time.time() - asked
     tab.close()
     return start_page, chart, settled
