@@ -110,7 +110,8 @@ facts = {"slots_per_weight": per_weight}  # what the tasks read (lib/tasks/catal
 
 ui.section("save_load", "back", idea=False)
 if model is None:  # the class model runs from here on
-    model, recipe = class_model().model, {"source": "class", "shared": class_model()}
+    shared = class_model()
+    model, recipe = shared.model, {"source": "class", "shared": shared}
 if not ui.state.loaded() or ui.state.loaded().digest != saving.file_digest(files[0]):
     with st.spinner(t("save_load.loading_own")):  # checked as an upload is, loaded here; Evaluate grades it
         st.session_state[ui.LOADED_MODEL] = saving.open_own_file(files[0], "model.keras")

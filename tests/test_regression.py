@@ -1,10 +1,7 @@
 """lib.regression against numpy and scikit-learn (the split, the Normalization, evaluate's three
 numbers), and the Regression page: its numbers are model.evaluate's, its code prints them, a
 hostile link falls back to the defaults, and it speaks Korean."""
-import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,7 +9,8 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error
 from streamlit.testing.v1 import AppTest
 
 from lib import i18n, regression, ui
-from tests.helpers import ROOT, exercise_widgets, open_page, run_snippet, session_runs, settle, shown_code
+from tests.helpers import (ROOT, exercise_widgets, open_page, page_without_tensorflow, run_snippet, session_runs,
+                           settle, shown_code)
 
 PAGE = "lessons/regression.py"
 # Until the page is in the menu (lib/ui/pages.py), the test opens it the way the entry point does:
@@ -172,25 +170,11 @@ def test_a_constant_column_is_divided_by_kerass_epsilon_not_by_zero():
     assert regression.normalize(np.array([[6.0, 6.0]], "float32"), mean, variance)[0, 1] == np.float32(1.0 / 1e-7)
 
 
-PAGE_WITHOUT_KERAS = """
-import json, sys
-from lib import server
-server.prepare = lambda: None  # (the server's warm-up would import Keras beside the page)
-from tests.helpers import open_page
-at = open_page("lessons/regression.py")
-print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "exceptions": len(at.exception),
-                  "charts": len(at.get("plotly_chart"))}))
-"""
-
-
 def test_a_class_link_to_the_page_draws_it_without_waiting_for_tensorflow():
     """Nothing the page shows before Train needs Keras: on a fresh server its first chart does not
     wait for TensorFlow's import (~4 s; the training workers import it in their own processes)."""
-    result = subprocess.run([sys.executable, "-c", PAGE_WITHOUT_KERAS], cwd=ROOT, capture_output=True, text=True,
-                            timeout=240)
-    assert result.returncode == 0, result.stderr[-3000:]
-    fresh = json.loads(result.stdout.strip().splitlines()[-1])
-    assert fresh == {"tensorflow": False, "exceptions": 0, "charts": 1}, fresh
+    page, printed = page_without_tensorflow("lessons/regression.py")
+    assert (page["charts"], page["exceptions"]) == (1, 0), printed[-3000:]
 
 
 def page_numbers(at):

@@ -20,9 +20,10 @@ used once and replaced) that checks the weight shapes and calls
 rebuilds the model from that, after checking the config once more.
 
 The server's own files (of a model it built: `open_own_file`) are loaded back in this process,
-after the same inspection. A loaded upload is never run in this process: `open_upload` gives a `Loaded` whose passes (the
-mock exam, one input through every layer) run in the loader's *host* process for that file, priced
-first from the file's outline (lib.cost); the model rebuilt here is for drawing and counting only.
+after the same inspection. A loaded upload is never run in this process: `open_upload` gives a
+`Loaded` whose passes (the mock exam, one input through every layer) run in the loader's *host*
+process for that file, priced first from the file's outline (lib.cost); the model rebuilt here is
+for drawing and counting only.
 
 Refusals raise `BadArchive` (not a model file) or `UnsafeModel` (a model this app will not load,
 or whose pass hit its process's limits). Both carry a `code` and `details`; the page shows

@@ -144,12 +144,6 @@ def _variable_names(optimizer):
     return [v.path.rsplit("/", 1)[1] for v in optimizer.variables] if optimizer is not None else []
 
 
-def part_rows(model, file, lang):
-    """The table of model.weights.h5, part by part: each layer (its weights' shapes), each slot of
-    the optimizer (what it is), HDF5's bookkeeping, the total — values and bytes."""
-    return rows_of(weight_shapes(model), file, lang)
-
-
 def weight_shapes(model):
     """{layer name: its weights' names and shapes} as the parts table says them ("kernel (3, 3, 1, 8) · bias (8,)")."""
     from lib.saving import describe_weights
@@ -158,7 +152,9 @@ def weight_shapes(model):
 
 
 def rows_of(shapes, file, lang):
-    """`part_rows` from the layers' shapes (`weight_shapes`) and the measured file."""
+    """The table of model.weights.h5, part by part: each layer (its weights' shapes, from
+    `weight_shapes`), each slot of the optimizer (what it is), HDF5's bookkeeping, the total —
+    values and bytes."""
     rows = [(p.name, shapes.get(p.name, "–"), p.values, p.bytes) for p in file.layers]
     rows += [(f"optimizer/{p.name}", slot_text(p.name, lang), p.values, p.bytes) for p in file.slots]
     rows.append((translate("save_load.part.bookkeeping", lang), translate("save_load.part.bookkeeping_what", lang),
